@@ -46,9 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s"
-    )
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     device = SimulatedDevice(
         serial_number=args.serial,
         password=args.password,
@@ -70,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        simulator.request_stop()
 
     signal.signal(signal.SIGTERM, stop)
     simulator.start()
@@ -84,8 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         simulator.serve_forever()
     except KeyboardInterrupt:
-        pass
-    finally:
         simulator.stop()
     return 0
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from . import protocol as p
+from .. import protocol as p
 
 
 @dataclass(frozen=True)
@@ -142,9 +142,7 @@ class SimulatedDevice:
         start = start or datetime(2026, 1, 5, 7, 0, 0)
         with self.lock:
             for uid in range(1, users + 1):
-                self.store_user(
-                    SimUser(uid=uid, user_id=str(uid), name=self._sample_name(uid))
-                )
+                self.store_user(SimUser(uid=uid, user_id=str(uid), name=self._sample_name(uid)))
             pool = max(users, 1)
             for n in range(records):
                 user_no = n % pool + 1

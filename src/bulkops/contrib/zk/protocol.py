@@ -1,7 +1,8 @@
 """Wire format of the ZKTeco "standalone" protocol, as spoken by TCP/UDP port 4370.
 
-Written from the public protocol notes; the simulator uses it to answer clients
-(pyzk in particular) byte for byte the way a device does.
+Written from the public protocol notes. The simulator answers clients (pyzk in
+particular) with it byte for byte the way a device does; the client parses the
+attendance log with it.
 """
 
 from __future__ import annotations
@@ -147,9 +148,7 @@ def decode_time(packed: int) -> datetime:
 
 def encode_timehex(value: datetime) -> bytes:
     """The six-byte (YY, MM, DD, hh, mm, ss) time used by real-time events."""
-    return bytes(
-        (value.year % 100, value.month, value.day, value.hour, value.minute, value.second)
-    )
+    return bytes((value.year % 100, value.month, value.day, value.hour, value.minute, value.second))
 
 
 def make_commkey(key: int, session_id: int, ticks: int = 50) -> bytes:
