@@ -46,3 +46,9 @@ class InvalidUserData(DeviceError, ValueError):
     def __init__(self, device: str, message: str, *, field: str) -> None:
         self.field = field
         super().__init__(device, message)
+
+
+class DeviceBusy(DeviceError):
+    """Another job holds this device's session; try again when it has finished."""
+
+    retryable = True
