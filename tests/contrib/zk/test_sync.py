@@ -85,11 +85,11 @@ def test_push_two_thousand_employees_then_pull_them_back_identical(
     assert (result.written, result.unchanged) == (0, 2000)
 
     Employee.objects.all().delete()
-    result, reporter = pull(device)
-    assert (result.created, result.failed, reporter.errors) == (2000, 0, [])
+    pulled, reporter = pull(device)
+    assert (pulled.created, pulled.failed, reporter.errors) == (2000, 0, [])
     assert snapshot() == before
-    result, _ = pull(device)
-    assert (result.created, result.updated, result.unchanged) == (0, 0, 2000)
+    pulled, _ = pull(device)
+    assert (pulled.created, pulled.updated, pulled.unchanged) == (0, 0, 2000)
 
 
 def test_push_updates_changed_users_and_can_remove_the_rest(make_simulator: MakeSim) -> None:
@@ -153,7 +153,12 @@ def test_clear_only_after_commit_and_when_nothing_changed(make_simulator: MakeSi
 
     # A punch lands while records are being stored: the log must be kept.
     reporter = RecordingReporter()
-    reporter.on_advance = lambda: sim_device.punch("1") and setattr(reporter, "on_advance", None)
+
+    def punch_once() -> None:
+        sim_device.punch("1")
+        reporter.on_advance = None
+
+    reporter.on_advance = punch_once
     result = sync.download_attendance(device, reporter, clear=True, chunk_size=1000)
     assert not result.cleared and "changed during the download" in result.note
     assert len(sim_device.records) == 3001 and not sim_device.disabled

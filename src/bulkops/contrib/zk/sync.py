@@ -11,10 +11,11 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from django.apps import apps
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.utils import timezone
 
 from .client import ZKClient
@@ -24,6 +25,7 @@ from .locking import DeviceLease, device_session
 from .mapping import EmployeeMapping
 from .models import Device
 from .records import DeviceInfo, DeviceUser
+from .storage import insert_ignoring_conflicts
 
 logger = logging.getLogger("bulkops.contrib.zk")
 
@@ -357,7 +359,7 @@ def _store_punches(
     for chunk in _chunks(punches, chunk_size):
         reporter.check_cancelled()
         lease.renew()
-        rows = {}
+        rows: dict[tuple[str, datetime, int], Any] = {}
         for punch in chunk:
             rows.setdefault((punch.user_id, device.to_aware(punch.timestamp), punch.punch), punch)
         stamps = [key[1] for key in rows]
@@ -366,21 +368,15 @@ def _store_punches(
                 device_serial=serial, timestamp__gte=min(stamps), timestamp__lte=max(stamps)
             ).values_list("user_id", "timestamp", "punch")
         )
-        fresh = [
-            model(
-                device=device,
-                device_serial=serial,
-                user_id=key[0],
-                timestamp=key[1],
-                punch=key[2],
-                status=punch.status,
+        fresh = [(*key, punch.status) for key, punch in rows.items() if key not in known]
+        with transaction.atomic(using=router.db_for_write(model)):
+            # Conflicts are ignored: a row stored meanwhile by someone else is not an error.
+            insert_ignoring_conflicts(
+                model,
+                ("user_id", "timestamp", "punch", "status"),
+                fresh,
+                {"device": device.pk, "device_serial": serial, "downloaded_at": timezone.now()},
             )
-            for key, punch in rows.items()
-            if key not in known
-        ]
-        with transaction.atomic():
-            # ignore_conflicts: a row stored by a concurrent writer is not an error.
-            manager.bulk_create(fresh, ignore_conflicts=True)
         result.new += len(fresh)
         result.known += len(chunk) - len(fresh)
         reporter.advance(succeeded=len(fresh), skipped=len(chunk) - len(fresh))
