@@ -47,7 +47,7 @@ def insert_ignoring_conflicts(
                 _copy_then_insert(cursor, meta.db_table, columns, len(fields), rows, constants)
                 return
     table = ops.quote_name(meta.db_table)
-    names = ", ".join(ops.quote_name(f.column) for f in columns)  # type: ignore[union-attr]
+    names = ", ".join(ops.quote_name(f.column) for f in columns)  # type: ignore[union-attr,arg-type]
     head = f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} ({names}) VALUES "
     tail = ops.on_conflict_suffix_sql(columns, OnConflict.IGNORE, None, None) or ""
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
