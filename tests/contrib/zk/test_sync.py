@@ -11,7 +11,6 @@ from django.test import override_settings
 from bulkops.contrib.zk import sync
 from bulkops.contrib.zk.exceptions import DeviceBusy, DeviceConnectionLost
 from bulkops.contrib.zk.locking import device_session
-from bulkops.contrib.zk.mapping import EmployeeMapping
 from bulkops.contrib.zk.models import AttendanceRecord, Device
 from bulkops.contrib.zk.simulator import SimulatedDevice, Simulator
 from tests.contrib.zk.hr.models import Employee
@@ -44,18 +43,14 @@ def make_employees(count: int) -> list[Employee]:
     )
 
 
-def push(device: Device, **kwargs: object) -> tuple[sync.PushResult, RecordingReporter]:
+def push(device: Device, **kwargs: bool) -> tuple[sync.PushResult, RecordingReporter]:
     reporter = RecordingReporter()
-    mapping = EmployeeMapping.from_settings()
-    users = sync.employee_users(mapping, mapping.get_queryset().order_by("pk"), reporter)
-    return sync.push_users(device, users, reporter, **kwargs), reporter  # type: ignore[arg-type]
+    return sync.push_employees(device, reporter, **kwargs), reporter
 
 
 def pull(device: Device) -> tuple[sync.PullResult, RecordingReporter]:
     reporter = RecordingReporter()
-    mapping = EmployeeMapping.from_settings()
-    result = sync.store_employees(mapping, sync.read_users(device), reporter)
-    return result, reporter
+    return sync.pull_users(device, reporter), reporter
 
 
 def snapshot() -> list[tuple[object, ...]]:

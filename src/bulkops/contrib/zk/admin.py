@@ -39,7 +39,7 @@ class DeviceAdmin(admin.ModelAdmin[Device]):
     @admin.action(description=_("Test the connection to the selected devices"))
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
         from .exceptions import DeviceError
-        from .sync import contact, record_failure
+        from .sessions import contact, record_failure
 
         for device in queryset[:20]:  # runs in the request: keep it small and bounded
             try:

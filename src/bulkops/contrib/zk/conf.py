@@ -26,5 +26,5 @@ DEFAULTS: dict[str, Any] = {
 
 
 def zk_setting(name: str) -> Any:
-    configured = getattr(settings, "BULKOPS", {}) or {}
+    configured = getattr(settings, "BULKOPS", None) or {}
     return (configured.get("ZK") or {}).get(name, DEFAULTS[name])
