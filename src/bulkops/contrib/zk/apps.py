@@ -11,3 +11,10 @@ class ZKConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+
+        try:
+            from . import operations  # noqa: F401  (registers the zk.* operations)
+        except ImportError as exc:
+            if exc.name != "zk":
+                raise
+            # pyzk is missing: the system check bulkops_zk.E001 says how to install it.

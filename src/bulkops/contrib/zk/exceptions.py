@@ -52,3 +52,8 @@ class DeviceBusy(DeviceError):
     """Another job holds this device's session; try again when it has finished."""
 
     retryable = True
+
+
+class SyncFailed(Exception):
+    """A zk job could not reach (or finish on) some of its devices; the message says
+    which, and why. The other devices' work is kept."""
