@@ -43,9 +43,11 @@ def make_employees(count: int) -> list[Employee]:
     )
 
 
-def push(device: Device, **kwargs: bool) -> tuple[sync.PushResult, RecordingReporter]:
+def push(
+    device: Device, *, remove_missing: bool = False
+) -> tuple[sync.PushResult, RecordingReporter]:
     reporter = RecordingReporter()
-    return sync.push_employees(device, reporter, **kwargs), reporter
+    return sync.push_employees(device, reporter, remove_missing=remove_missing), reporter
 
 
 def pull(device: Device) -> tuple[sync.PullResult, RecordingReporter]:

@@ -110,7 +110,7 @@ class PushUsersOperation(DeviceOperation):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         mapping = EmployeeMapping.from_settings()
         employees = self._employees(ctx.task)
-        devices, failures = self.devices(ctx), []
+        devices, failures = self.devices(ctx), list[str]()
         sessions: dict[int, tuple[Device, PushSession, ExitStack]] = {}
         written = removed = 0
         try:
@@ -184,7 +184,7 @@ class PullUsersOperation(DeviceOperation):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         mapping = EmployeeMapping.from_settings()
         create = bool(ctx.params.get("create", zk_setting("CREATE_EMPLOYEES")))
-        devices, failures = self.devices(ctx), []
+        devices, failures = self.devices(ctx), list[str]()
         done: list[int] = list(ctx.checkpoint.get("done_devices", []))
         for device in devices:
             if device.pk in done:
@@ -229,7 +229,7 @@ class DownloadAttendanceOperation(DeviceOperation):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         clear = bool(ctx.params.get("clear"))
-        devices, failures = self.devices(ctx), []
+        devices, failures = self.devices(ctx), list[str]()
         done: list[int] = list(ctx.checkpoint.get("done_devices", []))
         notes: list[str] = []
         cleared: list[str] = []

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.utils import timezone
@@ -25,6 +25,8 @@ from .locking import DeviceLease, device_session
 from .models import Device
 from .records import DeviceInfo, DeviceUser, Punch, UserFormat
 from .storage import insert_ignoring_conflicts
+
+S = TypeVar("S", bound="DeviceSession")
 
 
 def contact(device: Device, client: ZKClient) -> DeviceInfo:
@@ -62,7 +64,7 @@ class DeviceSession:
         self.client: ZKClient
         self.info: DeviceInfo
 
-    def __enter__(self) -> DeviceSession:
+    def __enter__(self: S) -> S:
         with ExitStack() as stack:
             self.lease = stack.enter_context(device_session(self.device))
             self.client = stack.enter_context(self._client or self.device.client())
