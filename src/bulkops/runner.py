@@ -16,7 +16,7 @@ from django.utils import timezone
 from bulkops import signals
 from bulkops.conf import settings
 from bulkops.context import RunContext
-from bulkops.exceptions import TaskCancelled
+from bulkops.exceptions import TaskCancelled, TaskLeaseLost
 from bulkops.models import BulkTask
 from bulkops.registry import get_operation
 
@@ -42,6 +42,10 @@ def run(task_id: Any) -> str | None:
     signals.task_started.send(sender=BulkTask, task=task)
     try:
         result = operation.run(ctx)
+    except TaskLeaseLost:
+        # Another run owns the task now; its row is theirs to finish.
+        logger.warning("bulkops: task %s was taken over; this run stops", task_id)
+        return None
     except TaskCancelled:
         _finish(ctx, BulkTask.Status.CANCELLED, message="Cancelled.")
     except BaseException as exc:

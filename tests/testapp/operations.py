@@ -50,3 +50,9 @@ def bad_rows(ctx: RunContext) -> dict[str, Any]:
                 else:
                     batch.succeeded()
     return {}
+
+
+@operation("tests.noop")
+def noop(ctx: RunContext) -> dict[str, Any]:
+    """Does nothing: for measuring the time a backend takes to start a task."""
+    return {}
