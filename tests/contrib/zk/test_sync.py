@@ -113,14 +113,18 @@ def test_push_reports_rows_the_device_cannot_keep(make_simulator: MakeSim) -> No
     Employee.objects.update(department="")
     Employee.objects.filter(badge="10004").update(department="sales")
     Employee.objects.create(badge="B-7", full_name="Letters In Badge")
+    Employee.objects.create(badge="0042", full_name="Leading Zeros")
     Employee.objects.create(badge="", full_name="No Badge")
     result, reporter = push(device)
-    assert result.written == 3 and result.invalid == 2
+    assert result.written == 4 and result.invalid == 2
     messages = {field: message for _key, field, message in reporter.errors}
     assert "digits only" in messages["user_id"]
     assert "group must be a number" in messages["group_id"]
     assert "'badge' is empty" in messages["badge"]
-    assert len(sim_device.users) == 3 and not sim_device.disabled
+    assert len(sim_device.users) == 4 and not sim_device.disabled
+    assert "42" in {u.user_id for u in sim_device.user_list()}
+    result, _ = push(device)  # "0042" is recognised as the device's "42"
+    assert (result.written, result.unchanged) == (0, 4)
 
 
 def test_download_fifty_thousand_punches_then_nothing_new(make_simulator: MakeSim) -> None:

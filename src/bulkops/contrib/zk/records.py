@@ -74,6 +74,13 @@ class UserFormat:
         except (KeyError, ValueError):
             raise ValueError(f"unknown user record size {size!r}; expected 72 or 28") from None
 
+    def normalize_user_id(self, user_id: str) -> str:
+        """The user id as the device will report it (numbers lose leading zeros)."""
+        user_id = str(user_id).strip()
+        if self.numeric_ids and user_id.isascii() and user_id.isdigit():
+            return str(int(user_id))
+        return user_id
+
     def prepare(
         self, user: DeviceUser, device: str, encoding: str, name_max_bytes: int | None
     ) -> DeviceUser:

@@ -113,10 +113,11 @@ class PushSession(DeviceSession):
 
     def push(self, user: DeviceUser) -> PushOutcome:
         self.keep_alive()
-        if user.user_id in self.seen:
-            return PushOutcome("invalid", f"user id {user.user_id!r} appears twice", "user_id")
-        self.seen.add(user.user_id)
-        current = self.on_device.get(user.user_id)
+        user_id = self.format.normalize_user_id(user.user_id)
+        if user_id in self.seen:
+            return PushOutcome("invalid", f"user id {user_id!r} appears twice", "user_id")
+        self.seen.add(user_id)
+        current = self.on_device.get(user_id)
         uid = current.uid if current else self._slots.take()
         if uid is None:
             return PushOutcome("invalid", "the device has no free user slot left", "user_id")
@@ -137,7 +138,7 @@ class PushSession(DeviceSession):
 
     def remove_missing(self, wanted_ids: Iterable[str]) -> int:
         """Delete device users whose user id is not in ``wanted_ids``."""
-        keep = set(wanted_ids)
+        keep = {self.format.normalize_user_id(user_id) for user_id in wanted_ids}
         removed = 0
         for user_id, user in list(self.on_device.items()):
             if user_id not in keep and user.uid:
