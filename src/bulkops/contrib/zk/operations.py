@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("bulkops.contrib.zk")
 
+PUSH_BATCH = 50
+
 
 class DeviceOperation(Operation):
     """Shared parameters: ``devices`` (primary keys; default: every active device)."""
@@ -124,7 +126,10 @@ class PushUsersOperation(DeviceOperation):
                     continue
                 sessions[device.pk] = (device, session, stack)
             ctx.progress(stage="Writing users", force=True)
-            for batch in ctx.batches(employees):
+            # Small batches: each user costs device round trips, and progress moves
+            # (and the task's heartbeat is written) once per committed batch.
+            size = int(ctx.params.get("chunk_size") or PUSH_BATCH)
+            for batch in ctx.batches(employees, size=size):
                 with batch:
                     converted = employee_users(mapping, employees.filter(pk__in=batch.items))
                     for problem in converted.problems:
