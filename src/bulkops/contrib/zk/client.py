@@ -340,7 +340,9 @@ class ZKClient:
             raise DeviceTimeout(self.label, f"{what} did not finish within {budget:.0f} s")
         if "error" in outcome:
             error = self._translate(outcome["error"], what, budget)  # type: ignore[arg-type]
-            if not isinstance(error, DeviceProtocolError | DeviceAuthError) or not zk.is_connect:
+            # Only a clean refusal by the device leaves the conversation in step; after
+            # anything else the stream may hold stray bytes, so it is dropped.
+            if not isinstance(outcome["error"], ZKErrorResponse) or not zk.is_connect:
                 zk.abort()
             raise error from outcome["error"]  # type: ignore[misc]
         return outcome["value"]  # type: ignore[return-value]
