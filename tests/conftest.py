@@ -133,3 +133,31 @@ def items(db: Any) -> list[Any]:
     from tests.testapp.models import Item
 
     return Item.objects.bulk_create(Item(name=f"item {i}", value=i) for i in range(25))
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    import os
+    import shutil
+
+    path = os.environ.get("BULKOPS_CHROMIUM", "/usr/bin/chromium")
+    if not shutil.which(path):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium not found at {path} (CI=true: it is required)")
+        pytest.skip(f"Chromium not found at {path}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
