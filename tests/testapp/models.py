@@ -43,8 +43,14 @@ class Note(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
     text = models.CharField(max_length=200, blank=True)
 
+    def __str__(self) -> str:
+        return self.text
+
 
 class Invoice(models.Model):
     # RESTRICT: blocks the delete unless the invoice goes too, through a cascade.
     customer = models.ForeignKey(Customer, on_delete=models.RESTRICT, related_name="invoices")
     number = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return self.number
