@@ -182,3 +182,28 @@ def retry(task: BulkTask) -> BulkTask:
     task.refresh_from_db()
     transaction.on_commit(partial(_dispatch, task.pk, False), using=task._state.db)
     return task
+
+
+def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
+    """A new task over only the rows that failed in ``task`` (its recorded row errors).
+
+    The rows are looked up inside the finished task's own selection, so a retry can
+    never reach beyond what the first run was allowed to touch.
+    """
+    from bulkops.views.selection import clean_pks
+
+    queryset = task.get_queryset()
+    if not task.is_finished or not task.failed_count or queryset is None:
+        raise ValueError("Only a finished task over a selection, with failed rows, can do this.")
+    refs = task.errors.exclude(ref="").values_list("ref", flat=True)
+    pks = clean_pks(queryset.model, refs)
+    if not pks:
+        raise ValueError("The failed rows of this task have no references to retry.")
+    return submit(
+        task.operation,
+        user=user,
+        queryset=queryset.filter(pk__in=pks),
+        params={k: v for k, v in task.params.items() if k != "time_limit"},
+        label=f"{task.label} (failed rows)"[:255] if task.label else "",
+        parent=task,
+    )

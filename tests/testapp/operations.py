@@ -50,3 +50,14 @@ def bad_rows(ctx: RunContext) -> dict[str, Any]:
                 else:
                     batch.succeeded()
     return {}
+
+
+@operation("tests.deactivate", label="Deactivate", permission="change")
+def deactivate(ctx: RunContext) -> dict[str, Any]:
+    """A project operation offered in a list view's action bar."""
+    for batch in ctx.batches(ctx.queryset):
+        with batch:
+            batch.succeeded(
+                ctx.queryset.model._base_manager.filter(pk__in=batch.items).update(active=False)
+            )
+    return {}
