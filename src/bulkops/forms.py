@@ -19,13 +19,18 @@ class BulkUpdateForm(forms.Form):
     field_names: list[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The list page has its own forms (filters): keep ids apart.
+        kwargs.setdefault("auto_id", "bulkops_%s")
         super().__init__(*args, **kwargs)
         for name in self.field_names:
             value_field = self.fields[name]
             value_field.required = False
             value_field.widget.attrs.setdefault("class", "bulkops-input")
+            label = _("Set %(field)s") % {"field": value_field.label}
             self.fields[SET_PREFIX + name] = forms.BooleanField(
-                required=False, label=_("Set %(field)s") % {"field": value_field.label}
+                required=False,
+                label=label,
+                widget=forms.CheckboxInput(attrs={"aria-label": label, "class": "bulkops-check"}),
             )
 
     def rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
