@@ -207,3 +207,24 @@ def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
         label=f"{task.label} (failed rows)"[:255] if task.label else "",
         parent=task,
     )
+
+
+def mark_stalled(task: BulkTask) -> bool:
+    """End a running task whose heartbeat is too old as failed, so the user can Retry.
+
+    Fenced like every write: if its worker was only slow, its next chunk finds the task
+    no longer held and rolls back instead of applying twice.
+    """
+    return bool(
+        BulkTask.objects.stalled()
+        .filter(pk=task.pk)
+        .update(
+            status=BulkTask.Status.FAILED,
+            finished_at=timezone.now(),
+            worker="",
+            message=(
+                "Stalled: the worker stopped reporting. Retry resumes after the last "
+                f"committed chunk ({task.processed} rows)."
+            ),
+        )
+    )

@@ -28,3 +28,11 @@ class TaskConflict(BulkOpsError):
     def __init__(self, message: str, *, task: Any = None) -> None:
         super().__init__(message)
         self.task = task
+
+
+class TaskLeaseLost(BulkOpsError):
+    """This worker no longer holds the task (taken over, retried or marked stalled).
+
+    Raised at the next write; the chunk in progress is rolled back, so the new holder
+    can never see a chunk applied twice.
+    """

@@ -96,7 +96,7 @@ def test_select_all_100000_and_update_with_a_live_progress_bar(
     assert seen == sorted(seen)
     progress = page.locator("#bulkops-panel .bulkops-progress")
     assert progress.get_attribute("data-status") == "succeeded"
-    assert f"{ROWS} / {ROWS}" in " ".join(progress.inner_text().split())
+    assert f"{ROWS:,} / {ROWS:,}" in " ".join(progress.inner_text().split())
     assert page.evaluate("window.__notReloaded") is True, "the page must not reload"
     page.get_by_text("0 selected").wait_for()
     assert Customer.objects.filter(city="Faro").count() == ROWS

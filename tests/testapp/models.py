@@ -54,3 +54,12 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class SlowItem(models.Model):
+    """Deleting one takes a millisecond (see signals), so a delete job can be interrupted."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
