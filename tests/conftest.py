@@ -135,29 +135,32 @@ def items(db: Any) -> list[Any]:
     return Item.objects.bulk_create(Item(name=f"item {i}", value=i) for i in range(25))
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+@pytest.fixture
+def customer_user(django_user_model: Any) -> Any:
+    """A user who may change and delete customers."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("carol", password="pw")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="testapp",
+            codename__in=["view_customer", "change_customer", "delete_customer"],
+        )
+    )
+    return user
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    import os
-    import shutil
+@pytest.fixture
+def customers(db: Any) -> list[Any]:
+    from tests.testapp.models import Customer
 
-    path = os.environ.get("BULKOPS_CHROMIUM", "/usr/bin/chromium")
-    if not shutil.which(path):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium not found at {path} (CI=true: it is required)")
-        pytest.skip(f"Chromium not found at {path}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    cities = ["Lisbon", "Porto", "Braga"]
+    return Customer.objects.bulk_create(
+        Customer(
+            name=f"Customer {i:03d}",
+            email=f"c{i}@example.com",
+            city=cities[i % 3],
+            country="PT",
+        )
+        for i in range(30)
+    )
