@@ -1,0 +1,201 @@
+"""Per-column cleaning: spreadsheet cell -> value a model field accepts.
+
+Each column is compiled once per import into a plain function so the per-cell
+work is a few attribute-free calls; the model field's own ``to_python``,
+validators, choices, ``max_length`` and null/blank rules still decide.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core import validators as django_validators
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from . import converters
+from .cells import CellValue, cell_text
+from .converters import ConversionError, Converter, ConvertOptions
+from .headers import normalize_header
+
+Cleaner = Callable[[CellValue], Any]
+
+
+class Skip:
+    """Marker: leave the field out of the row (the model default applies on create)."""
+
+
+SKIP = Skip()
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one model field is filled from the file; every attribute is optional."""
+
+    header: str | None = None
+    """The header text to expect, on top of the field name and verbose name."""
+    aliases: Sequence[str] = ()
+    """More header texts that map to this field."""
+    converter: Converter | None = None
+    """``(value, options) -> value``; defaults by field type (see converters)."""
+    lookup: str | None = None
+    """For a foreign key: the related model's field the file holds (a natural key)."""
+    required: bool | None = None
+    """Must the file have this column? None: when the field has no default and no blank."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_converter(model_field: models.Field[Any, Any]) -> Converter | None:
+    """The converter for a field type, or None to hand text to ``to_python``."""
+    if isinstance(model_field, models.BooleanField):
+        return converters.to_bool
+    if isinstance(model_field, models.DateTimeField):
+        return converters.to_datetime
+    if isinstance(model_field, models.DateField):
+        return converters.to_date
+    if isinstance(model_field, models.TimeField):
+        return converters.to_time
+    if isinstance(model_field, models.DecimalField):
+        return converters.to_decimal
+    if isinstance(model_field, models.FloatField):
+        return converters.to_float
+    if isinstance(model_field, models.IntegerField | models.AutoField):
+        return converters.to_int
+    return converters.to_text
+
+
+def empty_value(model_field: models.Field[Any, Any]) -> Any:
+    """What an empty cell stores, or SKIP when only the default fits."""
+    if model_field.null:
+        return None
+    if isinstance(model_field, models.BooleanField):
+        return False
+    if model_field.blank and model_field.empty_strings_allowed:
+        return ""
+    return SKIP
+
+
+def header_names(model_field: models.Field[Any, Any], column: Column) -> list[str]:
+    names = [model_field.name, str(model_field.verbose_name), model_field.attname]
+    if column.lookup:
+        # "Country code" / "country__code" name the related model's natural key.
+        names += [f"{model_field.name} {column.lookup}", f"{model_field.name}__{column.lookup}"]
+    if column.header:
+        names.insert(0, column.header)
+    names.extend(column.aliases)
+    return names
+
+
+def _choices_map(model_field: models.Field[Any, Any]) -> dict[str, Any]:
+    """Folded value and label -> stored value, so "Active" and "active" both fit."""
+    mapping: dict[str, Any] = {}
+    for value, label in model_field.flatchoices:
+        mapping.setdefault(normalize_header(cell_text(value)), value)
+        mapping.setdefault(normalize_header(str(label)), value)
+    return mapping
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def build_cleaner(
+    model_field: models.Field[Any, Any], column: Column, options: ConvertOptions
+) -> Cleaner:
+    """Compile the cell -> value function for one column.
+
+    Raises ConversionError for a value that does not fit. A foreign key with a
+    lookup returns the natural key; the caller resolves it in bulk.
+    """
+    target = model_field
+    if model_field.is_relation and model_field.many_to_one:
+        related = model_field.related_model._meta  # type: ignore[union-attr]
+        target = related.get_field(column.lookup) if column.lookup else related.pk  # type: ignore[assignment]
+    convert = column.converter or default_converter(target)
+    empty = empty_value(model_field)
+    blank_message = model_field.error_messages["blank"]
+    choices = _choices_map(model_field) if model_field.choices else None
+    is_fk = target is not model_field
+    make_aware = isinstance(target, models.DateTimeField) and _use_tz()
+    fast_text = (
+        convert is converters.to_text
+        and type(target) in (models.CharField, models.TextField)
+        and not choices
+        and all(
+            isinstance(
+                v,
+                django_validators.MaxLengthValidator
+                | django_validators.ProhibitNullCharactersValidator,
+            )
+            for v in target.validators
+        )
+    )
+    max_length = getattr(target, "max_length", None)
+
+    def clean(raw: CellValue) -> Any:
+        if raw is None:
+            if empty is SKIP:
+                if model_field.has_default():
+                    return SKIP
+                raise ConversionError(str(blank_message))
+            return empty
+        value = convert(raw, options)
+        if value is None or value == "":
+            if empty is SKIP:
+                raise ConversionError(str(blank_message))
+            return empty
+        if fast_text:
+            # Same rules as the validators, without building a ValidationError per call.
+            if max_length is not None and len(value) > max_length:
+                raise ConversionError(
+                    f"Ensure this value has at most {max_length} characters (it has {len(value)})."
+                )
+            if "\x00" in value:
+                raise ConversionError("Null characters are not allowed.")
+            return value
+        if choices is not None:
+            value = choices.get(normalize_header(cell_text(value)), value)
+        if make_aware and isinstance(value, datetime.datetime) and timezone.is_naive(value):
+            value = _aware(value)
+        try:
+            value = target.to_python(value)
+            if value in target.empty_values:
+                if empty is SKIP:
+                    raise ConversionError(str(blank_message))
+                return empty
+            target.run_validators(value)
+            if not is_fk:
+                model_field.validate(value, None)  # choices, null, blank
+        except ValidationError as exc:
+            raise ConversionError(_error_text(exc)) from None
+        return value
+
+    return clean
+
+
+def _use_tz() -> bool:
+    from django.conf import settings
+
+    return bool(settings.USE_TZ)
+
+
+def _aware(value: datetime.datetime) -> datetime.datetime:
+    zone = timezone.get_current_timezone()
+    aware = value.replace(tzinfo=zone)
+    # A wall time that does not exist (spring forward) or repeats (fall back) in the
+    # zone cannot be stored faithfully; say so rather than shift it an hour.
+    roundtrip = aware.astimezone(datetime.timezone.utc).astimezone(zone)
+    if roundtrip.replace(tzinfo=None) != value or (
+        isinstance(zone, zoneinfo.ZoneInfo)
+        and value.replace(fold=1, tzinfo=zone).utcoffset() != aware.utcoffset()
+    ):
+        raise ConversionError(
+            f"{value:%Y-%m-%d %H:%M} does not exist or is ambiguous in the time zone {zone} "
+            "(a daylight saving change)."
+        )
+    return aware
