@@ -268,8 +268,9 @@ def test_too_many_rows_csv() -> None:
 def test_rows_limit_counts_records_not_lines() -> None:
     # 10 records whose quoted cells span 3 lines each: 31 lines, 10 data rows.
     body = "".join(f'{i},"line one\nline two\nline three"\n' for i in range(10))
-    table = open_table(io.BytesIO(csv_bytes("n,note\n" + body)), filename="notes.csv",
-                       limits=Limits(max_rows=10))
+    table = open_table(
+        io.BytesIO(csv_bytes("n,note\n" + body)), filename="notes.csv", limits=Limits(max_rows=10)
+    )
     assert len(list(table.rows())) == 10
 
 

@@ -50,8 +50,8 @@ class Column:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def default_converter(model_field: models.Field[Any, Any]) -> Converter | None:
-    """The converter for a field type, or None to hand text to ``to_python``."""
+def default_converter(model_field: models.Field[Any, Any]) -> Converter:
+    """The converter for a field type; other types get text for their ``to_python``."""
     if isinstance(model_field, models.BooleanField):
         return converters.to_bool
     if isinstance(model_field, models.DateTimeField):
@@ -116,7 +116,7 @@ def build_cleaner(
     if model_field.is_relation and model_field.many_to_one:
         related = model_field.related_model._meta  # type: ignore[union-attr]
         target = related.get_field(column.lookup) if column.lookup else related.pk  # type: ignore[assignment]
-    convert = column.converter or default_converter(target)
+    convert: Converter = column.converter or default_converter(target)
     empty = empty_value(model_field)
     blank_message = model_field.error_messages["blank"]
     choices = _choices_map(model_field) if model_field.choices else None

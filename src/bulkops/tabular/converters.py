@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from .cells import CellValue, cell_text, number_text
+from .cells import CellValue, cell_text
 from .errors import ConversionError
 
 
@@ -91,7 +91,7 @@ def _parse_number_text(raw: str, separator: str | None) -> Decimal:
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
     text = text.strip(_CURRENCY)
-    if text[:1] in "+-":
+    if text[:1] in ("+", "-"):
         negative, text = negative != (text[0] == "-"), text[1:]
     text = text.strip(_CURRENCY)
     if "%" in text:
@@ -203,7 +203,7 @@ def to_bool(value: CellValue, options: ConvertOptions | None = None) -> bool | N
 def excel_serial_to_datetime(serial: float, *, date1904: bool = False) -> datetime.datetime:
     """Convert an Excel serial day number, honouring the 1900 leap-year bug."""
     if serial != serial or serial < 0 or serial > _MAX_SERIAL:
-        raise ConversionError(f'"{number_text(serial)}" is not a date Excel can hold.')
+        raise ConversionError(f'"{cell_text(serial)}" is not a date Excel can hold.')
     if date1904:
         epoch = _EPOCH_1904
     elif serial >= 61:

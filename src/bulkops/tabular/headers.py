@@ -26,16 +26,16 @@ def match_headers(
     matched more than one column).
     """
     lookup: dict[str, str] = {}
-    for key, names in candidates.items():
+    for target, names in candidates.items():
         for name in names:
             folded = normalize_header(name)
             if folded:
-                lookup.setdefault(folded, key)
+                lookup.setdefault(folded, target)
     matched: dict[int, str] = {}
     unmatched: list[int] = []
     seen: dict[str, list[int]] = {}
     for position, header in enumerate(headers):
-        key = lookup.get(normalize_header(header)) if header else None
+        key: str | None = lookup.get(normalize_header(header)) if header else None
         if key is None:
             if header:
                 unmatched.append(position)

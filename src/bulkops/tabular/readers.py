@@ -316,11 +316,13 @@ def open_table(
     """
     limits = limits or Limits()
     owned: BinaryIO | None = None
+    fp: BinaryIO
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         filename = filename or path.name
         try:
-            owned = fp = path.open("rb")
+            fp = path.open("rb")
+            owned = fp
         except OSError as exc:
             raise TableError(
                 f'"{filename}" cannot be opened: {exc.strerror}.', code="unreadable"
