@@ -23,6 +23,7 @@ from bulkops.tabular import (
     to_text,
     write_csv,
 )
+from bulkops.tabular.columns import _PLAIN_EMAIL
 
 from .files import xlsx_bytes
 
@@ -161,3 +162,18 @@ def test_date_text_round_trip(day: datetime.date, day_first: bool) -> None:
 def test_bool_round_trip(value: bool) -> None:
     assert to_bool("TRUE" if value else "FALSE") is value
     assert to_bool(to_text(value)) is value
+
+
+@settings(max_examples=500)
+@given(
+    st.from_regex(r"\A[^@\s]{1,30}@[^@\s]{1,40}\Z") | st.from_regex(_PLAIN_EMAIL, fullmatch=True)
+)
+def test_email_fast_path_never_accepts_what_django_refuses(value: str) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import EmailValidator
+
+    if len(value) <= 320 and _PLAIN_EMAIL.fullmatch(value):
+        try:
+            EmailValidator()(value)
+        except ValidationError:  # pragma: no cover - the property under test
+            raise AssertionError(f"fast path accepts {value!r}, Django refuses it") from None

@@ -8,6 +8,7 @@ validators, choices, ``max_length`` and null/blank rules still decide.
 from __future__ import annotations
 
 import datetime
+import re
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -104,75 +105,133 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+# Conservative subset of what Django's EmailValidator accepts: a match skips the full
+# validator (several regexes and a split per call); anything else still gets it.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_TYPES_DONE: tuple[tuple[type[models.Field[Any, Any]], tuple[type, ...]], ...] = (
+    # Field classes whose to_python returns a value of these types unchanged.
+    (models.BooleanField, (bool,)),
+    (models.DateTimeField, (datetime.datetime,)),
+    (models.IntegerField, (int,)),
+    (models.FloatField, (float,)),
+)
+
+
+def _fast_email(validator: Callable[[Any], None]) -> Callable[[Any], None]:
+    match = _PLAIN_EMAIL.fullmatch
+
+    def check(value: Any) -> None:
+        if not (isinstance(value, str) and len(value) <= 320 and match(value)):
+            validator(value)
+
+    return check
+
+
+def _compile_validators(
+    target: models.Field[Any, Any], text_field: bool
+) -> list[Callable[[Any], None]]:
+    checks: list[Callable[[Any], None]] = []
+    for validator in target.validators:
+        kind = type(validator)
+        if text_field and kind in (
+            django_validators.MaxLengthValidator,
+            django_validators.ProhibitNullCharactersValidator,
+        ):
+            continue  # checked inline on the string
+        if kind is django_validators.EmailValidator:
+            checks.append(_fast_email(validator))
+        else:
+            checks.append(validator)
+    return checks
+
+
 def build_cleaner(
     model_field: models.Field[Any, Any], column: Column, options: ConvertOptions
 ) -> Cleaner:
     """Compile the cell -> value function for one column.
 
     Raises ConversionError for a value that does not fit. A foreign key with a
-    lookup returns the natural key; the caller resolves it in bulk.
+    lookup returns the natural key; the caller resolves it in bulk (so the related
+    field's own validators are not run: "no such country" is the useful message).
     """
     target = model_field
     if model_field.is_relation and model_field.many_to_one:
         related = model_field.related_model._meta  # type: ignore[union-attr]
         target = related.get_field(column.lookup) if column.lookup else related.pk  # type: ignore[assignment]
+    is_fk = target is not model_field
     convert: Converter = column.converter or default_converter(target)
     empty = empty_value(model_field)
-    blank_message = model_field.error_messages["blank"]
+    has_default = model_field.has_default()
+    blank_message = str(model_field.error_messages["blank"])
     choices = _choices_map(model_field) if model_field.choices else None
-    is_fk = target is not model_field
+    choices_seen: dict[Any, Any] = {}
+    valid_choices = {value for value, _ in model_field.flatchoices} if choices else None
+    invalid_choice = model_field.error_messages["invalid_choice"]
     make_aware = isinstance(target, models.DateTimeField) and _use_tz()
-    fast_text = (
-        convert is converters.to_text
-        and type(target) in (models.CharField, models.TextField)
-        and not choices
-        and all(
-            isinstance(
-                v,
-                django_validators.MaxLengthValidator
-                | django_validators.ProhibitNullCharactersValidator,
-            )
-            for v in target.validators
-        )
-    )
-    max_length = getattr(target, "max_length", None)
+    text_field = isinstance(target, models.CharField | models.TextField)
+    max_length = getattr(target, "max_length", None) if text_field else None
+    checks = [] if is_fk else _compile_validators(target, text_field)
+    done_types = next((t for cls, t in _TYPES_DONE if isinstance(target, cls)), ())
+    if isinstance(target, models.DateField) and not isinstance(target, models.DateTimeField):
+        done_types = (datetime.date,)
+
+    def missing() -> Any:
+        if empty is SKIP:
+            if has_default:
+                return SKIP
+            raise ConversionError(blank_message)
+        return empty
 
     def clean(raw: CellValue) -> Any:
         if raw is None:
-            if empty is SKIP:
-                if model_field.has_default():
-                    return SKIP
-                raise ConversionError(str(blank_message))
-            return empty
+            return missing()
         value = convert(raw, options)
         if value is None or value == "":
             if empty is SKIP:
-                raise ConversionError(str(blank_message))
+                raise ConversionError(blank_message)
             return empty
-        if fast_text:
-            # Same rules as the validators, without building a ValidationError per call.
+        if choices is not None:
+            try:
+                value = choices_seen[value]
+            except (KeyError, TypeError):
+                folded = choices.get(normalize_header(cell_text(value)), value)
+                if len(choices_seen) < 10_000:
+                    choices_seen[value] = folded
+                value = folded
+        if text_field and type(value) is str:
+            # CharField.to_python returns a str unchanged; its two built-in validators
+            # are these checks, done without building a ValidationError per cell.
             if max_length is not None and len(value) > max_length:
                 raise ConversionError(
                     f"Ensure this value has at most {max_length} characters (it has {len(value)})."
                 )
             if "\x00" in value:
                 raise ConversionError("Null characters are not allowed.")
-            return value
-        if choices is not None:
-            value = choices.get(normalize_header(cell_text(value)), value)
-        if make_aware and isinstance(value, datetime.datetime) and timezone.is_naive(value):
-            value = _aware(value)
-        try:
-            value = target.to_python(value)
+        elif type(value) in done_types and not (
+            make_aware and timezone.is_naive(value)  # type: ignore[arg-type]
+        ):
+            pass
+        else:
+            if make_aware and isinstance(value, datetime.datetime) and timezone.is_naive(value):
+                value = _aware(value)
+            try:
+                value = target.to_python(value)
+            except ValidationError as exc:
+                raise ConversionError(_error_text(exc)) from None
             if value in target.empty_values:
                 if empty is SKIP:
-                    raise ConversionError(str(blank_message))
+                    raise ConversionError(blank_message)
                 return empty
-            target.run_validators(value)
-            if not is_fk:
-                model_field.validate(value, None)  # choices, null, blank
+        try:
+            for check in checks:
+                check(value)
         except ValidationError as exc:
             raise ConversionError(_error_text(exc)) from None
+        if valid_choices is not None and value not in valid_choices:
+            raise ConversionError(str(invalid_choice % {"value": value}))
         return value
 
     return clean

@@ -54,8 +54,10 @@ def to_text(value: CellValue, options: ConvertOptions | None = None) -> str | No
     """Text as typed: numbers lose a spurious ".0", text keeps its leading zeros."""
     if value is None:
         return None
-    text = cell_text(value)
-    return text.strip().strip(_INVISIBLE).strip()
+    text = (value if type(value) is str else cell_text(value)).strip()
+    if text and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+        text = text.strip(_INVISIBLE).strip()
+    return text
 
 
 # Numbers ------------------------------------------------------------------------------

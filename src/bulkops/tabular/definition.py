@@ -236,23 +236,24 @@ class BoundImport:
     def clean_chunk(self, rows: Iterable[tuple[int, list[CellValue]]]) -> ChunkResult:
         result = ChunkResult()
         pending: list[tuple[int, dict[str, Any], list[CellValue]]] = []
-        columns = self.columns
+        plan = [(c.position, c.field.attname, c.header, c.clean) for c in self.columns]
+        errors, failed = result.errors, result.failed
         for number, values in rows:
             data: dict[str, Any] = {}
-            failed = False
-            for col in columns:
+            ok = True
+            for position, attname, header, clean in plan:
                 try:
-                    value = col.clean(values[col.position])
+                    value = clean(values[position])
                 except ConversionError as exc:
-                    result.errors.append(RowError(number, col.header, exc.message))
-                    failed = True
+                    errors.append(RowError(number, header, exc.message))
+                    ok = False
                     continue
                 if value is not SKIP:
-                    data[col.field.attname] = value
-            if failed:
-                result.failed[number] = values
-            else:
+                    data[attname] = value
+            if ok:
                 pending.append((number, data, values))
+            else:
+                failed[number] = values
         self._resolve_foreign_keys(pending, result)
         form_class = self.definition.form_class
         for number, data, values in pending:
