@@ -1,0 +1,294 @@
+"""Write one chunk of cleaned rows: one SELECT for the existing keys, one INSERT statement.
+
+On PostgreSQL and SQLite the chunk is written as a single
+``INSERT … ON CONFLICT (key) DO UPDATE`` built here from prepared values (no model
+instances, no per-row query); other databases go through ``bulk_create``.
+Unchanged rows are not written at all and count as skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import DatabaseError, IntegrityError, connections, models, transaction
+from django.utils import timezone
+
+from bulkops.tabular.definition import CleanRow
+
+Mode = Literal["create", "update", "upsert"]
+FAST_VENDORS = ("postgresql", "sqlite")
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[tuple[CleanRow, str]] = field(default_factory=list)
+
+
+def unique_key_problem(model: type[models.Model], key_fields: Sequence[str]) -> str | None:
+    """Why ``key_fields`` cannot identify rows (no unique constraint), or None."""
+    opts = model._meta
+    names = set(key_fields)
+    if not names:
+        return "Choose the column(s) that identify existing rows."
+    try:
+        fields = [opts.get_field(name) for name in key_fields]
+    except Exception as exc:
+        return str(exc)
+    if len(fields) == 1 and (getattr(fields[0], "unique", False) or fields[0].primary_key):
+        return None
+    for together in opts.unique_together:
+        if set(together) == names:
+            return None
+    for constraint in opts.total_unique_constraints:
+        if set(constraint.fields) == names:
+            return None
+    shown = ", ".join(str(getattr(f, "verbose_name", f.name)) for f in fields)
+    return (
+        f"{shown} must be unique in {opts.verbose_name_plural} (a unique field or "
+        "constraint) to update rows by it."
+    )
+
+
+class ChunkWriter:
+    """Applies chunks for one import; call inside the chunk's transaction."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        *,
+        mode: Mode,
+        key_fields: Sequence[str],
+        file_fields: Sequence[str],
+        using: str = "default",
+    ) -> None:
+        opts = model._meta
+        self.model = model
+        self.mode = mode
+        self.using = using
+        self.connection = connections[using]
+        self.keys = [opts.get_field(name) for name in key_fields]
+        self.key_attnames = [f.attname for f in self.keys]  # type: ignore[union-attr]
+        file_names = set(file_fields)
+        concrete = [
+            f
+            for f in opts.concrete_fields
+            if not (f.primary_key and isinstance(f, models.AutoField))
+        ]
+        self.touch = [f for f in concrete if getattr(f, "auto_now", False)]
+        self.update_fields = [
+            f for f in concrete if f.name in file_names and f.attname not in self.key_attnames
+        ]
+        # A db_default column the file does not fill is left to the database.
+        self.insert_fields = [
+            f
+            for f in concrete
+            if f.name in file_names or not (f.has_db_default() and not f.has_default())
+        ]
+        self.compare = [f.attname for f in self.update_fields]
+        self.fast = self.connection.vendor in FAST_VENDORS
+        self.seen: set[int] = set()
+        self._sql_cache: dict[int, str] = {}
+
+    # Public --------------------------------------------------------------------------
+    def write(self, rows: list[CleanRow]) -> WriteResult:
+        result = WriteResult()
+        rows = self._drop_duplicates(rows, result)
+        existing = self._existing(rows) if self.keys else {}
+        creates: list[CleanRow] = []
+        updates: list[tuple[CleanRow, tuple[Any, ...]]] = []
+        for row in rows:
+            found = existing.get(self._key(row)) if self.keys else None
+            if found is None:
+                if self.mode == "update":
+                    result.errors.append((row, self._not_found(row)))
+                else:
+                    creates.append(row)
+            elif self.mode == "create":
+                result.errors.append((row, self._already_exists(row)))
+            elif self._unchanged(row, found):
+                result.skipped += 1
+            else:
+                updates.append((row, found))
+        now = timezone.now()
+        records = [self._insert_values(row.data, None, now) for row in creates]
+        records += [self._insert_values(row.data, found, now) for row, found in updates]
+        ordered = creates + [row for row, _ in updates]
+        failed = self._execute(ordered, records, result)
+        result.created = sum(1 for row in creates if row.row not in failed)
+        result.updated = sum(1 for row, _ in updates if row.row not in failed)
+        return result
+
+    # Classification ------------------------------------------------------------------
+    def _key(self, row: CleanRow) -> tuple[Any, ...]:
+        return tuple(row.data.get(name) for name in self.key_attnames)
+
+    def _key_text(self, row: CleanRow) -> str:
+        return ", ".join(
+            f'{f.verbose_name} "{row.data.get(f.attname)}"'
+            for f in self.keys  # type: ignore[union-attr]
+        )
+
+    def _not_found(self, row: CleanRow) -> str:
+        return f"No {self.model._meta.verbose_name} with {self._key_text(row)} exists to update."
+
+    def _already_exists(self, row: CleanRow) -> str:
+        return f"A {self.model._meta.verbose_name} with {self._key_text(row)} already exists."
+
+    def _drop_duplicates(self, rows: list[CleanRow], result: WriteResult) -> list[CleanRow]:
+        if not self.keys:
+            return rows
+        kept = []
+        for row in rows:
+            key = self._key(row)
+            if any(value is None for value in key):
+                result.errors.append(
+                    (row, f"{self._key_text(row)}: a value is needed to match rows.")
+                )
+                continue
+            digest = hash(key)
+            if digest in self.seen:
+                result.errors.append(
+                    (row, f"An earlier row of this file has the same {self._key_text(row)}.")
+                )
+                continue
+            self.seen.add(digest)
+            kept.append(row)
+        return kept
+
+    def _existing(self, rows: list[CleanRow]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        if not rows:
+            return {}
+        manager = self.model._base_manager.using(self.using)
+        filters = {f"{name}__in": {row.data[name] for row in rows} for name in self.key_attnames}
+        columns = [f.attname for f in self.insert_fields]
+        found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        width = len(self.key_attnames)
+        for values in manager.filter(**filters).values_list(*self.key_attnames, *columns):
+            found[tuple(values[:width])] = values[width:]
+        return found
+
+    def _unchanged(self, row: CleanRow, found: tuple[Any, ...]) -> bool:
+        data = row.data
+        position = {f.attname: i for i, f in enumerate(self.insert_fields)}
+        return all(name not in data or data[name] == found[position[name]] for name in self.compare)
+
+    # Values --------------------------------------------------------------------------
+    def _insert_values(
+        self, data: dict[str, Any], found: tuple[Any, ...] | None, now: Any
+    ) -> list[Any]:
+        values = []
+        for index, model_field in enumerate(self.insert_fields):
+            name = model_field.attname
+            if name in data:
+                value = data[name]
+            elif found is not None:
+                value = found[index]  # keep what the row holds (empty cell, column absent)
+            elif getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            ):
+                value = now
+            elif model_field.has_default():
+                value = model_field.get_default()
+            else:
+                value = (
+                    None
+                    if model_field.null
+                    else ("" if model_field.empty_strings_allowed else None)
+                )
+            if found is not None and getattr(model_field, "auto_now", False):
+                value = now
+            values.append(value)
+        return values
+
+    # Statements ----------------------------------------------------------------------
+    def _execute(
+        self, rows: list[CleanRow], records: list[list[Any]], result: WriteResult
+    ) -> set[int]:
+        """Write all records; on a database error, isolate the failing rows by bisection."""
+        if not records:
+            return set()
+        try:
+            with transaction.atomic(using=self.using):
+                self._statement(records)
+            return set()
+        except (IntegrityError, DatabaseError) as exc:
+            if len(records) == 1:
+                result.errors.append((rows[0], _db_message(exc)))
+                return {rows[0].row}
+        middle = len(records) // 2
+        return self._execute(rows[:middle], records[:middle], result) | self._execute(
+            rows[middle:], records[middle:], result
+        )
+
+    def _statement(self, records: list[list[Any]]) -> None:
+        if not self.fast:
+            self._fallback(records)
+            return
+        connection = self.connection
+        prepared = [
+            [
+                f.get_db_prep_save(v, connection)
+                for f, v in zip(self.insert_fields, record, strict=True)
+            ]
+            for record in records
+        ]
+        width = len(self.insert_fields)
+        per_statement = max(1, min(len(prepared), connection.features.max_query_params // width))
+        with connection.cursor() as cursor:
+            for start in range(0, len(prepared), per_statement):
+                part = prepared[start : start + per_statement]
+                cursor.execute(self._sql(len(part)), [v for row in part for v in row])
+
+    def _sql(self, count: int) -> str:
+        cached = self._sql_cache.get(count)
+        if cached:
+            return cached
+        quote = self.connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in self.insert_fields)
+        row = "(" + ", ".join(["%s"] * len(self.insert_fields)) + ")"
+        sql = f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES " + ", ".join(
+            [row] * count
+        )
+        if self.keys and self.mode != "create":
+            target = ", ".join(quote(f.column) for f in self.keys)  # type: ignore[union-attr]
+            assignments = [
+                f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+                for f in [
+                    *self.update_fields,
+                    *(t for t in self.touch if t not in self.update_fields),
+                ]
+            ]
+            if assignments:
+                sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(assignments)
+            else:
+                sql += f" ON CONFLICT ({target}) DO NOTHING"
+        self._sql_cache = (
+            {count: sql} if len(self._sql_cache) > 4 else {**self._sql_cache, count: sql}
+        )
+        return sql
+
+    def _fallback(self, records: list[list[Any]]) -> None:
+        objects = [
+            self.model(**{f.attname: v for f, v in zip(self.insert_fields, record, strict=True)})
+            for record in records
+        ]
+        manager = self.model._base_manager.using(self.using)
+        if self.keys and self.mode != "create":
+            manager.bulk_create(
+                objects,
+                update_conflicts=True,
+                unique_fields=[f.name for f in self.keys],
+                update_fields=[f.name for f in self.update_fields] or None,
+            )
+        else:
+            manager.bulk_create(objects)
+
+
+def _db_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"The database refused this row: {text}"
