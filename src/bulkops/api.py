@@ -1,0 +1,149 @@
+"""``submit``: validate, create the task row, dispatch on commit."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from functools import partial
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.db import models, transaction
+from django.utils import timezone
+
+from bulkops.backends import get_backend
+from bulkops.conf import settings
+from bulkops.models import BulkTask
+from bulkops.registry import get_operation
+from bulkops.types import UserLike
+
+logger = logging.getLogger("bulkops")
+
+
+def submit(
+    operation_name: str,
+    *,
+    user: UserLike | None = None,
+    queryset: models.QuerySet[Any] | None = None,
+    model: type[models.Model] | str | None = None,
+    params: dict[str, Any] | None = None,
+    input_file: File[Any] | None = None,
+    label: str = "",
+    sync_threshold: int | None = None,
+    parent: BulkTask | None = None,
+) -> BulkTask:
+    """Start a bulk job and return its task.
+
+    Parameters are validated here, so a bad request fails in the caller with a
+    ``ValidationError``; a user without the operation's permission gets
+    ``PermissionDenied``. The job is handed to the backend when the surrounding
+    transaction commits; jobs under ``SYNC_THRESHOLD`` rows run inline instead.
+    """
+    operation = get_operation(operation_name)()
+    if isinstance(model, str):
+        model = apps.get_model(model)
+    if queryset is not None:
+        model = queryset.model
+    if operation.requires_queryset and queryset is None:
+        raise TypeError(f"Operation {operation_name!r} needs a queryset.")
+    if user is not None and not operation.has_permission(user, model):
+        raise PermissionDenied(f"You may not run {operation_name!r} on these rows.")
+    cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
+
+    task = BulkTask(
+        operation=operation_name,
+        owner=user if user is not None and user.is_authenticated else None,
+        model=model._meta.label_lower if model is not None else "",
+        params=cleaned,
+        backend=settings.BACKEND,
+        parent=parent,
+        created_at=timezone.now(),
+    )
+    if queryset is not None:
+        task.query = pickle.dumps(queryset.query)
+    if operation.locks_model and model is not None:
+        task.lock_key = model._meta.label_lower
+    if input_file is not None:
+        task.input_file.save(_basename(input_file.name or "upload"), input_file, save=False)
+    task.label = label or operation.get_label(task)
+    task.total = operation.get_total(task)
+    task.save()
+
+    threshold = settings.SYNC_THRESHOLD if sync_threshold is None else sync_threshold
+    inline = task.total is not None and task.total < threshold
+    transaction.on_commit(partial(_dispatch, task.pk, inline), using=task._state.db)
+    return task
+
+
+def _basename(name: str) -> str:
+    # Browsers may send a path; only the last part is ever used, never a directory.
+    return name.replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+
+
+def _dispatch(task_id: Any, inline: bool) -> None:
+    from bulkops import runner
+
+    if inline:
+        try:
+            runner.run(task_id)
+        except Exception:
+            logger.exception("bulkops: inline task %s failed", task_id)
+        return
+    task = BulkTask.objects.get(pk=task_id)
+    try:
+        backend_id = get_backend().enqueue(task)
+    except Exception as exc:
+        logger.exception("bulkops: could not enqueue task %s", task_id)
+        BulkTask.objects.filter(pk=task_id, status=BulkTask.Status.PENDING).update(
+            status=BulkTask.Status.FAILED,
+            finished_at=timezone.now(),
+            message=f"The task could not be queued: {exc}",
+        )
+        return
+    if backend_id:
+        BulkTask.objects.filter(pk=task_id).update(backend_id=backend_id)
+
+
+def get_task(task_id: Any, *, user: UserLike | None = None) -> BulkTask:
+    """The task, looked up among those ``user`` may see when a user is given."""
+    queryset = BulkTask.objects.all() if user is None else BulkTask.objects.visible_to(user)
+    return queryset.get(pk=task_id)
+
+
+def cancel(task: BulkTask) -> bool:
+    """Ask the task to stop; a pending one is cancelled at once. False if already finished."""
+    now = timezone.now()
+    if BulkTask.objects.filter(pk=task.pk, status=BulkTask.Status.PENDING).update(
+        status=BulkTask.Status.CANCELLED,
+        cancel_requested=True,
+        finished_at=now,
+        message="Cancelled before it started.",
+    ):
+        get_backend().revoke(task)
+        return True
+    return bool(
+        BulkTask.objects.filter(pk=task.pk, status=BulkTask.Status.RUNNING).update(
+            cancel_requested=True
+        )
+    )
+
+
+def retry(task: BulkTask) -> BulkTask:
+    """Run a failed, cancelled or stalled task again, resuming from its checkpoint."""
+    retryable = BulkTask.objects.filter(pk=task.pk).filter(
+        models.Q(status__in=[BulkTask.Status.FAILED, BulkTask.Status.CANCELLED])
+        | models.Q(pk__in=BulkTask.objects.stalled().values("pk"))
+    )
+    if not retryable.update(
+        status=BulkTask.Status.PENDING,
+        cancel_requested=False,
+        finished_at=None,
+        message="Queued again; resuming from the last committed chunk.",
+        worker="",
+    ):
+        raise ValueError("Only a failed, cancelled or stalled task can be retried.")
+    task.refresh_from_db()
+    transaction.on_commit(partial(_dispatch, task.pk, False), using=task._state.db)
+    return task

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from bulkops.conf import DEFAULTS, settings
+
+_EXTRAS = {"celery": "celery", "django_q": "django-q2", "django_tasks": "tasks", "zk": "zk"}
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    user = getattr(django_settings, "BULKOPS", {})
+    if not isinstance(user, dict):
+        return [checks.Error("BULKOPS must be a dict.", id="bulkops.E001")]
+    for name in sorted(set(user) - set(DEFAULTS)):
+        messages.append(
+            checks.Warning(
+                f"BULKOPS has an unknown key {name!r}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="bulkops.W001",
+            )
+        )
+    for name in ("SYNC_THRESHOLD", "CHUNK_SIZE", "HEARTBEAT_TIMEOUT", "MAX_ERRORS"):
+        value = getattr(settings, name)
+        if not isinstance(value, int) or value < (0 if name == "SYNC_THRESHOLD" else 1):
+            messages.append(
+                checks.Error(f"BULKOPS[{name!r}] must be a positive integer.", id="bulkops.E005")
+            )
+    try:
+        backend_class = import_string(settings.BACKEND)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or ""
+        extra = _EXTRAS.get(missing.split(".")[0], "")
+        hint = f"pip install 'django-bulkops[{extra}]'" if extra else "Check the dotted path."
+        return [
+            *messages,
+            checks.Error(
+                f"BULKOPS['BACKEND'] {settings.BACKEND!r} cannot be imported: {exc}.",
+                hint=hint,
+                id="bulkops.E002",
+            ),
+        ]
+    messages.extend(backend_class(dict(settings.OPTIONS)).check())
+    if not apps.is_installed("django_htmx"):
+        messages.append(
+            checks.Warning(
+                "bulkops' progress partials use django-htmx: add 'django_htmx' to "
+                "INSTALLED_APPS and 'django_htmx.middleware.HtmxMiddleware' to MIDDLEWARE.",
+                id="bulkops.W003",
+            )
+        )
+    return messages

@@ -1,0 +1,60 @@
+"""Settings, read from ``settings.BULKOPS`` on every access so ``override_settings`` works."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    # Dotted path of the backend class that moves a task id to a worker.
+    "BACKEND": "bulkops.backends.immediate.ImmediateBackend",
+    "OPTIONS": {},
+    # Jobs with fewer rows than this run inline in the request, through the same runner.
+    "SYNC_THRESHOLD": 100,
+    "CHUNK_SIZE": 1000,
+    # Seconds between two throttled progress writes (chunk commits always write).
+    "PROGRESS_INTERVAL": 1.0,
+    # A running task whose heartbeat is older than this is considered stalled.
+    "HEARTBEAT_TIMEOUT": 120,
+    # Seconds a job may run before it is stopped as failed; None means no limit.
+    "TIME_LIMIT": None,
+    # How often the progress partial polls, in seconds.
+    "POLL_INTERVAL": 1,
+    "RETENTION_DAYS": 30,
+    "BASE_TEMPLATE": "bulkops/base.html",
+    "UPLOAD_TO": "bulkops/uploads/%Y/%m/",
+    "RESULTS_TO": "bulkops/results/%Y/%m/",
+    "MAX_UPLOAD_SIZE": 50 * 1024 * 1024,
+    "MAX_ROWS": 1_000_000,
+    "MAX_COLUMNS": 200,
+    # How many row errors are kept per task; further failures are only counted.
+    "MAX_ERRORS": 10_000,
+}
+
+
+class Settings:
+    """Attribute access to ``BULKOPS`` with defaults, looked up at call time."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown bulkops setting {name!r}")
+        user = getattr(django_settings, "BULKOPS", None) or {}
+        return user.get(name, DEFAULTS[name])
+
+    def as_dict(self) -> dict[str, Any]:
+        user = getattr(django_settings, "BULKOPS", None) or {}
+        return {**DEFAULTS, **user}
+
+
+settings = Settings()
+
+
+@receiver(setting_changed)
+def _reset_backend(*, setting: str, **kwargs: Any) -> None:
+    if setting == "BULKOPS":
+        from bulkops.backends import reset_backend
+
+        reset_backend()

@@ -1,0 +1,323 @@
+"""The run context an operation receives: batches, progress, checkpoint, errors, cancel."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from bulkops.conf import settings
+from bulkops.exceptions import TaskCancelled, TaskTimeLimitExceeded
+from bulkops.models import BulkTask, BulkTaskError
+
+if TYPE_CHECKING:
+    from bulkops.operations.base import Operation
+
+COUNTS = ("processed", "succeeded_count", "failed_count", "skipped_count")
+
+
+@dataclass
+class RowError:
+    message: str
+    row: int | None = None
+    ref: str = ""
+    field: str = ""
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Batch:
+    """One chunk of work; ``with batch:`` applies it in one transaction with its checkpoint."""
+
+    def __init__(
+        self, ctx: RunContext, items: list[Any], *, start: int, state: dict[str, Any]
+    ) -> None:
+        self.ctx = ctx
+        self.items = items
+        # Position of the first item in the whole input (0-based).
+        self.start = start
+        # Resume state saved with this batch; operations may add their own keys.
+        self.state = state
+        self.succeeded_count = 0
+        self.failed_count = 0
+        self.skipped_count = 0
+        self.errors: list[RowError] = []
+        self.committed = False
+        # Filled while committing: the task's counts and checkpoint after this batch.
+        self.counts: dict[str, int] = {}
+        self.checkpoint: dict[str, Any] = {}
+        self.saved_errors = 0
+        self._atomic: Any = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def succeeded(self, n: int = 1) -> None:
+        self.succeeded_count += n
+
+    def skipped(self, n: int = 1) -> None:
+        self.skipped_count += n
+
+    def error(
+        self,
+        message: str,
+        *,
+        row: int | None = None,
+        ref: Any = "",
+        field: str = "",
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """Record one failed input row; it is saved with the batch, or not at all."""
+        self.failed_count += 1
+        self.errors.append(RowError(str(message), row, str(ref), field, values or {}))
+
+    def __enter__(self) -> Batch:
+        self._atomic = transaction.atomic(using=self.ctx.db)
+        self._atomic.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            try:
+                self.ctx._commit_batch(self)
+            except BaseException as error:
+                self._atomic.__exit__(type(error), error, error.__traceback__)
+                raise
+        self._atomic.__exit__(exc_type, exc, tb)
+        if exc_type is None:
+            self.committed = True
+            self.ctx._after_commit(self)
+
+
+class RunContext:
+    """Handed to ``Operation.run``; the only way an operation talks to its task row."""
+
+    def __init__(self, task: BulkTask, operation: Operation) -> None:
+        self.task = task
+        self.operation = operation
+        self.db = task._state.db or "default"
+        saved = task.checkpoint or {}
+        # Operation-specific resume state, as committed with the last batch.
+        self.checkpoint: dict[str, Any] = dict(saved.get("state", {}))
+        counts = saved.get("counts", {})
+        for name in COUNTS:
+            setattr(task, name, counts.get(name, 0))
+        self.chunk_size = int(task.params.get("chunk_size") or settings.CHUNK_SIZE)
+        self._interval = float(settings.PROGRESS_INTERVAL)
+        self._last_write = time.monotonic()
+        self._dirty = False
+        limit = operation.time_limit or task.params.get("time_limit") or settings.TIME_LIMIT
+        self.time_limit: float | None = float(limit) if limit else None
+        self._deadline = time.monotonic() + self.time_limit if self.time_limit else None
+        self._queryset: models.QuerySet[Any] | None = None
+        self._error_rows: int | None = None
+
+    # What the job works on
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.task.params
+
+    @property
+    def model(self) -> type[models.Model] | None:
+        return self.task.model_class
+
+    @property
+    def queryset(self) -> models.QuerySet[Any]:
+        if self._queryset is None:
+            queryset = self.task.get_queryset()
+            if queryset is None:
+                raise ValueError(f"Task {self.task.pk} was submitted without a queryset.")
+            self._queryset = queryset
+        return self._queryset
+
+    @property
+    def user(self) -> Any:
+        return self.task.owner
+
+    # Iteration
+
+    def batches(self, source: Iterable[Any], *, size: int | None = None) -> Iterator[Batch]:
+        """Split ``source`` into batches, resuming after the last committed one.
+
+        A queryset is walked by primary key (keyset), so rows changed or deleted by
+        earlier batches never shift later ones; any other iterable by position.
+        """
+        size = size or self.chunk_size
+        if isinstance(source, models.QuerySet):
+            return self._queryset_batches(source, size)
+        return self._iterable_batches(source, size)
+
+    def _queryset_batches(self, queryset: models.QuerySet[Any], size: int) -> Iterator[Batch]:
+        after = self.checkpoint.get("after_pk")
+        position = self.task.processed
+        ordered = queryset.order_by("pk")
+        while True:
+            self.check_cancelled()
+            page = ordered.filter(pk__gt=after) if after is not None else ordered
+            pks = list(page.values_list("pk", flat=True)[:size])
+            if not pks:
+                return
+            last = pks[-1]
+            state = {**self.checkpoint, "after_pk": last if isinstance(last, int) else str(last)}
+            batch = Batch(self, pks, start=position, state=state)
+            yield batch
+            self._require_committed(batch)
+            after, position = state["after_pk"], position + len(pks)
+
+    def _iterable_batches(self, source: Iterable[Any], size: int) -> Iterator[Batch]:
+        offset = int(self.checkpoint.get("offset", 0))
+        iterator = iter(source)
+        # Rows committed before a restart are skipped, not re-applied.
+        for _ in itertools.islice(iterator, offset):
+            pass
+        while True:
+            self.check_cancelled()
+            items = list(itertools.islice(iterator, size))
+            if not items:
+                return
+            state = {**self.checkpoint, "offset": offset + len(items)}
+            batch = Batch(self, items, start=offset, state=state)
+            yield batch
+            self._require_committed(batch)
+            offset += len(items)
+
+    def _require_committed(self, batch: Batch) -> None:
+        if not batch.committed:
+            raise RuntimeError(
+                f"{type(self.operation).__qualname__} iterated a batch without applying it in "
+                "'with batch:'; its rows would be skipped on resume."
+            )
+
+    # Progress and state
+
+    def set_total(self, total: int | None) -> None:
+        self.task.total = total
+        self._write(total=total)
+
+    def progress(
+        self,
+        *,
+        message: str | None = None,
+        stage: str | None = None,
+        advance: int = 0,
+        force: bool = False,
+    ) -> None:
+        """Report progress of work that is not committed in batches (throttled)."""
+        if message is not None:
+            self.task.message = message
+        if stage is not None:
+            self.task.stage = stage
+        self.task.processed += advance
+        self._dirty = True
+        if force or time.monotonic() - self._last_write >= self._interval:
+            self._write(
+                message=self.task.message, stage=self.task.stage, processed=self.task.processed
+            )
+
+    def save_checkpoint(self, **state: Any) -> None:
+        """Save resume state outside a batch (for jobs whose own writes commit elsewhere)."""
+        self.checkpoint.update(state)
+        self._write(checkpoint=self._checkpoint_value(self.checkpoint))
+
+    def error(self, message: str, **kwargs: Any) -> None:
+        """Record a row error outside any batch, at once."""
+        row_error = RowError(str(message), **kwargs)
+        self.task.failed_count += 1
+        self._error_rows = self._stored_errors() + self._save_errors([row_error])
+        self._write(failed_count=self.task.failed_count)
+
+    def check_cancelled(self) -> None:
+        """Raise if the user asked to cancel or the time limit has passed."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise TaskTimeLimitExceeded(
+                f"Stopped after the time limit of {self.time_limit:g} s; "
+                f"{self.task.processed} rows were committed before it."
+            )
+        requested = (
+            BulkTask.objects.using(self.db)
+            .filter(pk=self.task.pk)
+            .values_list("cancel_requested", flat=True)
+            .first()
+        )
+        if requested:
+            raise TaskCancelled()
+
+    # Internals
+
+    def _checkpoint_value(self, state: dict[str, Any]) -> dict[str, Any]:
+        return {"state": state, "counts": {name: getattr(self.task, name) for name in COUNTS}}
+
+    def _save_errors(self, errors: list[RowError]) -> int:
+        room = max(settings.MAX_ERRORS - self._stored_errors(), 0)
+        rows = [
+            BulkTaskError(
+                task_id=self.task.pk,
+                row=e.row,
+                ref=e.ref[:255],
+                field=e.field[:255],
+                message=e.message,
+                values=e.values,
+            )
+            for e in errors[:room]
+        ]
+        if rows:
+            BulkTaskError.objects.using(self.db).bulk_create(rows)
+        return len(rows)
+
+    def _stored_errors(self) -> int:
+        if self._error_rows is None:
+            self._error_rows = BulkTaskError.objects.using(self.db).filter(task=self.task).count()
+        return self._error_rows
+
+    def _commit_batch(self, batch: Batch) -> None:
+        # Counts reach the task object only after COMMIT, so a failed commit cannot
+        # leave the object (and the final write made from it) claiming more than is saved.
+        task = self.task
+        batch.counts = {
+            "processed": task.processed + len(batch.items),
+            "succeeded_count": task.succeeded_count + batch.succeeded_count,
+            "failed_count": task.failed_count + batch.failed_count,
+            "skipped_count": task.skipped_count + batch.skipped_count,
+        }
+        batch.saved_errors = self._save_errors(batch.errors) if batch.errors else 0
+        batch.checkpoint = {"state": batch.state, "counts": batch.counts}
+        self._write(
+            checkpoint=batch.checkpoint, message=task.message, stage=task.stage, **batch.counts
+        )
+
+    def _after_commit(self, batch: Batch) -> None:
+        for name, value in batch.counts.items():
+            setattr(self.task, name, value)
+        self._error_rows = self._stored_errors() + batch.saved_errors
+        self.checkpoint = batch.state
+        self.task.checkpoint = batch.checkpoint
+
+    def _write(self, **fields: Any) -> None:
+        now = timezone.now()
+        fields["heartbeat_at"] = now
+        BulkTask.objects.using(self.db).filter(pk=self.task.pk).update(**fields)
+        self.task.heartbeat_at = now
+        self._last_write = time.monotonic()
+        self._dirty = False
+
+    def flush(self) -> None:
+        """Write throttled progress that has not reached the row yet."""
+        if self._dirty:
+            self._write(
+                message=self.task.message, stage=self.task.stage, processed=self.task.processed
+            )

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+
+class BulkOpsError(Exception):
+    """Base class for errors raised by bulkops."""
+
+
+class UnknownOperation(BulkOpsError, LookupError):
+    pass
+
+
+class TaskCancelled(BulkOpsError):
+    """Raised inside a run when the user asked to cancel; the runner ends the task cancelled."""
+
+
+class TaskTimeLimitExceeded(BulkOpsError):
+    """Raised inside a run when the task's time limit has passed; the task ends failed."""
+
+
+class TaskConflict(BulkOpsError):
+    """Another unfinished task already works on the same rows."""

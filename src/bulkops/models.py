@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import pickle
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from bulkops.conf import settings
+from bulkops.types import UserLike
+
+
+def _upload_to(instance: BulkTask, filename: str) -> str:
+    return timezone.now().strftime(settings.UPLOAD_TO) + f"{instance.pk}/{filename}"
+
+
+def _results_to(instance: BulkTask, filename: str) -> str:
+    return timezone.now().strftime(settings.RESULTS_TO) + f"{instance.pk}/{filename}"
+
+
+class BulkTaskQuerySet(models.QuerySet["BulkTask"]):
+    def visible_to(self, user: UserLike | None) -> BulkTaskQuerySet:
+        """Tasks ``user`` may see, poll, cancel and download: their own, or all with the perm."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if user.has_perm("bulkops.view_all_tasks"):
+            return self
+        return self.filter(owner=user)
+
+    def unfinished(self) -> BulkTaskQuerySet:
+        return self.filter(status__in=BulkTask.UNFINISHED)
+
+    def stalled(self, now: Any = None) -> BulkTaskQuerySet:
+        now = now or timezone.now()
+        limit = now - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+        return self.filter(status=BulkTask.Status.RUNNING).filter(
+            Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True)
+        )
+
+
+class BulkTask(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    UNFINISHED = (Status.PENDING, Status.RUNNING)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bulk_tasks",
+    )
+    operation = models.CharField(_("operation"), max_length=100)
+    # "app_label.modelname" of the rows the task works on, blank for jobs without one.
+    model = models.CharField(_("model"), max_length=200, blank=True)
+    label = models.CharField(_("label"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+
+    total = models.PositiveBigIntegerField(_("total"), null=True, blank=True)
+    processed = models.PositiveBigIntegerField(_("processed"), default=0)
+    succeeded_count = models.PositiveBigIntegerField(_("succeeded"), default=0)
+    failed_count = models.PositiveBigIntegerField(_("failed"), default=0)
+    skipped_count = models.PositiveBigIntegerField(_("skipped"), default=0)
+
+    message = models.TextField(_("message"), blank=True)
+    stage = models.CharField(_("stage"), max_length=100, blank=True)
+
+    params = models.JSONField(_("parameters"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # The selection, as a pickled ``QuerySet.query`` written only by the server.
+    query = models.BinaryField(null=True, blank=True, editable=False)
+    result = models.JSONField(_("result"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    input_file = models.FileField(_("input file"), upload_to=_upload_to, blank=True, max_length=500)
+    result_file = models.FileField(
+        _("result file"), upload_to=_results_to, blank=True, max_length=500
+    )
+
+    # Resume state, written in the same transaction as the chunk it describes.
+    checkpoint = models.JSONField(
+        default=dict, blank=True, editable=False, encoder=DjangoJSONEncoder
+    )
+    attempts = models.PositiveIntegerField(default=0, editable=False)
+    cancel_requested = models.BooleanField(default=False)
+    backend = models.CharField(max_length=255, blank=True, editable=False)
+    backend_id = models.CharField(max_length=255, blank=True, editable=False)
+    # "host:pid" of the process that holds the task while it runs.
+    worker = models.CharField(max_length=255, blank=True, editable=False)
+    # Tasks sharing a non-blank key never run at the same time.
+    lock_key = models.CharField(max_length=255, blank=True, editable=False)
+    # The task this one retries, if any.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = BulkTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("bulk task")
+        verbose_name_plural = _("bulk tasks")
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="bulkops_owner_recent"),
+            models.Index(fields=["status", "heartbeat_at"], name="bulkops_status_heartbeat"),
+            models.Index(fields=["lock_key", "status"], name="bulkops_lock"),
+        ]
+        permissions = [("view_all_tasks", "Can see every user's bulk tasks")]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.operation} {self.model}".strip()
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("bulkops:task-detail", kwargs={"pk": self.pk})
+
+    # Derived values: computed from the stored numbers, never stored themselves.
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def is_stalled(self) -> bool:
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return False
+        return timezone.now() - self.heartbeat_at > timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, int(self.processed * 100 / self.total))
+
+    @property
+    def elapsed(self) -> timedelta | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return max(end - self.started_at, timedelta(0))
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second since the task started."""
+        elapsed = self.elapsed
+        if not elapsed or not self.processed:
+            return None
+        return self.processed / elapsed.total_seconds()
+
+    @property
+    def eta(self) -> timedelta | None:
+        rate = self.rate
+        if self.is_finished or not rate or self.total is None:
+            return None
+        return timedelta(seconds=max(self.total - self.processed, 0) / rate)
+
+    @property
+    def model_class(self) -> type[models.Model] | None:
+        return apps.get_model(self.model) if self.model else None
+
+    def get_queryset(self) -> models.QuerySet[Any] | None:
+        """The rows selected at submit time, re-evaluated now."""
+        model = self.model_class
+        if model is None:
+            return None
+        queryset = model._default_manager.all()
+        if self.query:
+            queryset.query = pickle.loads(bytes(self.query))  # noqa: S301 - written by us
+        return queryset
+
+
+class BulkTaskError(models.Model):
+    """One failed input row of a task."""
+
+    task = models.ForeignKey(BulkTask, on_delete=models.CASCADE, related_name="errors")
+    # The row number the user knows (spreadsheet row) or the position in the selection.
+    row = models.PositiveBigIntegerField(_("row"), null=True, blank=True)
+    # The object's primary key or another reference to the input row.
+    ref = models.CharField(_("reference"), max_length=255, blank=True)
+    field = models.CharField(_("field"), max_length=255, blank=True)
+    message = models.TextField(_("message"))
+    values = models.JSONField(
+        _("original values"), default=dict, blank=True, encoder=DjangoJSONEncoder
+    )
+
+    class Meta:
+        ordering = ["task", "row", "id"]
+        verbose_name = _("bulk task error")
+        verbose_name_plural = _("bulk task errors")
+        indexes = [models.Index(fields=["task", "row"], name="bulkops_error_task_row")]
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else self.ref
+        return f"{where}: {self.message}"

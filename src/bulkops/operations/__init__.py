@@ -1,0 +1,3 @@
+from bulkops.operations.base import Operation
+
+__all__ = ["Operation"]

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.db import models
+
+from bulkops.types import UserLike
+
+if TYPE_CHECKING:
+    from bulkops.context import RunContext
+    from bulkops.models import BulkTask
+
+
+class Operation:
+    """A kind of bulk job. Subclass it, set ``name`` and implement :meth:`run`.
+
+    One instance serves one submit or one run; keep no state between the two,
+    everything the worker needs goes into the cleaned ``params``.
+    """
+
+    # Identity
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+
+    # What the job needs and who may start it
+    requires_queryset: ClassVar[bool] = False
+    # Model permission action ("add", "change", "delete", "view") checked at submit time.
+    permission: ClassVar[str | None] = None
+    # Whether two unfinished jobs of this operation on the same model must not overlap.
+    locks_model: ClassVar[bool] = False
+    # Seconds this job may run; None falls back to BULKOPS["TIME_LIMIT"].
+    time_limit: ClassVar[float | None] = None
+
+    def has_permission(self, user: UserLike, model: type[models.Model] | None) -> bool:
+        if not user.is_authenticated:
+            return False
+        if self.permission is None or model is None:
+            return True
+        opts = model._meta
+        return user.has_perm(f"{opts.app_label}.{self.permission}_{opts.model_name}")
+
+    def clean_params(
+        self,
+        params: dict[str, Any],
+        *,
+        model: type[models.Model] | None,
+        queryset: models.QuerySet[Any] | None,
+        user: UserLike | None,
+    ) -> dict[str, Any]:
+        """Validate at submit time; raise ``ValidationError`` naming the field at fault."""
+        return params
+
+    def get_total(self, task: BulkTask) -> int | None:
+        """Rows the job will process, when it can be known cheaply at submit time."""
+        queryset = task.get_queryset()
+        return None if queryset is None else queryset.count()
+
+    def get_label(self, task: BulkTask) -> str:
+        model = task.model_class
+        label = str(self.label or self.name)
+        return f"{label} {model._meta.verbose_name_plural}" if model is not None else label
+
+    def run(self, ctx: RunContext) -> dict[str, Any] | None:
+        raise NotImplementedError(f"{type(self).__qualname__} must implement run(ctx).")
+
+
+class FunctionOperation(Operation):
+    """An operation made from a plain function ``f(ctx)`` by ``@bulkops.operation``."""
+
+    function: ClassVar[Callable[[RunContext], dict[str, Any] | None]]
+
+    def get_total(self, task: BulkTask) -> int | None:
+        return None if not task.model else super().get_total(task)
+
+    def run(self, ctx: RunContext) -> dict[str, Any] | None:
+        return type(self).function(ctx)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import template
+from django.template.context import Context
+
+from bulkops.conf import settings
+from bulkops.models import BulkTask
+
+register = template.Library()
+
+
+@register.filter
+def bulkops_duration(value: timedelta | None) -> str:
+    """A short human duration: "4 s", "2 min 05 s", "1 h 03 min"."""
+    if value is None:
+        return "–"
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@register.filter
+def bulkops_rate(value: float | None) -> str:
+    return "–" if not value else f"{value:,.0f}/s"
+
+
+@register.inclusion_tag("bulkops/partials/progress.html", takes_context=True)
+def bulkops_progress(context: Context, task: BulkTask) -> dict[str, Any]:
+    """Drop a live progress bar for ``task`` into any template."""
+    return {
+        "task": task,
+        "poll_interval": settings.POLL_INTERVAL,
+        "errors": task.errors.all()[:5] if task.failed_count else [],
+        "csrf_token": context.get("csrf_token"),
+        "request": context.get("request"),
+    }

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from bulkops.views import tasks
+
+app_name = "bulkops"
+
+urlpatterns = [
+    path("tasks/", tasks.TaskListView.as_view(), name="task-list"),
+    path("tasks/<uuid:pk>/", tasks.TaskDetailView.as_view(), name="task-detail"),
+    path("tasks/<uuid:pk>/status/", tasks.task_status, name="task-status"),
+    path("tasks/<uuid:pk>/cancel/", tasks.task_cancel, name="task-cancel"),
+    path("tasks/<uuid:pk>/retry/", tasks.task_retry, name="task-retry"),
+    path("tasks/<uuid:pk>/download/", tasks.task_download, name="task-download"),
+]

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from tests import services
+
+
+@pytest.fixture(scope="session")
+def test_db_name(django_db_setup: Any, django_db_blocker: Any) -> str:
+    with django_db_blocker.unblock():
+        return str(connection.settings_dict["NAME"])
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+class WorkerPool:
+    """Starts each kind of worker once per session, on first use, and stops them all."""
+
+    def __init__(self, db_name: str, run_id: str) -> None:
+        self.db_name = db_name
+        self.run_id = run_id
+        self.workers: dict[str, services.Worker] = {}
+
+    def get(self, kind: str) -> dict[str, Any]:
+        """Start (once) and describe the worker for ``kind``: backend path and options."""
+        queue = f"bulkops-{kind}-{self.run_id}"
+        if kind == "celery-redis":
+            services.require_redis()
+            self._start(
+                kind,
+                lambda: services.celery_worker(self.db_name, "redis://127.0.0.1:6379/0", queue),
+            )
+            return {
+                "BACKEND": "bulkops.backends.celery.CeleryBackend",
+                "OPTIONS": {"queue": queue, "app": "tests.celery_app.redis_app"},
+            }
+        if kind == "celery-rabbitmq":
+            services.require_rabbitmq()
+            broker = "amqp://guest:guest@127.0.0.1:5672//"
+            self._start(kind, lambda: services.celery_worker(self.db_name, broker, queue))
+            return {
+                "BACKEND": "bulkops.backends.celery.CeleryBackend",
+                "OPTIONS": {"queue": queue, "app": "tests.celery_app.rabbitmq_app"},
+            }
+        # django-q2 signs each task with the cluster name, so the test process and the
+        # cluster share Q_CLUSTER["name"] (unique per checkout) and differ only in broker.
+        if kind == "django-q-orm":
+            self._start(kind, lambda: services.q_cluster(self.db_name, "orm"))
+            return {"BACKEND": "bulkops.backends.django_q.DjangoQBackend", "OPTIONS": {}}
+        if kind == "django-q-redis":
+            services.require_redis()
+            self._start(kind, lambda: services.q_cluster(self.db_name, "redis"))
+            return {
+                "BACKEND": "bulkops.backends.django_q.DjangoQBackend",
+                "OPTIONS": {"broker": "django_q.brokers.redis_broker.Redis"},
+            }
+        if kind == "django-tasks":
+            # Django tasks only accept queues declared in TASKS.
+            queue = f"bulkops-{django_settings.CHECKOUT}"
+            self._start(kind, lambda: services.db_worker(self.db_name, queue))
+            return {
+                "BACKEND": "bulkops.backends.tasks.DjangoTasksBackend",
+                "OPTIONS": {"queue_name": queue},
+            }
+        if kind == "immediate":
+            return {"BACKEND": "bulkops.backends.immediate.ImmediateBackend", "OPTIONS": {}}
+        raise ValueError(kind)
+
+    def worker(self, kind: str) -> services.Worker:
+        return self.workers[kind]
+
+    def _start(self, kind: str, factory: Any) -> None:
+        worker = self.workers.get(kind)
+        if worker is None or worker.process is None or worker.process.poll() is not None:
+            self.workers[kind] = factory().start()
+
+    def restart(self, kind: str) -> services.Worker:
+        old = self.workers[kind]
+        fresh = services.Worker(old.name, old.argv, old.env, old.ready).start()
+        self.workers[kind] = fresh
+        return fresh
+
+    def stop_all(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+
+
+@pytest.fixture(scope="session")
+def workers(test_db_name: str, run_id: str) -> Iterator[WorkerPool]:
+    pool = WorkerPool(test_db_name, run_id)
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture
+def dummy_backend(settings: Any) -> Iterator[list[Any]]:
+    """Tasks are only recorded; the test runs them with ``runner.run``."""
+    from bulkops.backends.dummy import DummyBackend
+
+    settings.BULKOPS = {**settings.BULKOPS, "BACKEND": "bulkops.backends.dummy.DummyBackend"}
+    DummyBackend.enqueued = []
+    yield DummyBackend.enqueued
+    DummyBackend.enqueued = []
+
+
+@pytest.fixture
+def user(django_user_model: Any) -> Any:
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("alice", password="pw")
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["change_item", "delete_item", "add_item"])
+    )
+    return user
+
+
+@pytest.fixture
+def other_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("mallory", password="pw")
+
+
+@pytest.fixture
+def items(db: Any) -> list[Any]:
+    from tests.testapp.models import Item
+
+    return Item.objects.bulk_create(Item(name=f"item {i}", value=i) for i in range(25))

@@ -1,0 +1,111 @@
+"""One end-to-end job on every backend, each with its real worker process."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+import bulkops
+from bulkops.models import BulkTask
+from tests.testapp.models import Item
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+BACKENDS = [
+    "immediate",
+    "celery-redis",
+    "celery-rabbitmq",
+    "django-q-orm",
+    "django-q-redis",
+    "django-tasks",
+]
+ROWS = 20_000
+
+
+def run_and_watch(
+    config: dict[str, Any], submit: Any, timeout: float = 180
+) -> tuple[BulkTask, list[int]]:
+    """Submit through ``config``'s backend and record ``processed`` as a poller would."""
+    settings = {"BACKEND": config["BACKEND"], "OPTIONS": config["OPTIONS"], "SYNC_THRESHOLD": 0}
+    with override_settings(BULKOPS=settings):
+        task = submit()
+    seen: list[int] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task.refresh_from_db()
+        seen.append(task.processed)
+        if task.is_finished:
+            return task, seen
+        time.sleep(0.02)
+    raise AssertionError(f"task still {task.status} after {timeout} s: {task.message}")
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_update_20000_rows_runs_to_completion_with_rising_counts(workers: Any, kind: str) -> None:
+    config = workers.get(kind)
+    Item.objects.bulk_create(Item(name=f"item {i}", value=0) for i in range(ROWS))
+
+    task, seen = run_and_watch(
+        config,
+        lambda: bulkops.submit(
+            "update",
+            queryset=Item.objects.all(),
+            params={"values": {"value": "7"}, "chunk_size": 500},
+        ),
+    )
+
+    assert task.status == BulkTask.Status.SUCCEEDED, task.message
+    assert (task.total, task.processed, task.succeeded_count) == (ROWS, ROWS, ROWS)
+    assert (task.failed_count, task.skipped_count) == (0, 0)
+    assert Item.objects.filter(value=7).count() == ROWS
+    assert seen == sorted(seen), "processed must never go backwards"
+    if kind != "immediate":
+        # A poller saw the job part-way, not only before and after.
+        assert any(0 < n < ROWS for n in seen), seen
+        assert task.backend_id
+    assert task.attempts == 1
+    assert task.started_at and task.finished_at and task.started_at <= task.finished_at
+
+
+@pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "immediate"])
+def test_failing_job_is_failed_on_the_task_and_in_the_queue(workers: Any, kind: str) -> None:
+    config = workers.get(kind)
+    Item.objects.bulk_create(Item(name=f"item {i}") for i in range(50))
+
+    task, _ = run_and_watch(
+        config, lambda: bulkops.submit("tests.explode", queryset=Item.objects.all())
+    )
+
+    assert task.status == BulkTask.Status.FAILED
+    assert task.message == "RuntimeError: the disk is full"
+    # The chunk committed before the failure stays committed, and the counts say so.
+    assert Item.objects.filter(value=-1).count() == 10
+    assert task.processed == 10
+    assert queue_recorded_failure(kind, task), "the queue must record the failure too"
+
+
+def queue_recorded_failure(kind: str, task: BulkTask) -> bool:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if kind.startswith("celery"):
+            from celery.result import AsyncResult
+
+            from tests.celery_app import redis_app
+
+            if AsyncResult(task.backend_id, app=redis_app).state == "FAILURE":
+                return True
+        elif kind.startswith("django-q"):
+            from django_q.models import Failure
+
+            if Failure.objects.filter(id=task.backend_id).exists():
+                return True
+        elif kind == "django-tasks":
+            from django_tasks_db.models import DBTaskResult
+
+            if DBTaskResult.objects.filter(id=task.backend_id, status="FAILED").exists():
+                return True
+        time.sleep(0.2)
+    return False

@@ -1,0 +1,139 @@
+"""Test settings. BULKOPS_TEST_DB picks the database: "postgres" (default) or "sqlite".
+
+Worker processes started by the tests load these settings too, with BULKOPS_DB_NAME
+pointing at the test database the test run created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Checkouts side by side must not share test databases, Redis keys or queues.
+CHECKOUT = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:6]
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+DB_VENDOR = os.environ.get("BULKOPS_TEST_DB", "postgres")
+if DB_VENDOR == "sqlite":
+    (BASE_DIR / ".test-db").mkdir(exist_ok=True)
+    sqlite_path = str(BASE_DIR / ".test-db" / f"bulkops-{CHECKOUT}.sqlite3")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("BULKOPS_DB_NAME", sqlite_path),
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": sqlite_path},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("BULKOPS_DB_NAME", "postgres"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "TEST": {"NAME": f"test_bulkops_{CHECKOUT}"},
+        }
+    }
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "django_tasks_db",
+    "bulkops",
+    "tests.testapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+STATIC_URL = "/static/"
+MEDIA_ROOT = str(BASE_DIR / ".test-media" / CHECKOUT)
+MEDIA_URL = "/media/"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "/login/"
+
+REDIS_URL = os.environ.get("BULKOPS_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("BULKOPS_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+BULKOPS = {
+    "BACKEND": os.environ.get("BULKOPS_BACKEND", "bulkops.backends.immediate.ImmediateBackend"),
+    "SYNC_THRESHOLD": 0,
+    "PROGRESS_INTERVAL": 0.2,
+}
+
+# Celery: the test suite picks the broker per worker (Redis or RabbitMQ) via this variable.
+CELERY_BROKER_URL = os.environ.get("BULKOPS_CELERY_BROKER", REDIS_URL)
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# django-q2: "orm" (the database) or "redis", chosen per cluster by this variable.
+Q_BROKER = os.environ.get("BULKOPS_Q_BROKER", "orm")
+Q_CLUSTER = {
+    "name": os.environ.get("BULKOPS_Q_NAME", f"bulkops-tests-{CHECKOUT}"),
+    "workers": 1,
+    "timeout": 300,
+    "retry": 600,
+    "max_attempts": 1,
+    "poll": 0.1,
+    "catch_up": False,
+    "ack_failures": True,
+    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default"}),
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", f"bulkops-{CHECKOUT}"],
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"bulkops": {"handlers": ["console"], "level": "WARNING"}},
+}

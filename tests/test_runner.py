@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import bulkops
+from bulkops import runner, signals
+from bulkops.models import BulkTask, BulkTaskError
+from tests.testapp.models import Item
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(name: str, dummy_backend: list[Any], capture: Any, **kwargs: Any) -> BulkTask:
+    with capture(execute=True):
+        task = bulkops.submit(name, queryset=Item.objects.all(), **kwargs)
+    assert dummy_backend == [task.pk]
+    return task
+
+
+def test_second_delivery_of_a_task_is_a_no_op(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit(
+        "update", dummy_backend, django_capture_on_commit_callbacks, params={"values": {"value": 5}}
+    )
+
+    assert runner.run(task.pk) == BulkTask.Status.SUCCEEDED
+    assert runner.run(task.pk) is None
+
+    task.refresh_from_db()
+    assert task.attempts == 1
+    assert (task.processed, task.succeeded_count) == (25, 25)
+
+
+def test_a_running_task_held_by_a_live_worker_is_not_claimed_again(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit(
+        "update", dummy_backend, django_capture_on_commit_callbacks, params={"values": {"value": 5}}
+    )
+    assert runner.claim(task.pk) is not None
+
+    assert runner.claim(task.pk) is None  # same process, fresh heartbeat: still held
+
+
+def test_a_task_whose_local_worker_died_is_resumed_from_its_checkpoint(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit(
+        "update",
+        dummy_backend,
+        django_capture_on_commit_callbacks,
+        params={"values": {"value": 5}, "chunk_size": 10},
+    )
+    # As a killed worker leaves it: running, held by a pid that is gone, one chunk saved.
+    first_ten = list(Item.objects.order_by("pk").values_list("pk", flat=True)[:10])
+    Item.objects.filter(pk__in=first_ten).update(value=5)
+    BulkTask.objects.filter(pk=task.pk).update(
+        status="running",
+        worker=f"{runner.worker_id().rsplit(':', 1)[0]}:999999",
+        attempts=1,
+        checkpoint={
+            "state": {"after_pk": first_ten[-1]},
+            "counts": {"processed": 10, "succeeded_count": 10},
+        },
+    )
+    Item.objects.filter(pk__in=first_ten).update(value=-100)  # would show a re-run
+
+    assert runner.run(task.pk) == BulkTask.Status.SUCCEEDED
+
+    task.refresh_from_db()
+    assert task.attempts == 2
+    assert (task.processed, task.succeeded_count) == (25, 25)
+    assert Item.objects.filter(value=-100).count() == 10, "committed chunk must not run again"
+    assert Item.objects.filter(value=5).count() == 15
+
+
+def test_exception_marks_task_failed_keeps_committed_chunk_and_reraises(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit("tests.explode", dummy_backend, django_capture_on_commit_callbacks)
+
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        runner.run(task.pk)
+
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert task.message == "RuntimeError: the disk is full"
+    assert task.processed == 10
+    assert Item.objects.filter(value=-1).count() == 10
+
+
+def test_cancel_stops_between_chunks_and_keeps_committed_ones(
+    items: list[Item],
+    dummy_backend: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: Any,
+) -> None:
+    task = submit(
+        "update",
+        dummy_backend,
+        django_capture_on_commit_callbacks,
+        params={"values": {"value": 99}, "chunk_size": 10},
+    )
+    original = runner.RunContext._after_commit
+
+    def cancel_after_first_chunk(self: Any, batch: Any) -> None:
+        original(self, batch)
+        bulkops.cancel(self.task)  # as the user's click would, from another process
+
+    monkeypatch.setattr(runner.RunContext, "_after_commit", cancel_after_first_chunk)
+
+    assert runner.run(task.pk) == BulkTask.Status.CANCELLED
+
+    task.refresh_from_db()
+    assert task.status == "cancelled"
+    assert task.processed == 10
+    assert Item.objects.filter(value=99).count() == 10
+
+
+def test_cancel_before_start_cancels_at_once_and_the_run_is_a_no_op(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit(
+        "update",
+        dummy_backend,
+        django_capture_on_commit_callbacks,
+        params={"values": {"value": 99}},
+    )
+
+    assert bulkops.cancel(task) is True
+    assert runner.run(task.pk) is None
+
+    task.refresh_from_db()
+    assert task.status == "cancelled"
+    assert not Item.objects.filter(value=99).exists()
+
+
+def test_row_errors_are_saved_with_their_chunk_and_counted(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit("tests.bad_rows", dummy_backend, django_capture_on_commit_callbacks)
+
+    runner.run(task.pk)
+
+    task.refresh_from_db()
+    assert task.status == "succeeded"
+    assert (task.succeeded_count, task.failed_count, task.processed) == (13, 12, 25)
+    first = BulkTaskError.objects.filter(task=task).order_by("row").first()
+    assert first is not None
+    assert (first.row, first.field, first.message) == (3, "value", "value 1 is odd")
+    assert first.values == {"value": 1}
+
+
+def test_time_limit_fails_the_task_with_a_clear_message(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit(
+        "tests.slow_update",
+        dummy_backend,
+        django_capture_on_commit_callbacks,
+        params={"chunk_size": 5, "delay": 0.3, "time_limit": 0.5},
+    )
+
+    with pytest.raises(bulkops.exceptions.TaskTimeLimitExceeded):
+        runner.run(task.pk)
+
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert task.message.startswith("Stopped after the time limit of 0.5 s;")
+    assert 0 < task.processed < 25
+    assert Item.objects.filter(value=1).count() == task.processed
+
+
+def test_started_and_finished_signals(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def started(sender: Any, task: BulkTask, **kwargs: Any) -> None:
+        seen.append(("started", task.status))
+
+    def finished(sender: Any, task: BulkTask, **kwargs: Any) -> None:
+        seen.append(("finished", task.status))
+
+    signals.task_started.connect(started)
+    signals.task_finished.connect(finished)
+    try:
+        task = submit(
+            "update",
+            dummy_backend,
+            django_capture_on_commit_callbacks,
+            params={"values": {"value": 1}},
+        )
+        runner.run(task.pk)
+    finally:
+        signals.task_started.disconnect(started)
+        signals.task_finished.disconnect(finished)
+    assert seen == [("started", "running"), ("finished", "succeeded")]
+
+
+def test_progress_writes_are_throttled_but_the_last_one_always_lands(
+    items: list[Item],
+    dummy_backend: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    settings.BULKOPS = {**settings.BULKOPS, "PROGRESS_INTERVAL": 60}
+    seen: dict[str, Any] = {}
+
+    @bulkops.operation("tests.chatty")
+    def chatty(ctx: Any) -> dict[str, Any]:
+        for _ in range(500):
+            ctx.progress(advance=1, stage="counting")
+        seen["written"] = BulkTask.objects.get(pk=ctx.task.pk).processed
+        return {}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        task = bulkops.submit("tests.chatty")
+    runner.run(task.pk)
+
+    task.refresh_from_db()
+    assert seen["written"] == 0, "no write before PROGRESS_INTERVAL has passed"
+    assert task.processed == 500
+    assert task.status == "succeeded"

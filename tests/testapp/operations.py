@@ -1,0 +1,52 @@
+"""Operations used by the tests, registered like a project registers its own."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bulkops import operation
+from bulkops.context import RunContext
+from tests.testapp.models import Item
+
+
+@operation("tests.explode")
+def explode(ctx: RunContext) -> dict[str, Any]:
+    """Commits one chunk, then fails: the failure must be recorded and the chunk kept."""
+    for batch in ctx.batches(ctx.queryset, size=10):
+        with batch:
+            Item.objects.filter(pk__in=batch.items).update(value=-1)
+            batch.succeeded(len(batch))
+        raise RuntimeError("the disk is full")
+    return {}
+
+
+@operation("tests.slow_update")
+def slow_update(ctx: RunContext) -> dict[str, Any]:
+    """A chunked update slow enough to be cancelled or killed in the middle."""
+    delay = float(ctx.params.get("delay", 0.2))
+    for batch in ctx.batches(ctx.queryset):
+        with batch:
+            n = Item.objects.filter(pk__in=batch.items).update(value=ctx.params.get("value", 1))
+            batch.succeeded(n)
+            time.sleep(delay)
+    return {}
+
+
+@operation("tests.bad_rows")
+def bad_rows(ctx: RunContext) -> dict[str, Any]:
+    """Fails every row whose value is odd, with a reason naming the row and field."""
+    for batch in ctx.batches(list(Item.objects.order_by("pk").values_list("pk", "value"))):
+        with batch:
+            for offset, (pk, value) in enumerate(batch.items):
+                if value % 2:
+                    batch.error(
+                        f"value {value} is odd",
+                        row=batch.start + offset + 2,
+                        ref=pk,
+                        field="value",
+                        values={"value": value},
+                    )
+                else:
+                    batch.succeeded()
+    return {}
