@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulkops.views import tasks
+from bulkops.views import imports, tasks
 
 app_name = "bulkops"
 
@@ -13,4 +13,10 @@ urlpatterns = [
     path("tasks/<uuid:pk>/cancel/", tasks.task_cancel, name="task-cancel"),
     path("tasks/<uuid:pk>/retry/", tasks.task_retry, name="task-retry"),
     path("tasks/<uuid:pk>/download/", tasks.task_download, name="task-download"),
+    # Spreadsheet import, for models registered with bulkops.tabular.register_import.
+    path("import/<str:model>/", imports.ImportView.as_view(), name="import"),
+    path("import/<str:model>/upload/", imports.ImportView.as_view(step="upload"), name="import-upload"),
+    path("import/<str:model>/preview/", imports.ImportView.as_view(step="preview"), name="import-preview"),
+    path("import/<str:model>/confirm/", imports.ImportView.as_view(step="confirm"), name="import-confirm"),
+    path("import/result/<uuid:pk>/", imports.ImportResultView.as_view(), name="import-result"),
 ]

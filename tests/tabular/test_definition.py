@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from bulkops.tabular import ConvertOptions, TableError, to_date
 from bulkops.tabular.columns import Column
@@ -19,6 +20,13 @@ from bulkops.tabular.definition import ImportDefinition, definition_for, registe
 from .models_app.models import Country, Customer
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def madrid() -> Any:
+    # Naive spreadsheet times are read in the current time zone.
+    with timezone.override("Europe/Madrid"):
+        yield
 
 
 class CustomerImport(ImportDefinition):

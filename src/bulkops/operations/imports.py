@@ -181,13 +181,7 @@ class ImportOperation(Operation):
             values[row.row] = row.values
         headers = bound.headers
         for number in sorted(messages):
-            errors = messages[number]
-            batch.error(
-                "\n".join(_short(e) for e in errors),
-                row=number,
-                field=", ".join(dict.fromkeys(e.column for e in errors if e.column)),
-                values=_json_values(headers, values.get(number, [])),
-            )
+            _record(batch, number, messages[number], _json_values(headers, values.get(number, [])))
         batch.succeeded(written.created + written.updated)
         batch.skipped(written.skipped)
         state = batch.state
@@ -231,12 +225,8 @@ class ImportOperation(Operation):
         for error in cleaned.errors:
             grouped[error.row].append(error)
         for number, errors in sorted(grouped.items()):
-            batch.error(
-                "\n".join(_short(e) for e in errors),
-                row=number,
-                field=", ".join(dict.fromkeys(e.column for e in errors if e.column)),
-                values=_json_values(bound.headers, cleaned.failed.get(number, [])),
-            )
+            values = _json_values(bound.headers, cleaned.failed.get(number, []))
+            _record(batch, number, errors, values)
         batch.skipped(len(batch.items) - len(grouped))
 
     def _finish(self, ctx: RunContext, *, nothing_written: bool = False) -> dict[str, Any]:
@@ -258,6 +248,23 @@ class ImportOperation(Operation):
 
 def _short(error: RowError) -> str:
     return f'Column "{error.column}": {error.message}' if error.column else error.message
+
+
+def _record(batch: Batch, number: int, errors: list[RowError], values: dict[str, Any]) -> None:
+    """One stored error per failed row; ``field`` names the columns at fault."""
+    if len(errors) == 1:
+        # The task pages show "Row 17, Email: <message>", so keep the message bare.
+        message = errors[0].message
+    else:
+        message = "\n".join(_short(e) for e in errors)
+    columns = ", ".join(dict.fromkeys(e.column for e in errors if e.column))
+    batch.error(message, row=number, field=columns, values=values)
+
+
+def report_lines(field: str, message: str) -> list[str]:
+    if "\n" in message or not field:
+        return message.split("\n")
+    return [f'Column "{field}": {message}']
 
 
 def _json_values(headers: list[str], values: list[Any]) -> dict[str, Any]:
@@ -284,8 +291,8 @@ def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
 def save_error_report(task: BulkTask) -> str:
     """Write the failed rows, exactly as uploaded, with their errors; store as result_file."""
     messages: dict[int, list[str]] = defaultdict(list)
-    for row, message in task.errors.exclude(row=None).values_list("row", "message"):
-        messages[int(row)].extend(message.split("\n"))
+    for row, field, message in task.errors.exclude(row=None).values_list("row", "field", "message"):
+        messages[int(row)].extend(report_lines(field, message))
     with open_input(task) as table, tempfile.TemporaryFile() as out:
         wanted = messages.keys()
         rows = ((n, v, messages[n]) for n, v in table.rows() if n in wanted)

@@ -238,7 +238,9 @@ class ChunkWriter:
             for record in records
         ]
         width = len(self.insert_fields)
-        per_statement = max(1, min(len(prepared), connection.features.max_query_params // width))
+        per_statement = max(
+            1, min(len(prepared), (connection.features.max_query_params or 65_535) // width)
+        )
         with connection.cursor() as cursor:
             for start in range(0, len(prepared), per_statement):
                 part = prepared[start : start + per_statement]

@@ -191,6 +191,8 @@ class ImportDefinition:
                 if required and model_field.name not in present and model_field.name not in missing:
                     missing.append(model_field.name)
         if missing:
+            order = list(by_name)
+            missing.sort(key=lambda name: order.index(name) if name in order else -1)
             names = ", ".join(f'"{by_name[m].verbose_name}"' for m in missing if m in by_name)
             raise TableError(f"The file has no column for {names}.", code="missing_columns")
         options = options or self.get_options()

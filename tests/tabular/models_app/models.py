@@ -36,3 +36,20 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Ticket(models.Model):
+    """No unique field: a re-run of a create import would duplicate rows."""
+
+    title = models.CharField(max_length=100)
+    seats = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        app_label = "tabular_models"
+        constraints = [
+            # Not checked by field validation: only the database refuses a row.
+            models.CheckConstraint(condition=models.Q(seats__lte=500), name="ticket_seats_lte_500"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
