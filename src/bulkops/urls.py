@@ -15,8 +15,13 @@ urlpatterns = [
     path("tasks/<uuid:pk>/download/", tasks.task_download, name="task-download"),
     # Spreadsheet import, for models registered with bulkops.tabular.register_import.
     path("import/<str:model>/", imports.ImportView.as_view(), name="import"),
-    path("import/<str:model>/upload/", imports.ImportView.as_view(step="upload"), name="import-upload"),
-    path("import/<str:model>/preview/", imports.ImportView.as_view(step="preview"), name="import-preview"),
-    path("import/<str:model>/confirm/", imports.ImportView.as_view(step="confirm"), name="import-confirm"),
+    *(
+        path(
+            f"import/<str:model>/{step}/",
+            imports.ImportView.as_view(step=step),
+            name=f"import-{step}",
+        )
+        for step in ("upload", "preview", "confirm")
+    ),
     path("import/result/<uuid:pk>/", imports.ImportResultView.as_view(), name="import-result"),
 ]

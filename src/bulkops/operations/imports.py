@@ -252,11 +252,8 @@ def _short(error: RowError) -> str:
 
 def _record(batch: Batch, number: int, errors: list[RowError], values: dict[str, Any]) -> None:
     """One stored error per failed row; ``field`` names the columns at fault."""
-    if len(errors) == 1:
-        # The task pages show "Row 17, Email: <message>", so keep the message bare.
-        message = errors[0].message
-    else:
-        message = "\n".join(_short(e) for e in errors)
+    # The task pages show "Row 17, Email: <message>", so a single message stays bare.
+    message = errors[0].message if len(errors) == 1 else "\n".join(_short(e) for e in errors)
     columns = ", ".join(dict.fromkeys(e.column for e in errors if e.column))
     batch.error(message, row=number, field=columns, values=values)
 

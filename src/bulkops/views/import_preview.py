@@ -44,11 +44,13 @@ def build_preview(
                 decimal_separator=options.get("decimal_separator") or None,
                 date1904=table.date1904,
             )
-            auto = (
-                definition.bind(table.headers, mode="update", key_fields=[])
-                if mapping is None
-                else None
-            )
+            auto = None
+            if mapping is None:
+                # Show what matched on its own even when the file is not importable yet.
+                try:
+                    auto = definition.bind(table.headers, mode="update", key_fields=[])
+                except TableError:
+                    auto = None
             try:
                 bound = definition.bind(
                     table.headers,
@@ -73,7 +75,7 @@ def build_preview(
             sample = list(islice(rows, PREVIEW_ROWS))
             if bound is None:
                 context["sample"] = [
-                    (n, [cell_text(v) for v in values], {}) for n, values in sample
+                    (n, [(cell_text(v), "") for v in values], {}) for n, values in sample
                 ]
                 return context
             errors: list[RowError] = []

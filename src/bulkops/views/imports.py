@@ -22,17 +22,13 @@ import bulkops
 from bulkops.conf import settings
 from bulkops.models import BulkTask
 from bulkops.operations.imports import limits_from_settings
-from bulkops.tabular import TableError, cell_text, open_table
+from bulkops.tabular import TableError, open_table
 from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
 from bulkops.tabular.sniff import human_size
 from bulkops.views.import_forms import ImportOptionsForm, UploadForm
 
 SESSION_KEY = "bulkops_imports"
 STAGING = "bulkops/staging"
-PREVIEW_ROWS = 20
-# Rows checked at preview time; enough for typical files, bounded for huge ones.
-PREVIEW_CHECK_ROWS = 50_000
-PREVIEW_ERRORS = 100
 
 
 class ImportView(LoginRequiredMixin, View):
@@ -107,7 +103,8 @@ class ImportView(LoginRequiredMixin, View):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > limit + 64 * 1024:
             return self.upload_error(
-                f"The file is {human_size(declared)}; the largest file accepted is {human_size(limit)}.",
+                f"The file is {human_size(declared)}; "
+                f"the largest file accepted is {human_size(limit)}.",
                 status=413,
             )
         form = self.options_form(UploadForm, data=request.POST, files=request.FILES)
@@ -141,7 +138,8 @@ class ImportView(LoginRequiredMixin, View):
     def preview(self, request: HttpRequest) -> HttpResponse:
         token, _staged = self.staged(request)
         form = self.options_form(ImportOptionsForm, data=request.POST)
-        options = form.cleaned_data if form.is_valid() else dict(form.initial)
+        form.is_valid()
+        options = {**form.initial, **form.cleaned_data}
         return self.render_preview(token, options, mapping=self.posted_mapping(request), form=form)
 
     def confirm(self, request: HttpRequest) -> HttpResponse:
@@ -149,7 +147,8 @@ class ImportView(LoginRequiredMixin, View):
         form = self.options_form(ImportOptionsForm, data=request.POST)
         mapping = self.posted_mapping(request)
         if not form.is_valid():
-            return self.render_preview(token, form.cleaned_data, mapping=mapping, form=form)
+            options = {**form.initial, **form.cleaned_data}
+            return self.render_preview(token, options, mapping=mapping, form=form)
         data = form.cleaned_data
         params = {
             "mode": data["mode"],
@@ -178,7 +177,9 @@ class ImportView(LoginRequiredMixin, View):
                     token, data, mapping=mapping, form=form, problem=" ".join(exc.messages)
                 )
         self.forget(request, token)
-        return self.render("bulkops/import/started.html", {"task": task})
+        task.refresh_from_db()  # a small file may already have run inline
+        context = {"task": task, "poll_interval": settings.POLL_INTERVAL, "errors": []}
+        return self.render("bulkops/import/started.html", context)
 
     # Helpers -----------------------------------------------------------------------
     def options_form(self, form_class: type[ImportOptionsForm], **kwargs: Any) -> Any:
@@ -186,6 +187,7 @@ class ImportView(LoginRequiredMixin, View):
         initial = {
             "dates": "dmy" if definition.day_first else "mdy",
             "decimal_separator": definition.decimal_separator or "",
+            **kwargs.pop("initial", {}),
         }
         return form_class(
             model=self.get_model(),
@@ -271,7 +273,3 @@ class ImportResultView(LoginRequiredMixin, View):
             "bulkops/import/result.html",
             {"task": task, "result": task.result or {}, "errors": errors},
         )
-
-
-def cell(value: Any) -> str:
-    return cell_text(value)
