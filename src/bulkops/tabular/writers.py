@@ -17,9 +17,10 @@ from .cells import CellValue
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CHARS = 32_767
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# A plain number typed as text ("-5", "+34.5") is harmless; only strings that Excel
-# would parse as a formula need the apostrophe.
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+# Digits with spaces, dots, commas, slashes and brackets ("-5", "+34 600 123 456",
+# "-(1.5)") cannot name a function or a cell, so they stay as typed: phone numbers
+# must survive an export. Anything else starting like a formula gets the apostrophe.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9 ().,/-]*[0-9][0-9 ().,/-]*")
 # XML 1.0 cannot hold these; openpyxl refuses the whole workbook if one slips in.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
