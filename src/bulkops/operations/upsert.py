@@ -15,10 +15,10 @@ from typing import Any, Literal
 from django.db import DatabaseError, IntegrityError, connections, models, transaction
 from django.utils import timezone
 
+from bulkops.operations.statements import ChunkStatement, key_filter
 from bulkops.tabular.definition import CleanRow
 
 Mode = Literal["create", "update", "upsert"]
-FAST_VENDORS = ("postgresql", "sqlite")
 
 
 @dataclass
@@ -90,9 +90,17 @@ class ChunkWriter:
             if f.name in file_names or not (f.has_db_default() and not f.has_default())
         ]
         self.compare = [f.attname for f in self.update_fields]
-        self.fast = self.connection.vendor in FAST_VENDORS
         self.seen: set[int] = set()
-        self._sql_cache: dict[int, str] = {}
+        self.positions = {f.attname: i for i, f in enumerate(self.insert_fields)}
+        assign = [*self.update_fields, *(t for t in self.touch if t not in self.update_fields)]
+        self.statement = ChunkStatement(
+            model,
+            self.connection,
+            insert_fields=self.insert_fields,
+            keys=self.keys,  # type: ignore[arg-type]
+            assign=assign,
+            upsert=mode != "create",
+        )
 
     # Public --------------------------------------------------------------------------
     def write(self, rows: list[CleanRow]) -> WriteResult:
@@ -164,18 +172,20 @@ class ChunkWriter:
         if not rows:
             return {}
         manager = self.model._base_manager.using(self.using)
-        filters = {f"{name}__in": {row.data[name] for row in rows} for name in self.key_attnames}
+        wanted = list({self._key(row) for row in rows})
+        condition = key_filter(self.model, self.connection, self.keys, wanted)  # type: ignore[arg-type]
         columns = [f.attname for f in self.insert_fields]
         found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         width = len(self.key_attnames)
-        for values in manager.filter(**filters).values_list(*self.key_attnames, *columns):
+        for values in manager.filter(condition).values_list(*self.key_attnames, *columns):
             found[tuple(values[:width])] = values[width:]
         return found
 
     def _unchanged(self, row: CleanRow, found: tuple[Any, ...]) -> bool:
-        data = row.data
-        position = {f.attname: i for i, f in enumerate(self.insert_fields)}
-        return all(name not in data or data[name] == found[position[name]] for name in self.compare)
+        data, positions = row.data, self.positions
+        return all(
+            name not in data or data[name] == found[positions[name]] for name in self.compare
+        )
 
     # Values --------------------------------------------------------------------------
     def _insert_values(
@@ -226,69 +236,7 @@ class ChunkWriter:
         )
 
     def _statement(self, records: list[list[Any]]) -> None:
-        if not self.fast:
-            self._fallback(records)
-            return
-        connection = self.connection
-        prepared = [
-            [
-                f.get_db_prep_save(v, connection)
-                for f, v in zip(self.insert_fields, record, strict=True)
-            ]
-            for record in records
-        ]
-        width = len(self.insert_fields)
-        per_statement = max(
-            1, min(len(prepared), (connection.features.max_query_params or 65_535) // width)
-        )
-        with connection.cursor() as cursor:
-            for start in range(0, len(prepared), per_statement):
-                part = prepared[start : start + per_statement]
-                cursor.execute(self._sql(len(part)), [v for row in part for v in row])
-
-    def _sql(self, count: int) -> str:
-        cached = self._sql_cache.get(count)
-        if cached:
-            return cached
-        quote = self.connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.insert_fields)
-        row = "(" + ", ".join(["%s"] * len(self.insert_fields)) + ")"
-        sql = f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES " + ", ".join(
-            [row] * count
-        )
-        if self.keys and self.mode != "create":
-            target = ", ".join(quote(f.column) for f in self.keys)  # type: ignore[union-attr]
-            assignments = [
-                f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
-                for f in [
-                    *self.update_fields,
-                    *(t for t in self.touch if t not in self.update_fields),
-                ]
-            ]
-            if assignments:
-                sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(assignments)
-            else:
-                sql += f" ON CONFLICT ({target}) DO NOTHING"
-        self._sql_cache = (
-            {count: sql} if len(self._sql_cache) > 4 else {**self._sql_cache, count: sql}
-        )
-        return sql
-
-    def _fallback(self, records: list[list[Any]]) -> None:
-        objects = [
-            self.model(**{f.attname: v for f, v in zip(self.insert_fields, record, strict=True)})
-            for record in records
-        ]
-        manager = self.model._base_manager.using(self.using)
-        if self.keys and self.mode != "create":
-            manager.bulk_create(
-                objects,
-                update_conflicts=True,
-                unique_fields=[f.name for f in self.keys],
-                update_fields=[f.name for f in self.update_fields] or None,
-            )
-        else:
-            manager.bulk_create(objects)
+        self.statement.execute(records)
 
 
 def _db_message(exc: Exception) -> str:

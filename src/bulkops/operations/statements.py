@@ -1,0 +1,162 @@
+"""SQL for writing one chunk: PostgreSQL ``unnest``, SQLite multi-row VALUES, or the ORM.
+
+PostgreSQL receives one array per column (``INSERT … SELECT * FROM unnest(%s::t[], …)
+ON CONFLICT …``): the statement text is the same for every chunk, so the driver does
+not re-parse tens of thousands of placeholders per chunk, and the values travel in
+binary arrays. SQLite gets a multi-row ``VALUES`` list with the same ``ON CONFLICT``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+# Field classes whose cleaned Python value psycopg adapts exactly as Django would.
+_NATIVE_ON_POSTGRES: tuple[type[models.Field[Any, Any]], ...] = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.DateField,  # includes DateTimeField: values are aware after cleaning
+    models.TimeField,
+    models.DecimalField,
+    models.FloatField,
+    models.UUIDField,
+    models.ForeignKey,
+)
+
+
+class ChunkStatement:
+    """Build once per import; ``execute(records)`` writes one chunk of value lists."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        connection: BaseDatabaseWrapper,
+        *,
+        insert_fields: Sequence[models.Field[Any, Any]],
+        keys: Sequence[models.Field[Any, Any]],
+        assign: Sequence[models.Field[Any, Any]],
+        upsert: bool,
+    ) -> None:
+        self.model = model
+        self.connection = connection
+        self.insert_fields = list(insert_fields)
+        self.keys = list(keys)
+        self.assign = list(assign)
+        self.upsert = upsert and bool(keys)
+        quote = connection.ops.quote_name
+        self.table = quote(model._meta.db_table)
+        self.columns = ", ".join(quote(f.column) for f in self.insert_fields)
+        self.conflict = ""
+        if self.upsert:
+            target = ", ".join(quote(f.column) for f in self.keys)
+            sets = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in self.assign)
+            action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+            self.conflict = f" ON CONFLICT ({target}) {action}"
+        self.vendor = connection.vendor
+        self.native = [
+            self.vendor == "postgresql"
+            and isinstance(f, _NATIVE_ON_POSTGRES)
+            and type(f).get_db_prep_save is models.Field.get_db_prep_save
+            for f in self.insert_fields
+        ]
+        if self.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in self.insert_fields)
+            self.sql = (
+                f"INSERT INTO {self.table} ({self.columns}) "
+                f"SELECT * FROM unnest({arrays}){self.conflict}"
+            )
+
+    def execute(self, records: list[list[Any]]) -> None:
+        if self.vendor == "postgresql":
+            self._postgres(records)
+        elif self.vendor == "sqlite":
+            self._values(records)
+        else:
+            self._orm(records)
+
+    # Strategies ----------------------------------------------------------------------
+    def _prepared_columns(self, records: list[list[Any]]) -> list[list[Any]]:
+        connection = self.connection
+        columns = []
+        for index, model_field in enumerate(self.insert_fields):
+            values = [record[index] for record in records]
+            if not self.native[index]:
+                prep = model_field.get_db_prep_save
+                values = [prep(v, connection) for v in values]
+            columns.append(values)
+        return columns
+
+    def _postgres(self, records: list[list[Any]]) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, self._prepared_columns(records))
+
+    def _values(self, records: list[list[Any]]) -> None:
+        connection = self.connection
+        prepared = [
+            [f.get_db_prep_save(v, connection) for f, v in zip(self.insert_fields, r, strict=True)]
+            for r in records
+        ]
+        width = len(self.insert_fields)
+        per_statement = max(1, (connection.features.max_query_params or 999) // width)
+        row = "(" + ", ".join(["%s"] * width) + ")"
+        with connection.cursor() as cursor:
+            for start in range(0, len(prepared), per_statement):
+                part = prepared[start : start + per_statement]
+                sql = (
+                    f"INSERT INTO {self.table} ({self.columns}) VALUES "
+                    + ", ".join([row] * len(part))
+                    + self.conflict
+                )
+                cursor.execute(sql, [v for values in part for v in values])
+
+    def _orm(self, records: list[list[Any]]) -> None:
+        objects = [
+            self.model(**{f.attname: v for f, v in zip(self.insert_fields, r, strict=True)})
+            for r in records
+        ]
+        manager = self.model._base_manager.using(self.connection.alias)
+        if self.upsert and self.assign:
+            manager.bulk_create(
+                objects,
+                update_conflicts=True,
+                unique_fields=[f.name for f in self.keys],
+                update_fields=[f.name for f in self.assign],
+            )
+        else:
+            manager.bulk_create(objects, ignore_conflicts=self.upsert)
+
+
+def _array_type(model_field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
+    db_type = model_field.db_type(connection)  # a foreign key answers its target's type
+    if db_type is None:
+        raise ValueError(f"{model_field} has no column type")
+    # "serial"-like types cannot be array element types; their plain counterparts can.
+    return {"serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}.get(
+        db_type, db_type
+    ) + "[]"
+
+
+def key_filter(
+    model: type[models.Model],
+    connection: BaseDatabaseWrapper,
+    keys: Sequence[models.Field[Any, Any]],
+    values: list[tuple[Any, ...]],
+) -> Any:
+    """A filter() argument selecting rows whose key is among ``values``, in one short query."""
+    from django.db.models import BooleanField, Q
+    from django.db.models.expressions import RawSQL
+
+    if connection.vendor != "postgresql":
+        return Q(**{f"{f.attname}__in": {v[i] for v in values} for i, f in enumerate(keys)})
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(f"{table}.{quote(f.column)}" for f in keys)
+    arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in keys)
+    params = [[v[i] for v in values] for i in range(len(keys))]
+    sql = f"({columns}) IN (SELECT * FROM unnest({arrays}))"
+    return RawSQL(sql, params, output_field=BooleanField())
