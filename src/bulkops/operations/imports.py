@@ -19,6 +19,7 @@ from bulkops.operations.upsert import ChunkWriter, Mode, unique_key_problem
 from bulkops.registry import register
 from bulkops.tabular import Limits, Table, TableError, open_table, write_error_report
 from bulkops.tabular.definition import ImportDefinition, RowError, definition_for
+from bulkops.tabular.readers import estimate_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -119,10 +120,15 @@ class ImportOperation(Operation):
         }
 
     def get_total(self, task: BulkTask) -> int | None:
+        # Counted from the file's metadata: loading a big sheet here would double the work.
         try:
-            with open_input(task) as table:
-                return table.row_count
-        except (TableError, OSError, ValueError):
+            with task.input_file.open("rb") as handle:
+                return estimate_rows(
+                    handle,  # type: ignore[arg-type]
+                    filename=task.params.get("filename") or PurePath(task.input_file.name).name,
+                    limits=limits_from_settings(),
+                )
+        except OSError:
             return None
 
     def get_label(self, task: BulkTask) -> str:

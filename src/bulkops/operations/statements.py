@@ -1,9 +1,9 @@
-"""SQL for writing one chunk: PostgreSQL ``unnest``, SQLite multi-row VALUES, or the ORM.
+"""SQL for writing one chunk: PostgreSQL COPY + one INSERT, SQLite multi-row VALUES, or the ORM.
 
-PostgreSQL receives one array per column (``INSERT … SELECT * FROM unnest(%s::t[], …)
-ON CONFLICT …``): the statement text is the same for every chunk, so the driver does
-not re-parse tens of thousands of placeholders per chunk, and the values travel in
-binary arrays. SQLite gets a multi-row ``VALUES`` list with the same ``ON CONFLICT``.
+PostgreSQL: the chunk is COPYed into a session-local staging table and applied by one
+``INSERT … SELECT … ON CONFLICT`` (no statement with thousands of placeholders for
+the driver to parse per chunk). SQLite gets a multi-row ``VALUES`` list with the same
+``ON CONFLICT``. Other databases go through ``bulk_create``.
 """
 
 from __future__ import annotations
@@ -65,10 +65,17 @@ class ChunkStatement:
             for f in self.insert_fields
         ]
         if self.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in self.insert_fields)
+            # A session-local staging table: COPY is the fastest way into PostgreSQL, and
+            # one INSERT … SELECT … ON CONFLICT then applies the chunk.
+            self.stage = quote(f"bulkops_stage_{model._meta.db_table}"[:63])
+            self.create_stage = (
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.stage} ON COMMIT DELETE ROWS AS "
+                f"SELECT {self.columns} FROM {self.table} WITH NO DATA"
+            )
+            self.copy_sql = f"COPY {self.stage} ({self.columns}) FROM STDIN"
             self.sql = (
                 f"INSERT INTO {self.table} ({self.columns}) "
-                f"SELECT * FROM unnest({arrays}){self.conflict}"
+                f"SELECT {self.columns} FROM {self.stage}{self.conflict}"
             )
 
     def execute(self, records: list[list[Any]]) -> None:
@@ -80,20 +87,30 @@ class ChunkStatement:
             self._orm(records)
 
     # Strategies ----------------------------------------------------------------------
-    def _prepared_columns(self, records: list[list[Any]]) -> list[list[Any]]:
-        connection = self.connection
-        columns = []
-        for index, model_field in enumerate(self.insert_fields):
-            values = [record[index] for record in records]
-            if not self.native[index]:
-                prep = model_field.get_db_prep_save
-                values = [prep(v, connection) for v in values]
-            columns.append(values)
-        return columns
-
     def _postgres(self, records: list[list[Any]]) -> None:
-        with self.connection.cursor() as cursor:
-            cursor.execute(self.sql, self._prepared_columns(records))
+        connection = self.connection
+        preps = [
+            None if native else f.get_db_prep_save
+            for f, native in zip(self.insert_fields, self.native, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor, for COPY
+            raw.execute(self.create_stage)
+            # Rows of an earlier attempt in this transaction (error bisection) must go.
+            raw.execute(f"DELETE FROM {self.stage}")
+            with raw.copy(self.copy_sql) as copy:
+                if any(preps):
+                    for record in records:
+                        copy.write_row(
+                            [
+                                v if p is None else p(v, connection)
+                                for p, v in zip(preps, record, strict=True)
+                            ]
+                        )
+                else:
+                    for record in records:
+                        copy.write_row(record)
+            cursor.execute(self.sql)
 
     def _values(self, records: list[list[Any]]) -> None:
         connection = self.connection

@@ -185,6 +185,9 @@ def build_cleaner(
             raise ConversionError(blank_message)
         return empty
 
+    if text_field and convert is converters.to_text and choices is None and not checks:
+        return _text_cleaner(max_length, missing, empty, blank_message)
+
     def clean(raw: CellValue) -> Any:
         if raw is None:
             return missing()
@@ -232,6 +235,37 @@ def build_cleaner(
             raise ConversionError(_error_text(exc)) from None
         if valid_choices is not None and value not in valid_choices:
             raise ConversionError(str(invalid_choice % {"value": value}))
+        return value
+
+    return clean
+
+
+def _text_cleaner(
+    max_length: int | None, missing: Callable[[], Any], empty: Any, blank_message: str
+) -> Cleaner:
+    """The common case, a plain CharField/TextField, without a call per step."""
+    to_text = converters.to_text
+    invisible = converters.INVISIBLE
+
+    def clean(raw: CellValue) -> Any:
+        if raw is None:
+            return missing()
+        if raw.__class__ is str:
+            value = raw.strip()  # type: ignore[union-attr]
+            if value and (value[0] in invisible or value[-1] in invisible):
+                value = value.strip(invisible).strip()
+        else:
+            value = to_text(raw)
+        if not value:
+            if empty is SKIP:
+                raise ConversionError(blank_message)
+            return empty
+        if max_length is not None and len(value) > max_length:
+            raise ConversionError(
+                f"Ensure this value has at most {max_length} characters (it has {len(value)})."
+            )
+        if "\x00" in value:
+            raise ConversionError("Null characters are not allowed.")
         return value
 
     return clean

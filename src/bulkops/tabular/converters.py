@@ -47,7 +47,8 @@ def shown(value: CellValue) -> str:
 
 
 # Text ---------------------------------------------------------------------------------
-_INVISIBLE = "\u200b\u200c\u200d\ufeff"
+INVISIBLE = "\u200b\u200c\u200d\ufeff"
+_INVISIBLE = INVISIBLE
 
 
 def to_text(value: CellValue, options: ConvertOptions | None = None) -> str | None:

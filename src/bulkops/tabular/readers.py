@@ -128,10 +128,12 @@ class Table:
                 raise self._too_many_rows()
             if number <= after:
                 continue
+            # Inlined is_empty(): this runs once per cell of the file.
             values: list[CellValue] = [
-                None if is_empty(value) else value for value in record[lead : lead + width]
+                None if value is None or (value.__class__ is str and not value.strip()) else value  # type: ignore[union-attr]
+                for value in record[lead : lead + width]
             ]
-            if all(value is None for value in values):
+            if values.count(None) == len(values):
                 continue
             if len(values) < width:
                 values.extend([None] * (width - len(values)))
@@ -292,6 +294,28 @@ def _precheck_dimension(table: Table, path: str) -> tuple[int, int] | None:
         if rows - 1 > table.limits.max_rows:
             raise table._too_many_rows()
     return dimension
+
+
+def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
+    """Data rows, read cheaply from the file's own metadata; None when unknown.
+
+    Used where loading the sheet would be wasteful (counting a job at submit time):
+    xlsx by its declared dimension, CSV by its lines.
+    """
+    limits = limits or Limits()
+    try:
+        detected = detect(source, filename, limits)
+        if detected.format == "csv":
+            layout = csvread.scan(source, filename)
+            return max(layout.line_count - 1 - int(layout.skip_first_line), 0)
+        if detected.format == "xlsx" and detected.sheets and detected.sheets[0].path:
+            dimension = sheet_dimension(source, detected.sheets[0].path)
+            return max(dimension[0] - 1, 0) if dimension else None
+    except (TableError, OSError, ValueError):
+        return None
+    finally:
+        source.seek(0)
+    return None
 
 
 def _is_panic(exc: BaseException) -> bool:
