@@ -105,12 +105,12 @@ class ChunkWriter:
     # Public --------------------------------------------------------------------------
     def write(self, rows: list[CleanRow]) -> WriteResult:
         result = WriteResult()
-        rows = self._drop_duplicates(rows, result)
-        existing = self._existing(rows) if self.keys else {}
+        keyed = self._drop_duplicates(rows, result)
+        existing = self._existing([key for _, key in keyed]) if self.keys else {}
         creates: list[CleanRow] = []
         updates: list[tuple[CleanRow, tuple[Any, ...]]] = []
-        for row in rows:
-            found = existing.get(self._key(row)) if self.keys else None
+        for row, key in keyed:
+            found = existing.get(key) if existing else None
             if found is None:
                 if self.mode == "update":
                     result.errors.append((row, self._not_found(row)))
@@ -123,13 +123,45 @@ class ChunkWriter:
             else:
                 updates.append((row, found))
         now = timezone.now()
-        records = [self._insert_values(row.data, None, now) for row in creates]
+        records = self._new_values([row.data for row in creates], now)
         records += [self._insert_values(row.data, found, now) for row, found in updates]
         ordered = creates + [row for row, _ in updates]
         failed = self._execute(ordered, records, result)
         result.created = sum(1 for row in creates if row.row not in failed)
         result.updated = sum(1 for row, _ in updates if row.row not in failed)
         return result
+
+    def _new_values(self, rows: list[dict[str, Any]], now: Any) -> list[list[Any]]:
+        """Insert values of new rows: the file's value, else the field's default."""
+        fallbacks = []
+        for model_field in self.insert_fields:
+            if getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            ):
+                fallbacks.append((False, now))
+            elif model_field.has_default():
+                # Callable defaults (uuid4, now) run per row, like Model() would.
+                fallbacks.append((callable(model_field.default), model_field.get_default()))
+            else:
+                fallbacks.append(
+                    (
+                        False,
+                        None if model_field.null or not model_field.empty_strings_allowed else "",
+                    )
+                )
+        plan = [
+            (f.attname, per_row, value, f.get_default)
+            for f, (per_row, value) in zip(self.insert_fields, fallbacks, strict=True)
+        ]
+        records = []
+        for data in rows:
+            records.append(
+                [
+                    data[name] if name in data else (get_default() if per_row else value)
+                    for name, per_row, value, get_default in plan
+                ]
+            )
+        return records
 
     # Classification ------------------------------------------------------------------
     def _key(self, row: CleanRow) -> tuple[Any, ...]:
@@ -147,33 +179,37 @@ class ChunkWriter:
     def _already_exists(self, row: CleanRow) -> str:
         return f"A {self.model._meta.verbose_name} with {self._key_text(row)} already exists."
 
-    def _drop_duplicates(self, rows: list[CleanRow], result: WriteResult) -> list[CleanRow]:
-        if not self.keys:
-            return rows
+    def _drop_duplicates(
+        self, rows: list[CleanRow], result: WriteResult
+    ) -> list[tuple[CleanRow, tuple[Any, ...]]]:
+        names = self.key_attnames
+        if not names:
+            return [(row, ()) for row in rows]
         kept = []
+        seen = self.seen
         for row in rows:
-            key = self._key(row)
-            if any(value is None for value in key):
+            data = row.data
+            key = tuple([data.get(name) for name in names])
+            if None in key:
                 result.errors.append(
                     (row, f"{self._key_text(row)}: a value is needed to match rows.")
                 )
                 continue
             digest = hash(key)
-            if digest in self.seen:
+            if digest in seen:
                 result.errors.append(
                     (row, f"An earlier row of this file has the same {self._key_text(row)}.")
                 )
                 continue
-            self.seen.add(digest)
-            kept.append(row)
+            seen.add(digest)
+            kept.append((row, key))
         return kept
 
-    def _existing(self, rows: list[CleanRow]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        if not rows:
+    def _existing(self, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        if not keys:
             return {}
         manager = self.model._base_manager.using(self.using)
-        wanted = list({self._key(row) for row in rows})
-        condition = key_filter(self.model, self.connection, self.keys, wanted)  # type: ignore[arg-type]
+        condition = key_filter(self.model, self.connection, self.keys, keys)  # type: ignore[arg-type]
         columns = [f.attname for f in self.insert_fields]
         found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         width = len(self.key_attnames)

@@ -185,8 +185,8 @@ def build_cleaner(
             raise ConversionError(blank_message)
         return empty
 
-    if text_field and convert is converters.to_text and choices is None and not checks:
-        return _text_cleaner(max_length, missing, empty, blank_message)
+    if text_field and convert is converters.to_text and choices is None:
+        return _text_cleaner(max_length, missing, empty, blank_message, checks)
 
     def clean(raw: CellValue) -> Any:
         if raw is None:
@@ -241,7 +241,11 @@ def build_cleaner(
 
 
 def _text_cleaner(
-    max_length: int | None, missing: Callable[[], Any], empty: Any, blank_message: str
+    max_length: int | None,
+    missing: Callable[[], Any],
+    empty: Any,
+    blank_message: str,
+    checks: list[Callable[[Any], None]],
 ) -> Cleaner:
     """The common case, a plain CharField/TextField, without a call per step."""
     to_text = converters.to_text
@@ -266,6 +270,12 @@ def _text_cleaner(
             )
         if "\x00" in value:
             raise ConversionError("Null characters are not allowed.")
+        if checks:
+            try:
+                for check in checks:
+                    check(value)
+            except ValidationError as exc:
+                raise ConversionError(_error_text(exc)) from None
         return value
 
     return clean

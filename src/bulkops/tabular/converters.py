@@ -146,6 +146,10 @@ def _guess_separator(mantissa: str, raw: str) -> str:
 
 def to_int(value: CellValue, options: ConvertOptions | None = None) -> int | None:
     """Whole numbers, including the 12.0 a spreadsheet stores for 12."""
+    if value.__class__ is float and value.is_integer():  # type: ignore[union-attr]
+        return int(value)  # type: ignore[arg-type]
+    if value.__class__ is int:
+        return value  # type: ignore[return-value]
     number = to_decimal(value, options)
     if number is None:
         return None
