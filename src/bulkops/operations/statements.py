@@ -73,32 +73,37 @@ class ChunkStatement:
                 f"SELECT {self.columns} FROM {self.table} WITH NO DATA"
             )
             self.copy_sql = f"COPY {self.stage} ({self.columns}) FROM STDIN"
+            # Rows known to be new skip the staging table: COPY straight into the table.
+            self.direct_sql = f"COPY {self.table} ({self.columns}) FROM STDIN"
             self.sql = (
                 f"INSERT INTO {self.table} ({self.columns}) "
                 f"SELECT {self.columns} FROM {self.stage}{self.conflict}"
             )
 
-    def execute(self, records: list[list[Any]]) -> None:
+    def execute(self, records: list[list[Any]], *, new: bool = False) -> None:
+        """Write the records; ``new`` ones may be appended without conflict handling."""
         if self.vendor == "postgresql":
-            self._postgres(records)
+            self._postgres(records, direct=new)
         elif self.vendor == "sqlite":
             self._values(records)
         else:
             self._orm(records)
 
     # Strategies ----------------------------------------------------------------------
-    def _postgres(self, records: list[list[Any]]) -> None:
+    def _postgres(self, records: list[list[Any]], *, direct: bool) -> None:
         connection = self.connection
         preps = [
             None if native else f.get_db_prep_save
             for f, native in zip(self.insert_fields, self.native, strict=True)
         ]
-        with connection.cursor() as cursor:
+        # The raw cursor bypasses Django's wrapper; keep its exception classes.
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             raw = cursor.cursor  # psycopg's own cursor, for COPY
-            raw.execute(self.create_stage)
-            # Rows of an earlier attempt in this transaction (error bisection) must go.
-            raw.execute(f"DELETE FROM {self.stage}")
-            with raw.copy(self.copy_sql) as copy:
+            if not direct:
+                raw.execute(self.create_stage)
+                # Rows of an earlier attempt in this transaction (error bisection) must go.
+                raw.execute(f"DELETE FROM {self.stage}")
+            with raw.copy(self.direct_sql if direct else self.copy_sql) as copy:
                 if any(preps):
                     for record in records:
                         copy.write_row(
@@ -110,7 +115,8 @@ class ChunkStatement:
                 else:
                     for record in records:
                         copy.write_row(record)
-            cursor.execute(self.sql)
+            if not direct:
+                cursor.execute(self.sql)
 
     def _values(self, records: list[list[Any]]) -> None:
         connection = self.connection

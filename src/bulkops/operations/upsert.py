@@ -123,10 +123,11 @@ class ChunkWriter:
             else:
                 updates.append((row, found))
         now = timezone.now()
-        records = self._new_values([row.data for row in creates], now)
-        records += [self._insert_values(row.data, found, now) for row, found in updates]
-        ordered = creates + [row for row, _ in updates]
-        failed = self._execute(ordered, records, result)
+        failed = self._execute(
+            creates, self._new_values([r.data for r in creates], now), result, new=True
+        )
+        records = [self._insert_values(row.data, found, now) for row, found in updates]
+        failed |= self._execute([row for row, _ in updates], records, result, new=False)
         result.created = sum(1 for row in creates if row.row not in failed)
         result.updated = sum(1 for row, _ in updates if row.row not in failed)
         return result
@@ -253,26 +254,30 @@ class ChunkWriter:
 
     # Statements ----------------------------------------------------------------------
     def _execute(
-        self, rows: list[CleanRow], records: list[list[Any]], result: WriteResult
+        self, rows: list[CleanRow], records: list[list[Any]], result: WriteResult, *, new: bool
     ) -> set[int]:
-        """Write all records; on a database error, isolate the failing rows by bisection."""
+        """Write all records; on a database error, isolate the failing rows by bisection.
+
+        ``new`` rows were absent at the pre-SELECT and may be appended without conflict
+        handling; if another process created one meanwhile, the chunk is retried as an
+        upsert before any row is blamed.
+        """
         if not records:
             return set()
         try:
             with transaction.atomic(using=self.using):
-                self._statement(records)
+                self.statement.execute(records, new=new)
             return set()
         except (IntegrityError, DatabaseError) as exc:
+            if new and self.mode == "upsert":
+                return self._execute(rows, records, result, new=False)
             if len(records) == 1:
                 result.errors.append((rows[0], _db_message(exc)))
                 return {rows[0].row}
         middle = len(records) // 2
-        return self._execute(rows[:middle], records[:middle], result) | self._execute(
-            rows[middle:], records[middle:], result
+        return self._execute(rows[:middle], records[:middle], result, new=new) | self._execute(
+            rows[middle:], records[middle:], result, new=new
         )
-
-    def _statement(self, records: list[list[Any]]) -> None:
-        self.statement.execute(records)
 
 
 def _db_message(exc: Exception) -> str:
