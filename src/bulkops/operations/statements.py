@@ -178,6 +178,15 @@ def key_filter(
         return Q(**{f"{f.attname}__in": {v[i] for v in values} for i, f in enumerate(keys)})
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
+    if len(keys) == 1:
+        # "= ANY(array)" uses the unique index; a join against unnest() may not.
+        column = f"{table}.{quote(keys[0].column)}"
+        array = [v[0] for v in values]
+        return RawSQL(
+            f"{column} = ANY(%s::{_array_type(keys[0], connection)})",
+            [array],
+            output_field=BooleanField(),
+        )
     columns = ", ".join(f"{table}.{quote(f.column)}" for f in keys)
     arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in keys)
     params = [[v[i] for v in values] for i in range(len(keys))]

@@ -188,9 +188,23 @@ def build_cleaner(
     if text_field and convert is converters.to_text and choices is None:
         return _text_cleaner(max_length, missing, empty, blank_message, checks)
 
+    # A cell already of the field's own type (a date cell for a DateField, a TRUE for a
+    # BooleanField) needs no conversion, only the field's validators.
+    ready_types = (
+        done_types if column.converter is None and choices is None and not make_aware else ()
+    )
+
     def clean(raw: CellValue) -> Any:
         if raw is None:
             return missing()
+        if raw.__class__ in ready_types:
+            if checks:
+                try:
+                    for check in checks:
+                        check(raw)
+                except ValidationError as exc:
+                    raise ConversionError(_error_text(exc)) from None
+            return raw
         value = convert(raw, options)
         if value is None or value == "":
             if empty is SKIP:
