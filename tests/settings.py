@@ -47,6 +47,8 @@ else:
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
             "TEST": {"NAME": f"test_bulkops_{CHECKOUT}"},
+            # Lets a fault test find a worker's connection and terminate it.
+            "OPTIONS": {"application_name": os.environ.get("BULKOPS_DB_APPNAME", "bulkops")},
         }
     }
 
@@ -110,14 +112,19 @@ CELERY_BROKER_URL = os.environ.get("BULKOPS_CELERY_BROKER", REDIS_URL)
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# How long Redis keeps a delivered, unacknowledged message before giving it to another
+# consumer; the fault tests shorten it to see redelivery after a worker is killed.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("BULKOPS_VISIBILITY_TIMEOUT", "3600"))
+}
 
 # django-q2: "orm" (the database) or "redis", chosen per cluster by this variable.
 Q_BROKER = os.environ.get("BULKOPS_Q_BROKER", "orm")
 Q_CLUSTER = {
     "name": os.environ.get("BULKOPS_Q_NAME", f"bulkops-tests-{CHECKOUT}"),
-    "workers": 1,
-    "timeout": 300,
-    "retry": 600,
+    "workers": int(os.environ.get("BULKOPS_Q_WORKERS", "1")),
+    "timeout": int(os.environ.get("BULKOPS_Q_TIMEOUT", "300")),
+    "retry": int(os.environ.get("BULKOPS_Q_RETRY", "600")),
     "max_attempts": 1,
     "poll": 0.1,
     "catch_up": False,

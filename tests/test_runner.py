@@ -225,3 +225,61 @@ def test_progress_writes_are_throttled_but_the_last_one_always_lands(
     assert seen["written"] == 0, "no write before PROGRESS_INTERVAL has passed"
     assert task.processed == 500
     assert task.status == "succeeded"
+
+
+def test_a_worker_that_lost_its_task_rolls_back_its_chunk_and_stops(
+    items: list[Item],
+    dummy_backend: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: Any,
+) -> None:
+    task = submit(
+        "update",
+        dummy_backend,
+        django_capture_on_commit_callbacks,
+        params={"values": {"value": 42}, "chunk_size": 10},
+    )
+    original = runner.RunContext._after_commit
+
+    def taken_over_after_first_chunk(self: Any, batch: Any) -> None:
+        original(self, batch)
+        # Another worker took the task over (stale heartbeat) while this one was slow.
+        BulkTask.objects.filter(pk=self.task.pk).update(worker="elsewhere:1")
+
+    monkeypatch.setattr(runner.RunContext, "_after_commit", taken_over_after_first_chunk)
+
+    assert runner.run(task.pk) is None
+
+    task.refresh_from_db()
+    assert (task.status, task.worker, task.processed) == ("running", "elsewhere:1", 10)
+    assert Item.objects.filter(value=42).count() == 10, "only the chunk it held is applied"
+
+
+def test_polling_a_task_whose_worker_went_silent_marks_it_stalled(
+    client: Any, user: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    settings.BULKOPS = {**settings.BULKOPS, "HEARTBEAT_TIMEOUT": 60}
+    task = BulkTask.objects.create(
+        operation="update",
+        owner=user,
+        status="running",
+        processed=300,
+        worker="gone:1",
+        heartbeat_at=timezone.now() - timedelta(seconds=61),
+    )
+    client.force_login(user)
+
+    response = client.get(reverse("bulkops:task-status", kwargs={"pk": task.pk}))
+
+    assert response.status_code == 286
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert task.message.startswith("Stalled: the worker stopped reporting.")
+    assert "300 rows" in task.message
+
+    assert bulkops.retry(task).status == "pending"

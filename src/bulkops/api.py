@@ -147,3 +147,24 @@ def retry(task: BulkTask) -> BulkTask:
     task.refresh_from_db()
     transaction.on_commit(partial(_dispatch, task.pk, False), using=task._state.db)
     return task
+
+
+def mark_stalled(task: BulkTask) -> bool:
+    """End a running task whose heartbeat is too old as failed, so the user can Retry.
+
+    Fenced like every write: if its worker was only slow, its next chunk finds the task
+    no longer held and rolls back instead of applying twice.
+    """
+    return bool(
+        BulkTask.objects.stalled()
+        .filter(pk=task.pk)
+        .update(
+            status=BulkTask.Status.FAILED,
+            finished_at=timezone.now(),
+            worker="",
+            message=(
+                "Stalled: the worker stopped reporting. Retry resumes after the last "
+                f"committed chunk ({task.processed} rows)."
+            ),
+        )
+    )

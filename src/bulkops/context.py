@@ -14,7 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from bulkops.conf import settings
-from bulkops.exceptions import TaskCancelled, TaskTimeLimitExceeded
+from bulkops.exceptions import TaskCancelled, TaskLeaseLost, TaskTimeLimitExceeded
 from bulkops.models import BulkTask, BulkTaskError
 
 if TYPE_CHECKING:
@@ -248,13 +248,15 @@ class RunContext:
                 f"Stopped after the time limit of {self.time_limit:g} s; "
                 f"{self.task.processed} rows were committed before it."
             )
-        requested = (
+        state = (
             BulkTask.objects.using(self.db)
             .filter(pk=self.task.pk)
-            .values_list("cancel_requested", flat=True)
+            .values_list("cancel_requested", "status", "worker")
             .first()
         )
-        if requested:
+        if state is None or state[1:] != (BulkTask.Status.RUNNING, self.task.worker):
+            raise TaskLeaseLost(f"Task {self.task.pk} is no longer held by this worker.")
+        if state[0]:
             raise TaskCancelled()
 
     # Internals
@@ -308,9 +310,14 @@ class RunContext:
         self.task.checkpoint = batch.checkpoint
 
     def _write(self, **fields: Any) -> None:
+        """Update the task row, fenced: only while this worker still holds the task."""
         now = timezone.now()
         fields["heartbeat_at"] = now
-        BulkTask.objects.using(self.db).filter(pk=self.task.pk).update(**fields)
+        held = BulkTask.objects.using(self.db).filter(
+            pk=self.task.pk, status=BulkTask.Status.RUNNING, worker=self.task.worker
+        )
+        if not held.update(**fields):
+            raise TaskLeaseLost(f"Task {self.task.pk} is no longer held by this worker.")
         self.task.heartbeat_at = now
         self._last_write = time.monotonic()
         self._dirty = False

@@ -19,3 +19,11 @@ class TaskTimeLimitExceeded(BulkOpsError):
 
 class TaskConflict(BulkOpsError):
     """Another unfinished task already works on the same rows."""
+
+
+class TaskLeaseLost(BulkOpsError):
+    """This worker no longer holds the task (taken over, retried or marked stalled).
+
+    Raised at the next write; the chunk in progress is rolled back, so the new holder
+    can never see a chunk applied twice.
+    """

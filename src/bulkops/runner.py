@@ -16,7 +16,7 @@ from django.utils import timezone
 from bulkops import signals
 from bulkops.conf import settings
 from bulkops.context import RunContext
-from bulkops.exceptions import TaskCancelled
+from bulkops.exceptions import TaskCancelled, TaskLeaseLost
 from bulkops.models import BulkTask
 from bulkops.registry import get_operation
 
@@ -24,8 +24,47 @@ logger = logging.getLogger("bulkops")
 
 
 def worker_id() -> str:
+    """``host:pid:start``; the start time tells a reused pid from the process that died."""
     # Read at call time: a forked worker child has another pid than its parent.
-    return f"{socket.gethostname()}:{os.getpid()}"
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def _start_time(pid: int) -> str:
+    stat = _proc_stat(pid)
+    return stat[19] if stat else ""
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name, or None without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether the process named by a worker id ran on this host and is gone.
+
+    Zombies count as dead (a container whose init does not reap them keeps them), and
+    so does a live process that reuses the pid but started at another time.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    stat = _proc_stat(pid)
+    if stat is None:
+        return False
+    return stat[0] == "Z" or bool(started and stat[19] != started)
 
 
 def run(task_id: Any) -> str | None:
@@ -42,6 +81,10 @@ def run(task_id: Any) -> str | None:
     signals.task_started.send(sender=BulkTask, task=task)
     try:
         result = operation.run(ctx)
+    except TaskLeaseLost:
+        # Another run owns the task now; its row is theirs to finish.
+        logger.warning("bulkops: task %s was taken over; this run stops", task_id)
+        return None
     except TaskCancelled:
         _finish(ctx, BulkTask.Status.CANCELLED, message="Cancelled.")
     except BaseException as exc:
@@ -79,7 +122,10 @@ def claim(task_id: Any) -> BulkTask | None:
         )
     )
     if not updated:
-        logger.info("bulkops: task %s is not claimable (already running or finished)", task_id)
+        logger.warning(
+            "bulkops: task %s is already running or finished; this delivery does nothing",
+            task_id,
+        )
         return None
     task = BulkTask.objects.get(pk=task_id)
     if task.attempts > 1:
@@ -93,18 +139,7 @@ def _dead_local_holder(task_id: Any) -> str | None:
         .values_list("worker", flat=True)
         .first()
     )
-    if not holder:
-        return None
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return holder
-    except PermissionError:
-        return None
-    return None
+    return holder if holder and holder_is_dead(holder) else None
 
 
 def _describe(exc: BaseException) -> str:

@@ -7,4 +7,4 @@ class TestAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tests.testapp import operations  # noqa: F401
+        from tests.testapp import operations, signals  # noqa: F401

@@ -10,3 +10,12 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SlowItem(models.Model):
+    """Deleting one takes a millisecond (see signals), so a delete job can be interrupted."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name

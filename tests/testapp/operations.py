@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db.models import F
+
 from bulkops import operation
 from bulkops.context import RunContext
 from tests.testapp.models import Item
@@ -49,4 +51,21 @@ def bad_rows(ctx: RunContext) -> dict[str, Any]:
                     )
                 else:
                     batch.succeeded()
+    return {}
+
+
+@operation("tests.noop")
+def noop(ctx: RunContext) -> dict[str, Any]:
+    """Does nothing: for measuring the time a backend takes to start a task."""
+    return {}
+
+
+@operation("tests.increment")
+def increment(ctx: RunContext) -> dict[str, Any]:
+    """Adds 1 to every row, slowly: a chunk applied twice shows up as a 2."""
+    delay = float(ctx.params.get("delay", 0.05))
+    for batch in ctx.batches(ctx.queryset):
+        with batch:
+            batch.succeeded(Item.objects.filter(pk__in=batch.items).update(value=F("value") + 1))
+            time.sleep(delay)
     return {}

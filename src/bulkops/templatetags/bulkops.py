@@ -28,6 +28,12 @@ def bulkops_duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def bulkops_number(value: int | None) -> str:
+    """12345 -> "12,345": counts read at a glance, without django.contrib.humanize."""
+    return "–" if value is None else f"{value:,}"
+
+
+@register.filter
 def bulkops_rate(value: float | None) -> str:
     return "–" if not value else f"{value:,.0f}/s"
 

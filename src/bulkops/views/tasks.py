@@ -45,7 +45,12 @@ def render_progress(request: HttpRequest, task: BulkTask) -> HttpResponse:
 
 @require_GET
 def task_status(request: HttpRequest, pk: Any) -> HttpResponse:
-    return render_progress(request, _task_for(request, pk))
+    task = _task_for(request, pk)
+    # Polling is the automatic heartbeat check: a dead worker's task does not sit at
+    # 63% forever, it ends as stalled and offers Retry.
+    if task.is_stalled and api.mark_stalled(task):
+        task.refresh_from_db()
+    return render_progress(request, task)
 
 
 @require_POST

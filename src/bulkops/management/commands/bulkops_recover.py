@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from bulkops import api
 from bulkops.models import BulkTask
@@ -25,13 +24,6 @@ class Command(BaseCommand):
                 api.retry(task)
                 self.stdout.write(f"Resumed {task.pk} ({task}).")
                 continue
-            BulkTask.objects.filter(pk=task.pk, status=BulkTask.Status.RUNNING).update(
-                status=BulkTask.Status.FAILED,
-                finished_at=timezone.now(),
-                message=(
-                    "Stalled: the worker stopped reporting. Retry resumes from the last "
-                    f"committed chunk ({task.processed} rows)."
-                ),
-            )
-            self.stdout.write(f"Marked {task.pk} ({task}) as stalled.")
+            if api.mark_stalled(task):
+                self.stdout.write(f"Marked {task.pk} ({task}) as stalled.")
         self.stdout.write(f"{len(stalled)} stalled tasks.")

@@ -1,0 +1,128 @@
+"""The example project: SQLite and django-q2's ORM broker, so it needs no server.
+
+Set EXAMPLE_BACKEND to "celery" (Redis on 127.0.0.1) or "tasks" (django.tasks with the
+database worker) to try the other backends; DATABASE_URL-style PostgreSQL via
+EXAMPLE_POSTGRES=1.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("EXAMPLE_SECRET_KEY", "example-only-change-me")
+DEBUG = os.environ.get("EXAMPLE_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "example.urls"
+WSGI_APPLICATION = "example.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "bulkops",
+    "example",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if os.environ.get("EXAMPLE_POSTGRES") == "1":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "bulkops_example"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "db.sqlite3",
+            # WAL lets the worker write while the web process reads progress.
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+STATIC_URL = "/static/"
+MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_URL = "/media/"
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/"
+
+_backend = os.environ.get("EXAMPLE_BACKEND", "django_q")
+BULKOPS = {
+    "BACKEND": {
+        "django_q": "bulkops.backends.django_q.DjangoQBackend",
+        "celery": "bulkops.backends.celery.CeleryBackend",
+        "tasks": "bulkops.backends.tasks.DjangoTasksBackend",
+        "immediate": "bulkops.backends.immediate.ImmediateBackend",
+    }[_backend],
+    "SYNC_THRESHOLD": 100,
+    "CHUNK_SIZE": 1000,
+    "BASE_TEMPLATE": "example/base.html",
+}
+
+Q_CLUSTER = {
+    "name": "bulkops-example",
+    "orm": "default",
+    "workers": 2,
+    "timeout": 3600,
+    "retry": 4000,
+    "max_attempts": 1,
+    "poll": 0.2,
+    "catch_up": False,
+}
+
+CELERY_BROKER_URL = os.environ.get("EXAMPLE_REDIS_URL", "redis://127.0.0.1:6379/1")
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+
+if _backend == "tasks":
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"bulkops": {"handlers": ["console"], "level": "INFO"}},
+}
