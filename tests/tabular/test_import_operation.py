@@ -177,7 +177,9 @@ def test_one_select_and_one_write_per_chunk(
     inserts = [q for q in queries if q["sql"].startswith(f'INSERT INTO "{table}"')]
     # PostgreSQL COPYs new rows (not in Django's query log); SQLite sends one INSERT.
     assert len(inserts) == (0 if connection.vendor == "postgresql" else 4)
-    selects = [q for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]]
+    selects = [
+        q for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    ]
     lookups = [q for q in queries if f'FROM "{Country._meta.db_table}"' in q["sql"]]
     assert len(selects) == 4
     assert len(lookups) == 1  # country codes are cached after the first chunk

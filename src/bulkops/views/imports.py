@@ -159,10 +159,11 @@ class ImportView(LoginRequiredMixin, View):
             "atomic": bool(data.get("atomic")),
             "filename": staged["filename"],
         }
-        if self.definition is not None:
-            params["definition"] = (
-                f"{type(self.definition).__module__}.{type(self.definition).__qualname__}"
-            )
+        definition_class = type(self.get_definition())
+        qualname = definition_class.__qualname__
+        if definition_class is not ImportDefinition and "<locals>" not in qualname:
+            # The worker may run in another process: name the definition, not the model.
+            params["definition"] = f"{definition_class.__module__}.{qualname}"
         with default_storage.open(staged["path"], "rb") as handle:
             try:
                 task = bulkops.submit(
