@@ -53,6 +53,20 @@ def page(live_server: Any) -> Iterator[Any]:
         context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # The live server closes a request thread's database connection when the browser's
+    # keep-alive socket closes; let that finish before the test database is dropped.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=5)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # A request thread still parked on a keep-alive socket holds an idle session.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture
