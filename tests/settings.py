@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "bulkops",
     "tests.testapp",
+    "tests.tabular.models_app",
 ]
 
 MIDDLEWARE = [
