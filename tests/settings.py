@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "bulkops",
     "bulkops.contrib.zk",
     "tests.testapp",
+    "tests.tabular.models_app",
     "tests.contrib.zk.hr",
 ]
 

@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from bulkops import api
 from bulkops.conf import settings
+from bulkops.exceptions import TaskConflict
 from bulkops.models import BulkTask
 
 FINISHED_EVENT = "bulkops:finished"
@@ -77,10 +78,25 @@ def task_retry(request: HttpRequest, pk: Any) -> HttpResponse:
         api.retry(task)
     except ValueError:
         return HttpResponse("Only a failed, cancelled or stalled task can be retried.", status=409)
+    except TaskConflict as exc:
+        return HttpResponse(str(exc), status=409)
     task.refresh_from_db()
     if getattr(request, "htmx", False):
         return render_progress(request, task)
     return redirect(task)
+
+
+@require_POST
+def task_retry_failed(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Start a new task over only the rows that failed in this one."""
+    task = _task_for(request, pk)
+    try:
+        retry = api.retry_failed(task, user=request.user)
+    except (ValueError, TaskConflict) as exc:
+        return HttpResponse(str(exc), status=409)
+    if getattr(request, "htmx", False):
+        return render_progress(request, retry)
+    return redirect(retry)
 
 
 @require_GET
