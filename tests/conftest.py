@@ -89,6 +89,12 @@ class WorkerPool:
         self.workers[kind] = fresh
         return fresh
 
+    def stop(self, kind: str) -> None:
+        """Stop the session's worker of ``kind`` (it starts again on the next get())."""
+        worker = self.workers.pop(kind, None)
+        if worker is not None:
+            worker.stop()
+
     def stop_all(self) -> None:
         for worker in self.workers.values():
             worker.stop()

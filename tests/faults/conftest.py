@@ -61,11 +61,15 @@ def assert_dead(worker: str) -> None:
 
 
 @pytest.fixture
-def scenario(test_db_name: str, request: Any) -> Iterator[Any]:
+def scenario(test_db_name: str, workers: Any) -> Iterator[Any]:
     """scenario(kind, **env) starts a worker of that kind just for this test."""
     made: list[Scenario] = []
 
     def make(kind: str, **env: str) -> Scenario:
+        # django-q2 clusters share the cluster name and Django tasks workers the queue
+        # with the session's workers: one left running would take this test's task.
+        for shared in ("django-q-orm", "django-q-redis", "django-tasks"):
+            workers.stop(shared)
         queue = f"bulkops-fault-{uuid.uuid4().hex[:8]}"
         if kind == "celery-rabbitmq":
             services.require_rabbitmq()
