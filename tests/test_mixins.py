@@ -425,3 +425,24 @@ def test_templates_resolve_per_model_first() -> None:
         "testapp/customer_bulk_action_bar.html",
         "bulkops/partials/action_bar.html",
     ]
+
+
+# Without htmx
+
+
+def test_without_htmx_selection_redirects_back_and_run_goes_to_the_task(
+    client: Client, customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    url = reverse("customers") + "?page=2"
+
+    response = client.post(url, {"bulk_op": "all"})
+    assert response.status_code == 302 and response["Location"] == url
+
+    html = client.post(url, {"bulk_action": "delete"}).content.decode()  # the bar's button
+    assert "Delete 30 customers?" in html and "<html" in html.lower()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"bulk_op": "run", "bulk_action": "delete"})
+    task = BulkTask.objects.get()
+    assert response.status_code == 302 and response["Location"] == task.get_absolute_url()
+    assert not Customer.objects.exists()

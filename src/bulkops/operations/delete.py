@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, router, transaction
+from django.db.models import signals
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils.text import capfirst
 
@@ -61,6 +62,11 @@ def delete_chunk(
     db = manager.db
     if rows is None:
         rows = manager.filter(pk__in=batch.items)
+    model = manager.model
+    if not (signals.pre_delete.has_listeners(model) or signals.post_delete.has_listeners(model)):
+        # Nobody looks at the deleted instances: load only what the collector needs,
+        # as Django's own collector does for related rows.
+        rows = rows.only(*_referenced_fields(model))
     try:
         # The collector raises before any DELETE is sent: no savepoint is needed here.
         _, deleted = rows.delete()
@@ -82,6 +88,17 @@ def delete_chunk(
     for pk, blockers in blocked.items():
         batch.error(describe_blocked(objects[pk], blockers), ref=pk)
     return dict(per_model)
+
+
+def _referenced_fields(model: type[models.Model]) -> list[str]:
+    """The pk and every field a relation to ``model`` points at (``to_field``)."""
+    assert model._meta.pk is not None
+    names = {model._meta.pk.name}
+    for relation in model._meta.related_objects:
+        for target in getattr(relation.field, "to_fields", None) or []:
+            if target:
+                names.add(target)
+    return sorted(names)
 
 
 def _direct_blockers(

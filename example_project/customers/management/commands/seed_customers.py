@@ -33,8 +33,13 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=200, help="customers with an order")
         parser.add_argument("--batch-size", type=int, default=5_000)
         parser.add_argument("--clear", action="store_true", help="delete existing customers")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when customers exist"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and Customer.objects.exists():
+            return
         started = time.monotonic()
         rng = random.Random(42)
         count, batch_size = options["count"], options["batch_size"]
