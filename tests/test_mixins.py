@@ -446,3 +446,17 @@ def test_without_htmx_selection_redirects_back_and_run_goes_to_the_task(
     task = BulkTask.objects.get()
     assert response.status_code == 302 and response["Location"] == task.get_absolute_url()
     assert not Customer.objects.exists()
+
+
+def test_ticking_more_than_the_limit_points_to_select_all(
+    client: Client, customers: list[Customer], monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(views.CustomerList, "bulk_max_selected_ids", 5)
+    url = reverse("customers")
+
+    html = post(
+        client, url, bulk_op="page", bulk_page=[c.pk for c in customers[:10]], bulk_checked="1"
+    ).content.decode()
+
+    assert selected_count(html) == 5
+    assert "At most 5 rows can be ticked one by one" in html
