@@ -108,7 +108,9 @@ def test_actions_need_the_model_permission(
     django_user_model: Any, customers: list[Customer]
 ) -> None:
     viewer = django_user_model.objects.create_user("viewer", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_customer", content_type__app_label="testapp")
+    )
     client = Client()
     client.force_login(viewer)
 

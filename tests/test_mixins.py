@@ -69,7 +69,9 @@ def test_actions_the_user_may_not_run_are_not_offered(
     django_user_model: Any, customers: list[Customer]
 ) -> None:
     viewer = django_user_model.objects.create_user("viewer")
-    viewer.user_permissions.add(Permission.objects.get(codename="change_customer"))
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="change_customer", content_type__app_label="testapp")
+    )
     client = Client()
     client.force_login(viewer)
 
@@ -321,7 +323,9 @@ def test_user_without_the_permission_gets_403(
     django_user_model: Any, customers: list[Customer]
 ) -> None:
     viewer = django_user_model.objects.create_user("viewer")
-    viewer.user_permissions.add(Permission.objects.get(codename="change_customer"))
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="change_customer", content_type__app_label="testapp")
+    )
     client = Client()
     client.force_login(viewer)
     url = reverse("customers")

@@ -31,8 +31,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "bulkops",
+    "bulkops.contrib.zk",
     "example",
     "customers",
+    "devices",
 ]
 
 MIDDLEWARE = [
@@ -74,7 +76,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
+            "NAME": os.environ.get("EXAMPLE_SQLITE", str(BASE_DIR / "db.sqlite3")),
             # WAL lets the worker write while the web process reads progress.
             "OPTIONS": {
                 "timeout": 30,
@@ -85,7 +87,7 @@ else:
     }
 
 STATIC_URL = "/static/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = os.environ.get("EXAMPLE_MEDIA_ROOT", str(BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -101,6 +103,17 @@ BULKOPS = {
     "SYNC_THRESHOLD": 100,
     "CHUNK_SIZE": 1000,
     "BASE_TEMPLATE": "example/base.html",
+    # Which fields of the project's employee model become the time clock's users.
+    "ZK": {
+        "EMPLOYEE_MODEL": "devices.Employee",
+        "FIELDS": {
+            "user_id": "badge",
+            "name": "full_name",
+            "card": "card_number",
+            "privilege": "is_admin",
+            "group_id": "department",
+        },
+    },
 }
 
 Q_CLUSTER = {

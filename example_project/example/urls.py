@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("bulkops/", include("bulkops.urls")),
     path("customers/", include("customers.urls")),
+    path("devices/", include("devices.urls")),
 ]

@@ -15,7 +15,7 @@ class BulkOpsConfig(AppConfig):
     def ready(self) -> None:
         from bulkops import checks  # noqa: F401  (registers the system checks)
         from bulkops.conf import settings
-        from bulkops.operations import delete, update  # noqa: F401  (built-in operations)
+        from bulkops.operations import delete, exports, imports, update  # noqa: F401  (built-in operations)
 
         # A worker process only learns the Celery task / Django task by importing the
         # backend module; doing it here means no extra "imports" setting for users.

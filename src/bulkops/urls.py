@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulkops.views import tasks
+from bulkops.views import imports, tasks
 
 app_name = "bulkops"
 
@@ -14,4 +14,15 @@ urlpatterns = [
     path("tasks/<uuid:pk>/retry/", tasks.task_retry, name="task-retry"),
     path("tasks/<uuid:pk>/retry-failed/", tasks.task_retry_failed, name="task-retry-failed"),
     path("tasks/<uuid:pk>/download/", tasks.task_download, name="task-download"),
+    # Spreadsheet import, for models registered with bulkops.tabular.register_import.
+    path("import/<str:model>/", imports.ImportView.as_view(), name="import"),
+    *(
+        path(
+            f"import/<str:model>/{step}/",
+            imports.ImportView.as_view(step=step),
+            name=f"import-{step}",
+        )
+        for step in ("upload", "preview", "confirm")
+    ),
+    path("import/result/<uuid:pk>/", imports.ImportResultView.as_view(), name="import-result"),
 ]

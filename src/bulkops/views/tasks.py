@@ -21,7 +21,14 @@ FINISHED_EVENT = "bulkops:finished"
 
 def _task_for(request: HttpRequest, pk: Any) -> BulkTask:
     """The task if ``request.user`` may see it; 404 for everyone else, even its existence."""
-    return get_object_or_404(BulkTask.objects.visible_to(request.user), pk=pk)
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404
+    task = get_object_or_404(BulkTask, pk=pk)
+    # The owner is the common case on every poll: answer it without loading permissions.
+    if task.owner_id != user.pk and not user.has_perm("bulkops.view_all_tasks"):
+        raise Http404
+    return task
 
 
 def progress_context(task: BulkTask) -> dict[str, Any]:

@@ -1,0 +1,226 @@
+"""Spreadsheet import: bulkops against django-import-export and a bare calamine loop.
+
+Rows (all measured in this run, each importer in a fresh process so its peak RSS,
+native memory included, is its own):
+
+* the same 100,000-row .xlsx, upserted by a unique column into an empty table by
+  bulkops (every cell validated by the model fields), by django-import-export in its
+  fastest documented upsert setup, and by python-calamine + ``bulk_create`` with no
+  validation at all;
+* a 7,000-row workbook through bulkops, end to end;
+* peak memory of a 1,000,000-row .csv import through bulkops.
+
+``python -m benchmarks.run import_xlsx`` runs it inside the benchmark table;
+``python -m benchmarks.import_xlsx <variant> <file>`` runs one importer (used internally).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = ["name", "email", "phone", "joined", "balance", "active", "status", "visits"]
+HEADERS = ["Name", "Email", "Phone", "Joined", "Balance", "Active", "Status", "Visits"]
+CACHE = Path(tempfile.gettempdir()) / "bulkops-bench"
+
+
+def sample_row(i: int) -> list[Any]:
+    return [
+        f"Customer {i}",
+        f"customer{i}@example.com",
+        f"+34 600 {i:06d}",
+        datetime.date(2020, 1, 1) + datetime.timedelta(days=i % 1500),
+        round(i * 1.37 % 100_000, 2),
+        i % 3 != 0,
+        ("active", "paused")[i % 2],
+        i % 90,
+    ]
+
+
+def make_xlsx(rows: int) -> Path:
+    path = CACHE / f"customers-{rows}.xlsx"
+    if not path.exists():
+        import openpyxl
+
+        CACHE.mkdir(exist_ok=True)
+        workbook = openpyxl.Workbook(write_only=True)
+        sheet = workbook.create_sheet("Customers")
+        sheet.append(HEADERS)
+        for i in range(rows):
+            sheet.append(sample_row(i))
+        workbook.save(path)
+    return path
+
+
+def make_csv(rows: int) -> Path:
+    path = CACHE / f"customers-{rows}.csv"
+    if not path.exists():
+        import csv
+
+        CACHE.mkdir(exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADERS)
+            for i in range(rows):
+                row = sample_row(i)
+                row[3] = row[3].strftime("%d/%m/%Y")
+                row[5] = "yes" if row[5] else "no"
+                writer.writerow(row)
+    return path
+
+
+# Orchestration (inside ``python -m benchmarks.run``) -------------------------------------
+def run(report: Any, args: argparse.Namespace) -> None:
+    rows = args.rows
+    big = make_xlsx(rows)
+    small = make_xlsx(7_000)
+    results = {name: _child(name, big) for name in ("bulkops", "import_export", "bare")}
+    group = f"import .xlsx {rows:,} rows"
+    bulk, iexp, bare = results["bulkops"], results["import_export"], results["bare"]
+    for name, result in results.items():
+        report.add(group, f"{name}: rows/s", rows / result["seconds"], "rows/s")
+        report.add(group, f"{name}: peak RSS", result["peak_mb"], "MB")
+    report.compare(
+        group, "bulkops (validated upsert)", bulk["seconds"],
+        baseline_name="django-import-export", baseline_seconds=iexp["seconds"], at_least=8,
+        note="use_bulk, skip_diff, CachedInstanceLoader, batch_size=1000",
+    )
+    report.compare(
+        group, "bulkops (validated upsert)", bulk["seconds"],
+        baseline_name="calamine + bulk_create", baseline_seconds=bare["seconds"], at_least=1,
+        note="the bare loop validates nothing",
+    )
+    seven = _child("bulkops", small)
+    report.add("import .xlsx 7,000 rows", "bulkops end to end", seven["seconds"], "s",
+               target="< 2 s", ok=seven["seconds"] < 2)
+    if not args.quick:
+        huge = make_csv(1_000_000)
+        million = _child("bulkops", huge)
+        report.add("import .csv 1,000,000 rows", "bulkops peak RSS", million["peak_mb"], "MB",
+                   target="< 300 MB", ok=million["peak_mb"] < 300,
+                   note=f"{million['seconds']:.1f} s, {1_000_000 / million['seconds']:,.0f} rows/s")
+
+
+def _child(variant: str, path: Path) -> dict[str, Any]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.import_xlsx", variant, str(path)],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"    {variant} {path.name}: {result}", flush=True)
+    return result
+
+
+# One importer per process ----------------------------------------------------------------
+def _setup() -> None:
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from tests.tabular.models_app.models import Country, Customer
+
+    with connection.schema_editor() as editor:
+        existing = connection.introspection.table_names()
+        for model in (Country, Customer):
+            if model._meta.db_table not in existing:
+                editor.create_model(model)
+    Customer.objects.all().delete()
+
+
+def _bulkops(path: Path) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.core.files import File
+    from django.test import override_settings
+
+    import bulkops
+    from bulkops.models import BulkTask
+    from bulkops.tabular.definition import ImportDefinition, register_import
+    from tests.tabular.models_app.models import Customer
+
+    register_import(ImportDefinition(Customer, fields=FIELDS, key_fields=["email"]))
+    user, _ = get_user_model().objects.get_or_create(username="bench", is_superuser=True)
+    settings = {"BACKEND": "bulkops.backends.immediate.ImmediateBackend", "SYNC_THRESHOLD": 0,
+                "CHUNK_SIZE": 2000, "MAX_ROWS": 2_000_000, "MAX_UPLOAD_SIZE": 500 * 2**20}
+    with override_settings(BULKOPS=settings), path.open("rb") as handle:
+        task = bulkops.submit(
+            "import", user=user, model=Customer,
+            params={"filename": path.name, "mode": "upsert", "key_fields": ["email"]},
+            input_file=File(handle, name=path.name),
+        )
+    task = BulkTask.objects.get(pk=task.pk)
+    assert task.status == "succeeded", (task.status, task.message)
+    assert task.failed_count == 0, list(task.errors.values_list("message", flat=True)[:5])
+    return {"created": task.result["created"], "rows": Customer.objects.count()}
+
+
+def _import_export(path: Path) -> dict[str, Any]:
+    import tablib
+    from import_export import resources
+    from import_export.instance_loaders import CachedInstanceLoader
+
+    from tests.tabular.models_app.models import Customer
+
+    class CustomerResource(resources.ModelResource):
+        class Meta:
+            model = Customer
+            fields = FIELDS
+            import_id_fields = ["email"]
+            use_bulk = True
+            skip_diff = True
+            batch_size = 1000
+            instance_loader_class = CachedInstanceLoader
+
+    with path.open("rb") as handle:
+        dataset = tablib.Dataset().load(handle.read(), format="xlsx")
+    dataset.headers = FIELDS
+    result = CustomerResource().import_data(dataset, dry_run=False, raise_errors=True)
+    assert not result.has_errors()
+    return {"rows": Customer.objects.count()}
+
+
+def _bare(path: Path) -> dict[str, Any]:
+    from python_calamine import CalamineWorkbook
+
+    from tests.tabular.models_app.models import Customer
+
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    rows = sheet.iter_rows()
+    next(rows)
+    batch = []
+    for name, email, phone, joined, balance, active, status, visits in rows:
+        batch.append(Customer(name=name, email=email, phone=phone, joined=joined,
+                              balance=Decimal(repr(balance)), active=active, status=status,
+                              visits=int(visits)))
+        if len(batch) == 1000:
+            Customer.objects.bulk_create(batch)
+            batch = []
+    Customer.objects.bulk_create(batch)
+    return {"rows": Customer.objects.count()}
+
+
+def main() -> None:
+    variant, path = sys.argv[1], Path(sys.argv[2])
+    _setup()
+    start = time.perf_counter()
+    extra = {"bulkops": _bulkops, "import_export": _import_export, "bare": _bare}[variant](path)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": round(peak_mb, 1), **extra}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Write one chunk of cleaned rows: one SELECT for the existing keys, one INSERT statement.
+
+On PostgreSQL and SQLite the chunk is written as a single
+``INSERT … ON CONFLICT (key) DO UPDATE`` built here from prepared values (no model
+instances, no per-row query); other databases go through ``bulk_create``.
+Unchanged rows are not written at all and count as skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import DatabaseError, IntegrityError, connections, models, transaction
+from django.utils import timezone
+
+from bulkops.operations.statements import ChunkStatement, key_filter
+from bulkops.tabular.definition import CleanRow
+
+Mode = Literal["create", "update", "upsert"]
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[tuple[CleanRow, str]] = field(default_factory=list)
+
+
+def unique_key_problem(model: type[models.Model], key_fields: Sequence[str]) -> str | None:
+    """Why ``key_fields`` cannot identify rows (no unique constraint), or None."""
+    opts = model._meta
+    names = set(key_fields)
+    if not names:
+        return "Choose the column(s) that identify existing rows."
+    try:
+        fields = [opts.get_field(name) for name in key_fields]
+    except Exception as exc:
+        return str(exc)
+    if len(fields) == 1 and (getattr(fields[0], "unique", False) or fields[0].primary_key):
+        return None
+    for together in opts.unique_together:
+        if set(together) == names:
+            return None
+    for constraint in opts.total_unique_constraints:
+        if set(constraint.fields) == names:
+            return None
+    shown = ", ".join(str(getattr(f, "verbose_name", f.name)) for f in fields)
+    return (
+        f"{shown} must be unique in {opts.verbose_name_plural} (a unique field or "
+        "constraint) to update rows by it."
+    )
+
+
+class ChunkWriter:
+    """Applies chunks for one import; call inside the chunk's transaction."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        *,
+        mode: Mode,
+        key_fields: Sequence[str],
+        file_fields: Sequence[str],
+        using: str = "default",
+    ) -> None:
+        opts = model._meta
+        self.model = model
+        self.mode = mode
+        self.using = using
+        self.connection = connections[using]
+        self.keys = [opts.get_field(name) for name in key_fields]
+        self.key_attnames = [f.attname for f in self.keys]  # type: ignore[union-attr]
+        file_names = set(file_fields)
+        concrete = [
+            f
+            for f in opts.concrete_fields
+            if not (f.primary_key and isinstance(f, models.AutoField))
+        ]
+        self.touch = [f for f in concrete if getattr(f, "auto_now", False)]
+        self.update_fields = [
+            f for f in concrete if f.name in file_names and f.attname not in self.key_attnames
+        ]
+        # A db_default column the file does not fill is left to the database.
+        self.insert_fields = [
+            f
+            for f in concrete
+            if f.name in file_names or not (f.has_db_default() and not f.has_default())
+        ]
+        self.compare = [f.attname for f in self.update_fields]
+        self.seen: set[int] = set()
+        self.positions = {f.attname: i for i, f in enumerate(self.insert_fields)}
+        assign = [*self.update_fields, *(t for t in self.touch if t not in self.update_fields)]
+        self.statement = ChunkStatement(
+            model,
+            self.connection,
+            insert_fields=self.insert_fields,
+            keys=self.keys,  # type: ignore[arg-type]
+            assign=assign,
+            upsert=mode != "create",
+        )
+
+    # Public --------------------------------------------------------------------------
+    def write(self, rows: list[CleanRow]) -> WriteResult:
+        result = WriteResult()
+        keyed = self._drop_duplicates(rows, result)
+        existing = self._existing([key for _, key in keyed]) if self.keys else {}
+        creates: list[CleanRow] = []
+        updates: list[tuple[CleanRow, tuple[Any, ...]]] = []
+        for row, key in keyed:
+            found = existing.get(key) if existing else None
+            if found is None:
+                if self.mode == "update":
+                    result.errors.append((row, self._not_found(row)))
+                else:
+                    creates.append(row)
+            elif self.mode == "create":
+                result.errors.append((row, self._already_exists(row)))
+            elif self._unchanged(row, found):
+                result.skipped += 1
+            else:
+                updates.append((row, found))
+        now = timezone.now()
+        failed = self._execute(
+            creates, self._new_values([r.data for r in creates], now), result, new=True
+        )
+        records = [self._insert_values(row.data, found, now) for row, found in updates]
+        failed |= self._execute([row for row, _ in updates], records, result, new=False)
+        result.created = sum(1 for row in creates if row.row not in failed)
+        result.updated = sum(1 for row, _ in updates if row.row not in failed)
+        return result
+
+    def _new_values(self, rows: list[dict[str, Any]], now: Any) -> list[list[Any]]:
+        """Insert values of new rows: the file's value, else the field's default."""
+        fallbacks = []
+        for model_field in self.insert_fields:
+            if getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            ):
+                fallbacks.append((False, now))
+            elif model_field.has_default():
+                # Callable defaults (uuid4, now) run per row, like Model() would.
+                fallbacks.append((callable(model_field.default), model_field.get_default()))
+            else:
+                fallbacks.append(
+                    (
+                        False,
+                        None if model_field.null or not model_field.empty_strings_allowed else "",
+                    )
+                )
+        plan = [
+            (f.attname, per_row, value, f.get_default)
+            for f, (per_row, value) in zip(self.insert_fields, fallbacks, strict=True)
+        ]
+        records = []
+        for data in rows:
+            records.append(
+                [
+                    data[name] if name in data else (get_default() if per_row else value)
+                    for name, per_row, value, get_default in plan
+                ]
+            )
+        return records
+
+    # Classification ------------------------------------------------------------------
+    def _key(self, row: CleanRow) -> tuple[Any, ...]:
+        return tuple(row.data.get(name) for name in self.key_attnames)
+
+    def _key_text(self, row: CleanRow) -> str:
+        return ", ".join(
+            f'{f.verbose_name} "{row.data.get(f.attname)}"'
+            for f in self.keys  # type: ignore[union-attr]
+        )
+
+    def _not_found(self, row: CleanRow) -> str:
+        return f"No {self.model._meta.verbose_name} with {self._key_text(row)} exists to update."
+
+    def _already_exists(self, row: CleanRow) -> str:
+        return f"A {self.model._meta.verbose_name} with {self._key_text(row)} already exists."
+
+    def _drop_duplicates(
+        self, rows: list[CleanRow], result: WriteResult
+    ) -> list[tuple[CleanRow, tuple[Any, ...]]]:
+        names = self.key_attnames
+        if not names:
+            return [(row, ()) for row in rows]
+        kept = []
+        seen = self.seen
+        for row in rows:
+            data = row.data
+            key = tuple([data.get(name) for name in names])
+            if None in key:
+                result.errors.append(
+                    (row, f"{self._key_text(row)}: a value is needed to match rows.")
+                )
+                continue
+            digest = hash(key)
+            if digest in seen:
+                result.errors.append(
+                    (row, f"An earlier row of this file has the same {self._key_text(row)}.")
+                )
+                continue
+            seen.add(digest)
+            kept.append((row, key))
+        return kept
+
+    def _existing(self, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        if not keys:
+            return {}
+        manager = self.model._base_manager.using(self.using)
+        condition = key_filter(self.model, self.connection, self.keys, keys)  # type: ignore[arg-type]
+        columns = [f.attname for f in self.insert_fields]
+        found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        width = len(self.key_attnames)
+        for values in manager.filter(condition).values_list(*self.key_attnames, *columns):
+            found[tuple(values[:width])] = values[width:]
+        return found
+
+    def _unchanged(self, row: CleanRow, found: tuple[Any, ...]) -> bool:
+        data, positions = row.data, self.positions
+        return all(
+            name not in data or data[name] == found[positions[name]] for name in self.compare
+        )
+
+    # Values --------------------------------------------------------------------------
+    def _insert_values(
+        self, data: dict[str, Any], found: tuple[Any, ...] | None, now: Any
+    ) -> list[Any]:
+        values = []
+        for index, model_field in enumerate(self.insert_fields):
+            name = model_field.attname
+            if name in data:
+                value = data[name]
+            elif found is not None:
+                value = found[index]  # keep what the row holds (empty cell, column absent)
+            elif getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            ):
+                value = now
+            elif model_field.has_default():
+                value = model_field.get_default()
+            else:
+                value = (
+                    None
+                    if model_field.null
+                    else ("" if model_field.empty_strings_allowed else None)
+                )
+            if found is not None and getattr(model_field, "auto_now", False):
+                value = now
+            values.append(value)
+        return values
+
+    # Statements ----------------------------------------------------------------------
+    def _execute(
+        self, rows: list[CleanRow], records: list[list[Any]], result: WriteResult, *, new: bool
+    ) -> set[int]:
+        """Write all records; on a database error, isolate the failing rows by bisection.
+
+        ``new`` rows were absent at the pre-SELECT and may be appended without conflict
+        handling; if another process created one meanwhile, the chunk is retried as an
+        upsert before any row is blamed.
+        """
+        if not records:
+            return set()
+        try:
+            with transaction.atomic(using=self.using):
+                self.statement.execute(records, new=new)
+            return set()
+        except (IntegrityError, DatabaseError) as exc:
+            if new and self.mode == "upsert":
+                return self._execute(rows, records, result, new=False)
+            if len(records) == 1:
+                result.errors.append((rows[0], _db_message(exc)))
+                return {rows[0].row}
+        middle = len(records) // 2
+        return self._execute(rows[:middle], records[:middle], result, new=new) | self._execute(
+            rows[middle:], records[middle:], result, new=new
+        )
+
+
+def _db_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"The database refused this row: {text}"

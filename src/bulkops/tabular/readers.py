@@ -1,0 +1,413 @@
+"""``open_table``: one entry point that reads .xlsx/.xlsm/.ods/.xls/.csv as rows."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Literal
+
+from . import csvread
+from .cells import CellValue, cell_text, is_empty
+from .errors import TableError
+from .limits import Limits
+from .sniff import Detected, Format, detect, sheet_dimension
+
+Engine = Literal["auto", "calamine", "openpyxl"]
+Row = tuple[int, list[CellValue]]
+
+
+class Table:
+    """A sheet (or CSV file) with a header row, read lazily.
+
+    ``rows()`` yields ``(row_number, values)`` where ``row_number`` is what the user
+    sees in their spreadsheet program (the header is usually row 1) and ``values``
+    has exactly one entry per header, ``None`` for an empty cell. Blank rows are
+    skipped but keep their numbers.
+    """
+
+    filename: str
+    format: Format
+    headers: list[str]
+    header_row: int
+    sheet_name: str | None
+    sheet_names: list[str]
+    row_count: int
+    """Data rows below the header; for CSV an upper bound (a quoted cell may span lines)."""
+    date1904: bool
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    def __init__(self, fp: BinaryIO, detected: Detected, filename: str, limits: Limits) -> None:
+        self._fp = fp
+        self.filename = filename
+        self.format = detected.format
+        self.date1904 = detected.date1904
+        self.limits = limits
+        self._owned: list[IO[Any]] = []
+        self._lead = 0
+        self._closers: list[Any] = []
+
+    # Context manager and cleanup ------------------------------------------------
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for closer in self._closers:
+            # Closing must never mask the error that brought us here.
+            with contextlib.suppress(Exception):
+                closer()
+        for fp in self._owned:
+            fp.close()
+        self._closers.clear()
+        self._owned.clear()
+
+    def rows(self, *, after: int = 0) -> Iterator[Row]:
+        """Data rows in order; ``after`` skips rows numbered up to it (to resume)."""
+        raise NotImplementedError
+
+    def preview(self, count: int) -> list[Row]:
+        rows = []
+        for row in self.rows():
+            rows.append(row)
+            if len(rows) >= count:
+                break
+        return rows
+
+    # Shared helpers ------------------------------------------------------------
+    def _too_many_rows(self) -> TableError:
+        return TableError(
+            f'"{self.filename}" has more than {self.limits.max_rows:,} rows, the most '
+            "one import accepts. Split it into smaller files.",
+            code="too_many_rows",
+        )
+
+    def _check_columns(self, count: int) -> None:
+        if count > self.limits.max_columns:
+            raise TableError(
+                f'"{self.filename}" has {count:,} columns; the most accepted is '
+                f"{self.limits.max_columns:,}. Delete the unused columns and upload it again.",
+                code="too_many_columns",
+            )
+
+    def _take_header(self, records: Iterator[tuple[int, Sequence[CellValue]]]) -> None:
+        for number, record in records:
+            if any(not is_empty(value) for value in record):
+                headers = [cell_text(value).strip() for value in record]
+                while headers and not headers[-1]:
+                    headers.pop()
+                # openpyxl starts every row at column A; calamine at the first used one.
+                self._lead = next(i for i, header in enumerate(headers) if header)
+                headers = headers[self._lead :]
+                self._check_columns(len(headers))
+                self.headers = headers
+                self.header_row = number
+                return
+        raise TableError(
+            f'"{self.filename}" has no header row: the sheet is empty.', code="no_header"
+        )
+
+    def _shape(
+        self, records: Iterator[tuple[int, Sequence[CellValue]]], after: int
+    ) -> Iterator[Row]:
+        width = len(self.headers)
+        lead = self._lead
+        limit = self.limits.max_rows
+        seen = 0
+        for number, record in records:
+            if number <= self.header_row:
+                continue
+            seen += 1
+            if seen > limit:
+                raise self._too_many_rows()
+            if number <= after:
+                continue
+            # Inlined is_empty(): this runs once per cell of the file.
+            values: list[CellValue] = [
+                None if value is None or (value.__class__ is str and not value.strip()) else value  # type: ignore[union-attr]
+                for value in record[lead : lead + width]
+            ]
+            if values.count(None) == len(values):
+                continue
+            if len(values) < width:
+                values.extend([None] * (width - len(values)))
+            yield number, values
+
+
+class CalamineTable(Table):
+    def __init__(
+        self,
+        fp: BinaryIO,
+        detected: Detected,
+        filename: str,
+        limits: Limits,
+        sheet: str | int | None,
+    ) -> None:
+        super().__init__(fp, detected, filename, limits)
+        import python_calamine
+
+        try:
+            workbook = python_calamine.CalamineWorkbook.from_filelike(fp)
+        except python_calamine.PasswordError:
+            raise TableError(
+                f'"{filename}" is protected with a password. Remove the password and upload '
+                "it again.",
+                code="encrypted",
+            ) from None
+        self._closers.append(workbook.close)
+        self.sheet_names = list(workbook.sheet_names)
+        index = _pick_sheet(
+            filename,
+            self.sheet_names,
+            [
+                m.visible == python_calamine.SheetVisibleEnum.Visible
+                for m in workbook.sheets_metadata
+            ],
+            sheet,
+        )
+        self.sheet_name = self.sheet_names[index]
+        if detected.sheets and index < len(detected.sheets) and detected.sheets[index].path:
+            _precheck_dimension(self, detected.sheets[index].path or "")
+        self._sheet = workbook.get_sheet_by_index(index)
+        self._check_columns(self._sheet.width)
+        end = self._sheet.end
+        last_row = end[0] + 1 if end else 0
+        if last_row - 1 > limits.max_rows:
+            raise self._too_many_rows()
+        self._take_header(self._records())
+        self.row_count = max(last_row - self.header_row, 0)
+
+    def _records(self) -> Iterator[tuple[int, Sequence[CellValue]]]:
+        # iter_rows starts at sheet row 1 even when the data starts lower, but at the
+        # first used column: numbering from 1 matches what Excel shows.
+        yield from enumerate(self._sheet.iter_rows(), start=1)
+
+    def rows(self, *, after: int = 0) -> Iterator[Row]:
+        return self._shape(self._records(), after)
+
+
+class OpenpyxlTable(Table):
+    """Streams .xlsx in constant memory; slower than calamine but reads what it cannot."""
+
+    def __init__(
+        self,
+        fp: BinaryIO,
+        detected: Detected,
+        filename: str,
+        limits: Limits,
+        sheet: str | int | None,
+    ) -> None:
+        super().__init__(fp, detected, filename, limits)
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(fp, read_only=True, data_only=True, keep_links=False)
+        self._closers.append(workbook.close)
+        self.date1904 = workbook.epoch != openpyxl.utils.datetime.CALENDAR_WINDOWS_1900
+        self.sheet_names = list(workbook.sheetnames)
+        visible = [workbook[name].sheet_state == "visible" for name in self.sheet_names]
+        index = _pick_sheet(filename, self.sheet_names, visible, sheet)
+        self.sheet_name = self.sheet_names[index]
+        self._worksheet = workbook[self.sheet_name]
+        dimension = None
+        if detected.sheets and index < len(detected.sheets) and detected.sheets[index].path:
+            dimension = _precheck_dimension(self, detected.sheets[index].path or "")
+        self._take_header(self._records())
+        self.row_count = max(dimension[0] - self.header_row, 0) if dimension else 0
+
+    def _records(self) -> Iterator[tuple[int, Sequence[CellValue]]]:
+        limit = self.limits.max_columns
+        for index, record in enumerate(self._worksheet.iter_rows(values_only=True), start=1):
+            if len(record) > limit:
+                self._check_columns(len(record))
+            yield index, record
+
+    def rows(self, *, after: int = 0) -> Iterator[Row]:
+        return self._shape(self._records(), after)
+
+
+class CsvTable(Table):
+    def __init__(self, fp: BinaryIO, detected: Detected, filename: str, limits: Limits) -> None:
+        super().__init__(fp, detected, filename, limits)
+        layout = csvread.scan(fp, filename)
+        self._layout = layout
+        self.encoding = layout.encoding
+        self.delimiter = layout.delimiter
+        self.sheet_name = None
+        self.sheet_names = []
+        estimate = layout.line_count - 1 - int(layout.skip_first_line)
+        if (
+            estimate > limits.max_rows
+            and csvread.count_records(fp, layout, filename) - 1 > limits.max_rows
+        ):
+            raise self._too_many_rows()
+        self._take_header(self._records())
+        self.row_count = max(estimate - (self.header_row - 1), 0)
+
+    def _records(self) -> Iterator[tuple[int, Sequence[CellValue]]]:
+        limit = self.limits.max_columns
+        max_chars = self.limits.max_cell_chars
+        for number, record in csvread.iter_records(self._fp, self._layout, self.filename):
+            if len(record) > limit:
+                self._check_columns(len(record))
+            for value in record:
+                if len(value) > max_chars:
+                    raise TableError(
+                        f'"{self.filename}" row {number} holds a cell of {len(value):,} '
+                        f"characters; the most a cell may hold is {max_chars:,}.",
+                        code="cell_too_long",
+                    )
+            yield number, record
+
+    def rows(self, *, after: int = 0) -> Iterator[Row]:
+        return self._shape(self._records(), after)
+
+
+def _pick_sheet(
+    filename: str, names: list[str], visible: list[bool], sheet: str | int | None
+) -> int:
+    if not names:
+        raise TableError(f'"{filename}" contains no sheets.', code="no_header")
+    if sheet is None:
+        return next((i for i, shown in enumerate(visible) if shown), 0)
+    if isinstance(sheet, int):
+        if 0 <= sheet < len(names):
+            return sheet
+    elif sheet in names:
+        return names.index(sheet)
+    raise TableError(
+        f'"{filename}" has no sheet {sheet!r}; its sheets are ' + ", ".join(map(repr, names)) + ".",
+        code="no_sheet",
+    )
+
+
+def _precheck_dimension(table: Table, path: str) -> tuple[int, int] | None:
+    dimension = sheet_dimension(table._fp, path)
+    if dimension:
+        rows, columns = dimension
+        table._check_columns(columns)
+        if rows - 1 > table.limits.max_rows:
+            raise table._too_many_rows()
+    return dimension
+
+
+def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
+    """Data rows, read cheaply from the file's own metadata; None when unknown.
+
+    Used where loading the sheet would be wasteful (counting a job at submit time):
+    xlsx by its declared dimension, CSV by its lines.
+    """
+    limits = limits or Limits()
+    try:
+        detected = detect(source, filename, limits)
+        if detected.format == "csv":
+            layout = csvread.scan(source, filename)
+            return max(layout.line_count - 1 - int(layout.skip_first_line), 0)
+        if detected.format == "xlsx" and detected.sheets and detected.sheets[0].path:
+            dimension = sheet_dimension(source, detected.sheets[0].path)
+            return max(dimension[0] - 1, 0) if dimension else None
+    except (TableError, OSError, ValueError):
+        return None
+    finally:
+        source.seek(0)
+    return None
+
+
+def _is_panic(exc: BaseException) -> bool:
+    # pyo3 panics derive from BaseException; a malformed file must not escape as one.
+    return type(exc).__name__ == "PanicException"
+
+
+def open_table(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    filename: str | None = None,
+    limits: Limits | None = None,
+    sheet: str | int | None = None,
+    engine: Engine = "auto",
+) -> Table:
+    """Open a spreadsheet or CSV file and read its header row.
+
+    Every check that can refuse the file (size, type, encryption, zip bomb, rows,
+    columns) runs here, before a single data row is yielded; all of them raise
+    :class:`TableError`. ``filename`` is the name the user uploaded (its extension
+    decides the expected format); it defaults to the path's name.
+    """
+    limits = limits or Limits()
+    owned: BinaryIO | None = None
+    fp: BinaryIO
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        filename = filename or path.name
+        try:
+            fp = path.open("rb")
+            owned = fp
+        except OSError as exc:
+            raise TableError(
+                f'"{filename}" cannot be opened: {exc.strerror}.', code="unreadable"
+            ) from None
+    else:
+        fp = _seekable(source)
+        if fp is not source:
+            owned = fp
+        filename = filename or os.path.basename(str(getattr(source, "name", "") or "")) or "upload"
+    try:
+        table = _open(fp, filename, limits, sheet, engine)
+    except TableError:
+        if owned:
+            owned.close()
+        raise
+    except BaseException as exc:
+        if owned:
+            owned.close()
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError | TableError):
+            raise
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise
+        raise TableError(
+            f'"{filename}" is damaged or not a valid spreadsheet and cannot be read.',
+            code="corrupt",
+        ) from exc
+    if owned:
+        table._owned.append(owned)
+    return table
+
+
+def _open(
+    fp: BinaryIO, filename: str, limits: Limits, sheet: str | int | None, engine: Engine
+) -> Table:
+    detected = detect(fp, filename, limits)
+    if detected.format == "csv":
+        return CsvTable(fp, detected, filename, limits)
+    if detected.format == "xlsx" and engine == "openpyxl":
+        return OpenpyxlTable(fp, detected, filename, limits, sheet)
+    try:
+        return CalamineTable(fp, detected, filename, limits, sheet)
+    except TableError:
+        raise
+    except BaseException as exc:
+        if detected.format != "xlsx" or engine == "calamine":
+            raise
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise
+    fp.seek(0)
+    return OpenpyxlTable(fp, detected, filename, limits, sheet)
+
+
+def _seekable(source: BinaryIO) -> BinaryIO:
+    try:
+        if source.seekable():
+            source.seek(0)
+            return source
+    except (AttributeError, OSError):
+        pass
+    # Network streams (e.g. some storage backends) cannot seek; spool to disk once.
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the Table, closed there
+    shutil.copyfileobj(source, spooled)
+    spooled.seek(0)
+    return spooled  # type: ignore[return-value]

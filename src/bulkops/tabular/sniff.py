@@ -1,0 +1,326 @@
+"""Identify an uploaded file from its bytes and refuse hostile ones before parsing.
+
+Everything here reads only the zip directory and a few small members, so a file
+is judged before any decompression of sheet data happens.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import BinaryIO, Literal
+
+from .errors import TableError
+from .limits import Limits
+
+Format = Literal["xlsx", "ods", "xls", "csv"]
+
+EXTENSIONS: dict[str, Format] = {
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".ods": "ods",
+    ".xls": "xls",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+}
+FORMAT_LABELS: dict[Format, str] = {
+    "xlsx": "Excel workbook (.xlsx)",
+    "ods": "OpenDocument spreadsheet (.ods)",
+    "xls": "Excel 97-2003 workbook (.xls)",
+    "csv": "CSV text file",
+}
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+# Excel stores a password-protected workbook of any kind as a CFB container holding
+# these streams; the names sit in the directory as UTF-16LE.
+CFB_ENCRYPTION_MARKERS = (
+    "EncryptionInfo".encode("utf-16-le"),
+    "EncryptedPackage".encode("utf-16-le"),
+)
+# Other binary formats people upload by mistake, named in the message.
+FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+
+_DIMENSION_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
+_SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)>")
+_ATTR_RE = re.compile(r"([\w:]+)\s*=\s*\"([^\"]*)\"")
+_REL_RE = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)>")
+
+
+@dataclass(frozen=True)
+class SheetRef:
+    name: str
+    path: str | None
+    """Zip member of the sheet XML (xlsx only)."""
+
+
+@dataclass(frozen=True)
+class Detected:
+    format: Format
+    size: int
+    date1904: bool = False
+    sheets: tuple[SheetRef, ...] = ()
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+
+
+def column_index(letters: str | bytes) -> int:
+    """1-based index of an Excel column name (A=1, XFD=16384)."""
+    if isinstance(letters, bytes):
+        letters = letters.decode("ascii")
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index
+
+
+def format_for_filename(filename: str) -> Format:
+    suffix = PurePath(filename).suffix.lower()
+    try:
+        return EXTENSIONS[suffix]
+    except KeyError:
+        shown = suffix or "(no extension)"
+        raise TableError(
+            f'"{filename}" has the file type {shown}, which cannot be imported. '
+            "Upload an .xlsx, .ods or .csv file.",
+            code="unsupported_type",
+        ) from None
+
+
+def file_size(fp: BinaryIO) -> int:
+    size = getattr(fp, "size", None)
+    if isinstance(size, int):
+        return size
+    position = fp.tell()
+    end = fp.seek(0, 2)
+    fp.seek(position)
+    return end
+
+
+def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
+    """Check size and content against the extension; raise TableError when they disagree."""
+    expected = format_for_filename(filename)
+    size = file_size(fp)
+    if size == 0:
+        raise TableError(f'"{filename}" is empty.', code="empty")
+    if size > limits.max_file_size:
+        raise TableError(
+            f'"{filename}" is {human_size(size)}; the largest file accepted is '
+            f"{human_size(limits.max_file_size)}.",
+            code="too_large",
+        )
+    fp.seek(0)
+    head = fp.read(4096)
+    fp.seek(0)
+
+    if head.startswith(CFB_MAGIC):
+        return _detect_cfb(fp, filename, expected, size)
+    if head.startswith(ZIP_MAGIC):
+        return _detect_zip(fp, filename, expected, size, limits)
+    if expected == "csv":
+        _check_text(head, filename)
+        return Detected("csv", size)
+    for magic, label in FOREIGN_MAGIC:
+        if head.startswith(magic):
+            raise _mismatch(filename, expected, label)
+    raise _mismatch(filename, expected, "not a spreadsheet")
+
+
+def _mismatch(filename: str, expected: Format, actual: str) -> TableError:
+    return TableError(
+        f'"{filename}" is named like an {FORMAT_LABELS[expected]}'.replace("an CSV", "a CSV")
+        + f" but its content is {actual}. Save it in the right format and upload it again.",
+        code="content_mismatch",
+    )
+
+
+def _encrypted(filename: str) -> TableError:
+    return TableError(
+        f'"{filename}" is protected with a password. Remove the password '
+        "(in Excel: File > Info > Protect Workbook) and upload it again.",
+        code="encrypted",
+    )
+
+
+def _corrupt(filename: str, expected: Format) -> TableError:
+    return TableError(
+        f'"{filename}" is damaged and cannot be read as an {FORMAT_LABELS[expected]}. '
+        "Open it in your spreadsheet program, save it again and upload the new copy.",
+        code="corrupt",
+    )
+
+
+def _detect_cfb(fp: BinaryIO, filename: str, expected: Format, size: int) -> Detected:
+    # The CFB directory is usually near the start but may sit anywhere; the file is
+    # already bounded by max_file_size, so scanning it in blocks is cheap.
+    overlap = 64
+    tail = b""
+    while block := fp.read(1024 * 1024):
+        window = tail + block
+        if any(marker in window for marker in CFB_ENCRYPTION_MARKERS):
+            fp.seek(0)
+            raise _encrypted(filename)
+        tail = window[-overlap:]
+    fp.seek(0)
+    if expected == "xls":
+        return Detected("xls", size)
+    raise _mismatch(filename, expected, "an Excel 97-2003 workbook (.xls)")
+
+
+def _check_text(head: bytes, filename: str) -> None:
+    for magic, label in FOREIGN_MAGIC:
+        if head.startswith(magic):
+            raise _mismatch(filename, "csv", label)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 with a byte order mark: NUL bytes are expected
+    if b"\x00" in head:
+        raise _mismatch(filename, "csv", "binary data, not text")
+
+
+def _detect_zip(
+    fp: BinaryIO, filename: str, expected: Format, size: int, limits: Limits
+) -> Detected:
+    if expected == "csv":
+        raise _mismatch(filename, expected, "a zip archive (perhaps an .xlsx workbook)")
+    if expected == "xls":
+        raise _mismatch(filename, expected, "a zip archive (perhaps an .xlsx workbook)")
+    try:
+        archive = zipfile.ZipFile(fp)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise _corrupt(filename, expected) from None
+    try:
+        _check_zip_directory(infos, filename, expected, limits)
+        names = {info.filename for info in infos}
+        if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+            actual: Format = "xlsx"
+        elif "mimetype" in names and _read_member(archive, "mimetype", 256).strip() == ODS_MIMETYPE:
+            actual = "ods"
+        elif "word/document.xml" in names:
+            raise _mismatch(filename, expected, "a Word document")
+        elif "ppt/presentation.xml" in names:
+            raise _mismatch(filename, expected, "a PowerPoint presentation")
+        elif "mimetype" in names:
+            raise _mismatch(filename, expected, "an OpenDocument file that is not a spreadsheet")
+        else:
+            raise _mismatch(filename, expected, "a zip archive, not a spreadsheet")
+        if actual != expected:
+            raise _mismatch(filename, expected, f"an {FORMAT_LABELS[actual]}")
+        if actual == "ods":
+            return Detected("ods", size)
+        workbook_xml = _read_member(archive, "xl/workbook.xml", 4 * 1024 * 1024).decode(
+            "utf-8", "replace"
+        )
+        date1904 = bool(re.search(r"date1904\s*=\s*\"(1|true)\"", workbook_xml))
+        sheets = _xlsx_sheets(archive, workbook_xml, names)
+        return Detected("xlsx", size, date1904=date1904, sheets=sheets)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+        raise _corrupt(filename, expected) from None
+    finally:
+        archive.close()
+        fp.seek(0)
+
+
+def _check_zip_directory(
+    infos: list[zipfile.ZipInfo], filename: str, expected: Format, limits: Limits
+) -> None:
+    if len(infos) > limits.max_zip_members:
+        raise _bomb(filename)
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise _encrypted(filename)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _corrupt(filename, expected)
+        total += info.file_size
+        compressed = max(info.compress_size, 1)
+        # Tiny members (mimetype, rels) may compress oddly; only big ones matter.
+        if (
+            info.file_size > 1024 * 1024
+            and info.file_size / compressed > limits.max_compression_ratio
+        ):
+            raise _bomb(filename)
+    if total > limits.max_uncompressed_size:
+        raise _bomb(filename)
+
+
+def _bomb(filename: str) -> TableError:
+    return TableError(
+        f'"{filename}" would expand to far more data than a spreadsheet of its size holds '
+        "and was refused as unsafe.",
+        code="zip_bomb",
+    )
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    with archive.open(name) as member:
+        return member.read(limit)
+
+
+def _xlsx_sheets(
+    archive: zipfile.ZipFile, workbook_xml: str, names: set[str]
+) -> tuple[SheetRef, ...]:
+    targets: dict[str, str] = {}
+    if "xl/_rels/workbook.xml.rels" in names:
+        rels = _read_member(archive, "xl/_rels/workbook.xml.rels", 4 * 1024 * 1024)
+        for match in _REL_RE.finditer(rels.decode("utf-8", "replace")):
+            attrs = dict(_ATTR_RE.findall(match.group(1)))
+            target = attrs.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            targets[attrs.get("Id", "")] = target
+    sheets = []
+    for match in _SHEET_RE.finditer(workbook_xml):
+        attrs = dict(_ATTR_RE.findall(match.group(1)))
+        rel_id = next((v for k, v in attrs.items() if k.endswith(":id")), "")
+        path = targets.get(rel_id)
+        sheets.append(SheetRef(_unescape(attrs.get("name", "")), path if path in names else None))
+    return tuple(sheets)
+
+
+def _unescape(text: str) -> str:
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+def sheet_dimension(fp: BinaryIO, path: str) -> tuple[int, int] | None:
+    """(rows, columns) declared at the top of a sheet's XML, or None when absent.
+
+    Only the first few kilobytes are decompressed, so this is safe on any sheet.
+    """
+    try:
+        with zipfile.ZipFile(fp) as archive, archive.open(path) as member:
+            head = member.read(16 * 1024)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+        return None
+    finally:
+        fp.seek(0)
+    match = _DIMENSION_RE.search(head)
+    if not match:
+        return None
+    first_col, first_row, last_col, last_row = match.groups()
+    if last_col is None:
+        return int(first_row), column_index(first_col)
+    return int(last_row), column_index(last_col)

@@ -1,0 +1,205 @@
+"""Streaming writers: export to .xlsx/.csv, and the error report users fix and re-upload."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from .cells import CellValue
+
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CHARS = 32_767
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Digits with spaces, dots, commas, slashes and brackets ("-5", "+34 600 123 456",
+# "-(1.5)") cannot name a function or a cell, so they stay as typed: phone numbers
+# must survive an export. Anything else starting like a formula gets the apostrophe.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9 ().,/-]*[0-9][0-9 ().,/-]*")
+# XML 1.0 cannot hold these; openpyxl refuses the whole workbook if one slips in.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def neutralize(text: str) -> str:
+    """Prefix a string that a spreadsheet would run as a formula with an apostrophe."""
+    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def export_value(value: Any, tz: datetime.tzinfo | None = None) -> CellValue:
+    """One Python value -> a cell value openpyxl and csv can write safely."""
+    if value is None or isinstance(value, bool | int | float | Decimal):
+        return value
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            # Excel has no time zones: show the wall time of the caller's zone.
+            value = (value.astimezone(tz) if tz else value).replace(tzinfo=None)
+        return value
+    if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+        if isinstance(value, datetime.time) and value.tzinfo is not None:
+            value = value.replace(tzinfo=None)
+        return value
+    if isinstance(value, uuid.UUID):
+        text = str(value)
+    elif isinstance(value, dict | list | tuple):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, bytes | memoryview):
+        text = bytes(value).hex()
+    else:
+        text = str(value)
+    return neutralize(text)
+
+
+def _xlsx_text(value: CellValue) -> CellValue:
+    if isinstance(value, str):
+        value = _ILLEGAL_XML.sub("", value)
+        if len(value) > EXCEL_MAX_CHARS:
+            value = value[: EXCEL_MAX_CHARS - 1] + "…"
+    return value
+
+
+def write_xlsx(
+    dest: BinaryIO,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    sheet_title: str = "Export",
+    tz: datetime.tzinfo | None = None,
+) -> int:
+    """Stream rows into an .xlsx workbook; returns the number of data rows written.
+
+    Rows past Excel's 1,048,576-row limit continue on a new sheet with the header repeated.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+    sheet_number = 0
+    written = 0
+    sheet_rows = EXCEL_MAX_ROWS
+
+    def new_sheet() -> Any:
+        nonlocal sheet_number
+        sheet_number += 1
+        title = sheet_title if sheet_number == 1 else f"{sheet_title} ({sheet_number})"
+        sheet = workbook.create_sheet(title=title[:31])
+        header_cells = []
+        for header in headers:
+            cell = WriteOnlyCell(sheet, value=_xlsx_text(neutralize(str(header))))
+            cell.font = bold
+            header_cells.append(cell)
+        sheet.append(header_cells)
+        sheet.freeze_panes = "A2"
+        return sheet
+
+    sheet = None
+    for row in rows:
+        if sheet_rows >= EXCEL_MAX_ROWS:
+            sheet = new_sheet()
+            sheet_rows = 1
+        assert sheet is not None
+        sheet.append([_xlsx_text(export_value(value, tz)) for value in row])
+        sheet_rows += 1
+        written += 1
+    if sheet is None:
+        new_sheet()
+    workbook.save(dest)  # type: ignore[arg-type]
+    return written
+
+
+def write_csv(
+    dest: BinaryIO,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    delimiter: str = ",",
+    tz: datetime.tzinfo | None = None,
+) -> int:
+    """Stream rows as UTF-8 CSV with a BOM (so Excel detects the encoding)."""
+    text = io.TextIOWrapper(dest, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
+    try:
+        writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
+        writer.writerow([neutralize(str(h)) for h in headers])
+        written = 0
+        for row in rows:
+            writer.writerow([_csv_text(export_value(value, tz)) for value in row])
+            written += 1
+        text.flush()
+    finally:
+        text.detach()
+    return written
+
+
+def _csv_text(value: CellValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+ERRORS_HEADER = "Errors"
+
+
+def write_error_report(
+    dest: BinaryIO,
+    headers: Sequence[str],
+    failed_rows: Iterable[tuple[int, Sequence[CellValue], Sequence[str]]],
+    *,
+    sheet_title: str = "Rows to fix",
+) -> int:
+    """Write the failed rows, values as uploaded, plus an "Errors" column.
+
+    ``failed_rows`` yields (row number, original values, messages). Values are
+    written with their original types so that fixing the rows and uploading the
+    file again imports them; text is stored as text, never as a formula.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_title[:31])
+    bold = Font(bold=True)
+    red = Font(color="9C0006")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    header_cells = []
+    for header in [*headers, ERRORS_HEADER]:
+        cell = WriteOnlyCell(sheet, value=_xlsx_text(str(header)))
+        cell.font = bold
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    sheet.freeze_panes = "A2"
+    written = 0
+    for _number, values, messages in failed_rows:
+        cells = []
+        for value in list(values)[: len(headers)]:
+            cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # keep the typed text; never evaluate it
+            cells.append(cell)
+        cells.extend(WriteOnlyCell(sheet, value=None) for _ in range(len(headers) - len(cells)))
+        note = WriteOnlyCell(sheet, value=_xlsx_text("\n".join(messages)))
+        note.font = red
+        note.alignment = wrap
+        cells.append(note)
+        sheet.append(cells)
+        written += 1
+    workbook.save(dest)  # type: ignore[arg-type]
+    return written

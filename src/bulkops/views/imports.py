@@ -1,0 +1,276 @@
+"""Import pages: upload → preview with an editable column mapping → confirm → progress → result."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views import View
+
+import bulkops
+from bulkops.conf import settings
+from bulkops.models import BulkTask
+from bulkops.operations.imports import limits_from_settings
+from bulkops.tabular import TableError, open_table
+from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
+from bulkops.tabular.sniff import human_size
+from bulkops.views.import_forms import ImportOptionsForm, UploadForm
+
+SESSION_KEY = "bulkops_imports"
+STAGING = "bulkops/staging"
+
+
+class ImportView(LoginRequiredMixin, View):
+    """The whole import flow for one model, one URL per step (selected by ``step``).
+
+    Configure with ``ImportView.as_view(model=Customer)`` or a subclass; the generic
+    ``bulkops:import`` URL serves every model registered with ``register_import``.
+    """
+
+    model: type[models.Model] | None = None
+    definition: ImportDefinition | None = None
+    template_name = "bulkops/import/page.html"
+    step = "page"
+
+    # Configuration hooks ---------------------------------------------------------
+    def get_model(self) -> type[models.Model]:
+        if self.model is not None:
+            return self.model
+        label = self.kwargs.get("model", "")
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError):
+            raise Http404("No such model.") from None
+        if model not in _registry:
+            raise Http404("This model has no import.")  # only opted-in models are exposed
+        return model
+
+    def get_definition(self) -> ImportDefinition:
+        return self.definition or definition_for(self.get_model())
+
+    def get_urls(self) -> dict[str, str]:
+        label = self.get_model()._meta.label_lower
+        return {
+            step: reverse(f"bulkops:import-{step}", kwargs={"model": label})
+            for step in ("upload", "preview", "confirm")
+        } | {"page": reverse("bulkops:import", kwargs={"model": label})}
+
+    def check_permission(self) -> None:
+        opts = self.get_model()._meta
+        user = self.request.user
+        if not any(
+            user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+            for action in ("add", "change")
+        ):
+            raise PermissionDenied
+
+    # Dispatch ----------------------------------------------------------------------
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.kwargs = kwargs
+        self.check_permission()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.step != "page":
+            raise Http404
+        return self.render(self.template_name, {"form": self.options_form(UploadForm)})
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        handler = {"upload": self.upload, "preview": self.preview, "confirm": self.confirm}.get(
+            self.step
+        )
+        if handler is None:
+            raise Http404
+        return handler(request)
+
+    # Steps -------------------------------------------------------------------------
+    def upload(self, request: HttpRequest) -> HttpResponse:
+        limit = int(settings.MAX_UPLOAD_SIZE)
+        # Refuse from the header, before Django writes the body to a temporary file.
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit + 64 * 1024:
+            return self.upload_error(
+                f"The file is {human_size(declared)}; "
+                f"the largest file accepted is {human_size(limit)}.",
+                status=413,
+            )
+        form = self.options_form(UploadForm, data=request.POST, files=request.FILES)
+        if not form.is_valid():
+            return self.render("bulkops/import/upload_form.html", {"form": form}, status=400)
+        upload = form.cleaned_data["file"]
+        if upload.size > limit:
+            return self.upload_error(
+                f'"{upload.name}" is {human_size(upload.size)}; the largest file accepted is '
+                f"{human_size(limit)}.",
+                status=413,
+            )
+        filename = PurePath(upload.name.replace("\\", "/")).name
+        try:
+            with open_table(upload.file, filename=filename, limits=limits_from_settings()):
+                pass
+        except TableError as exc:
+            return self.upload_error(exc.message, form=form)
+        token = uuid.uuid4().hex
+        path = default_storage.save(f"{STAGING}/{token}/{filename}", upload)
+        staged = request.session.setdefault(SESSION_KEY, {})
+        staged[token] = {
+            "path": path,
+            "filename": filename,
+            "model": self.get_model()._meta.label_lower,
+        }
+        request.session.modified = True
+        options = {k: v for k, v in form.cleaned_data.items() if k != "file"}
+        return self.render_preview(token, options, mapping=None)
+
+    def preview(self, request: HttpRequest) -> HttpResponse:
+        token, _staged = self.staged(request)
+        form = self.options_form(ImportOptionsForm, data=request.POST)
+        form.is_valid()
+        options = {**form.initial, **form.cleaned_data}
+        return self.render_preview(token, options, mapping=self.posted_mapping(request), form=form)
+
+    def confirm(self, request: HttpRequest) -> HttpResponse:
+        token, staged = self.staged(request)
+        form = self.options_form(ImportOptionsForm, data=request.POST)
+        mapping = self.posted_mapping(request)
+        if not form.is_valid():
+            options = {**form.initial, **form.cleaned_data}
+            return self.render_preview(token, options, mapping=mapping, form=form)
+        data = form.cleaned_data
+        params = {
+            "mode": data["mode"],
+            "key_fields": [data["key_field"]] if data.get("key_field") else [],
+            "mapping": {str(k): v for k, v in mapping.items()} if mapping is not None else None,
+            "day_first": data["dates"] != "mdy",
+            "decimal_separator": data.get("decimal_separator") or None,
+            "atomic": bool(data.get("atomic")),
+            "filename": staged["filename"],
+        }
+        definition_class = type(self.get_definition())
+        qualname = definition_class.__qualname__
+        if definition_class is not ImportDefinition and "<locals>" not in qualname:
+            # The worker may run in another process: name the definition, not the model.
+            params["definition"] = f"{definition_class.__module__}.{qualname}"
+        with default_storage.open(staged["path"], "rb") as handle:
+            try:
+                task = bulkops.submit(
+                    "import",
+                    user=request.user,
+                    model=self.get_model(),
+                    params=params,
+                    input_file=File(handle, name=staged["filename"]),
+                )
+            except ValidationError as exc:
+                return self.render_preview(
+                    token, data, mapping=mapping, form=form, problem=" ".join(exc.messages)
+                )
+        self.forget(request, token)
+        task.refresh_from_db()  # a small file may already have run inline
+        context = {"task": task, "poll_interval": settings.POLL_INTERVAL, "errors": []}
+        return self.render("bulkops/import/started.html", context)
+
+    # Helpers -----------------------------------------------------------------------
+    def options_form(self, form_class: type[ImportOptionsForm], **kwargs: Any) -> Any:
+        definition = self.get_definition()
+        initial = {
+            "dates": "dmy" if definition.day_first else "mdy",
+            "decimal_separator": definition.decimal_separator or "",
+            **kwargs.pop("initial", {}),
+        }
+        return form_class(
+            model=self.get_model(),
+            key_fields=list(definition.key_fields),
+            initial=initial,
+            **kwargs,
+        )
+
+    def staged(self, request: HttpRequest) -> tuple[str, dict[str, str]]:
+        token = request.POST.get("token", "")
+        staged = request.session.get(SESSION_KEY, {}).get(token)
+        if not staged or staged["model"] != self.get_model()._meta.label_lower:
+            raise Http404("This upload has expired; upload the file again.")
+        return token, staged
+
+    def forget(self, request: HttpRequest, token: str) -> None:
+        staged = request.session.get(SESSION_KEY, {}).pop(token, None)
+        request.session.modified = True
+        if staged:
+            default_storage.delete(staged["path"])
+
+    @staticmethod
+    def posted_mapping(request: HttpRequest) -> dict[int, str | None] | None:
+        if "mapping" not in request.POST:
+            return None
+        mapping: dict[int, str | None] = {}
+        for key, value in request.POST.items():
+            if key.startswith("map_") and key[4:].isdigit():
+                mapping[int(key[4:])] = value or None
+        return mapping
+
+    def upload_error(self, message: str, *, status: int = 400, form: Any = None) -> HttpResponse:
+        form = form or self.options_form(UploadForm)
+        return self.render(
+            "bulkops/import/upload_form.html", {"form": form, "file_error": message}, status=status
+        )
+
+    def render(self, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+        model = self.get_model()
+        context = {
+            "model_opts": model._meta,
+            "urls": self.get_urls(),
+            "base_template": settings.BASE_TEMPLATE,
+            "max_upload": human_size(int(settings.MAX_UPLOAD_SIZE)),
+            **context,
+        }
+        return TemplateResponse(self.request, template, context, status=status)
+
+    def render_preview(
+        self,
+        token: str,
+        options: dict[str, Any],
+        *,
+        mapping: dict[int, str | None] | None,
+        form: Any = None,
+        problem: str = "",
+    ) -> HttpResponse:
+        from bulkops.views.import_preview import build_preview
+
+        staged = self.request.session[SESSION_KEY][token]
+        form = form or self.options_form(ImportOptionsForm, initial=options)
+        if form.is_bound is False:
+            form.initial.update({k: v for k, v in options.items() if v is not None})
+        context = build_preview(
+            self.get_definition(), staged, options, mapping, default_storage, limits_from_settings()
+        )
+        context.update(
+            {"token": token, "form": form, "problem": problem or context.get("problem", "")}
+        )
+        return self.render("bulkops/import/preview.html", context)
+
+
+class ImportResultView(LoginRequiredMixin, View):
+    """The result of an import task: counts, the first errors and the error report."""
+
+    def get(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        task = get_object_or_404(
+            BulkTask.objects.visible_to(request.user), pk=pk, operation="import"
+        )
+        errors = list(task.errors.all()[:20])
+        return TemplateResponse(
+            request,
+            "bulkops/import/result.html",
+            {"task": task, "result": task.result or {}, "errors": errors},
+        )

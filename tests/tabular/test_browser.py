@@ -1,0 +1,179 @@
+"""A real browser imports a 7,000-row workbook with 5 bad rows through the import pages."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulkops import runner
+from bulkops.models import BulkTask
+from bulkops.tabular import open_table
+
+from .files import xlsx_bytes
+from .models_app.models import Customer
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BAD_ROWS = {
+    12: (1, "not-an-email"),
+    1_500: (2, "XX"),
+    3_333: (3, "31/02/2024"),
+    5_000: (0, None),
+    6_999: (4, "lots"),
+}
+
+
+@pytest.fixture
+def page(live_server: Any) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test
+    # makes between browser steps are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True)
+        yield context.new_page()
+        context.close()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # The live server closes a request thread's database connection when the browser's
+    # keep-alive socket closes; let that finish before the test database is dropped.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=5)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # A request thread still parked on a keep-alive socket holds an idle session.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
+@pytest.fixture
+def worker(settings: Any, dummy_backend: list[Any]) -> Iterator[list[str]]:
+    """A worker thread: runs each queued task, one chunk every 50 ms, noting its progress."""
+    from bulkops.operations import upsert
+
+    settings.BULKOPS = {**settings.BULKOPS, "CHUNK_SIZE": 500, "POLL_INTERVAL": 0.25}
+    seen: list[str] = []
+    stop = threading.Event()
+    original = upsert.ChunkWriter.write
+
+    def slow_write(self: Any, rows: Any) -> Any:
+        time.sleep(0.05)  # slow enough for the browser to see the bar move
+        return original(self, rows)
+
+    upsert.ChunkWriter.write = slow_write  # type: ignore[method-assign]
+
+    def loop() -> None:
+        from django.db import connection
+
+        while not stop.is_set():
+            if dummy_backend:
+                runner.run(dummy_backend.pop(0))
+            time.sleep(0.05)
+        connection.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield seen
+    stop.set()
+    thread.join(timeout=10)
+    upsert.ChunkWriter.write = original  # type: ignore[method-assign]
+
+
+def workbook(tmp_path: Path) -> Path:
+    rows: list[list[Any]] = [["Name", "Email", "Country", "Joined", "Balance"]]
+    for number in range(2, 7_002):
+        rows.append(
+            [
+                f"Customer {number}",
+                f"c{number}@example.com",
+                ("ES", "FR")[number % 2],
+                datetime.date(2024, 1, 1) + datetime.timedelta(days=number % 365),
+                round(number * 1.25, 2),
+            ]
+        )
+    for number, (column, value) in BAD_ROWS.items():
+        rows[number - 1][column] = value
+    path = tmp_path / "customers.xlsx"
+    path.write_bytes(xlsx_bytes(rows))
+    return path
+
+
+def test_import_7000_rows_with_5_bad_rows_in_a_browser(
+    page: Any,
+    live_server: Any,
+    worker: list[str],
+    client: Any,
+    importer: Any,
+    registered: Any,
+    countries: Any,
+    tmp_path: Path,
+) -> None:
+    client.force_login(importer)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/bulkops/import/tabular_models.customer/")
+    page.set_input_files("input[name=file]", str(workbook(tmp_path)))
+    page.click("button[type=submit]")
+
+    found = page.locator(".bulkops-import-found")
+    found.wait_for(timeout=30_000)
+    assert found.get_attribute("data-failed-rows") == "5"
+    flagged = page.locator(".bulkops-import-error-item")
+    assert sorted(int(flagged.nth(i).get_attribute("data-row")) for i in range(5)) == sorted(
+        BAD_ROWS
+    )
+    assert 'Row 12, column "Email": Enter a valid email address.' in flagged.nth(0).inner_text()
+
+    page.click("button[name=confirm]")
+    page.locator(".bulkops-progress").wait_for(timeout=30_000)
+    percents = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        bar = page.locator(".bulkops-progress")
+        if bar.count():
+            percents.add(bar.first.get_attribute("data-status"))
+        if page.locator(".bulkops-import-summary").count():
+            break
+        page.wait_for_timeout(100)
+    summary = page.locator(".bulkops-import-summary")
+    summary.wait_for(timeout=10_000)
+    assert "running" in percents  # the bar was seen while the import ran
+    assert summary.locator(".bulkops-created").inner_text() == "6995"
+    assert summary.locator(".bulkops-failed").inner_text() == "5"
+
+    with page.expect_download() as download_info:
+        page.click(".bulkops-import-report")
+    report = Path(download_info.value.path())
+    with open_table(report, filename="report.xlsx") as table:
+        assert table.headers[-1] == "Errors"
+        rows = list(table.rows())
+    assert len(rows) == 5
+    assert sorted(values[1] for _, values in rows if values[1]) == sorted(
+        f"c{n}@example.com" if n != 12 else "not-an-email" for n in BAD_ROWS
+    )
+    assert Customer.objects.count() == 6_995
+    assert BulkTask.objects.get().failed_count == 5
