@@ -99,3 +99,34 @@ def test_deletion_summary_counts_cascades_and_blockers(customers: list[Customer]
     assert ("Notes", 2) in summary["deleted"]  # customers 0 and 3 are in Lisbon
     assert summary["blocked"] == []
     assert deletion_summary(Customer.objects.all())["blocked"] == [("Orders", 1)]
+
+
+def test_rows_blocked_through_a_cascade_are_found_too(
+    customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.testapp.models import Reminder
+
+    note = Note.objects.create(customer=customers[7], text="call back")
+    reminder = Reminder.objects.create(note=note)
+    Order.objects.create(customer=customers[1])
+
+    task = run_delete(Customer.objects.all(), django_capture_on_commit_callbacks)
+
+    assert (task.succeeded_count, task.failed_count) == (28, 2)
+    messages = dict(BulkTaskError.objects.filter(task=task).values_list("ref", "message"))
+    assert messages[str(customers[7].pk)].endswith(f"because Reminder #{reminder.pk} refers to it.")
+    assert set(Customer.objects.values_list("pk", flat=True)) == {customers[1].pk, customers[7].pk}
+
+
+def test_directly_protected_rows_cost_no_query_per_row(
+    customers: list[Customer],
+    django_capture_on_commit_callbacks: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    Order.objects.create(customer=customers[3])
+    Order.objects.create(customer=customers[20])
+
+    with django_assert_max_num_queries(40):
+        task = run_delete(Customer.objects.all(), django_capture_on_commit_callbacks)
+
+    assert (task.succeeded_count, task.failed_count) == (28, 2)

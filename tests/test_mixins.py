@@ -429,3 +429,38 @@ def test_templates_resolve_per_model_first() -> None:
         "testapp/customer_bulk_action_bar.html",
         "bulkops/partials/action_bar.html",
     ]
+
+
+# Without htmx
+
+
+def test_without_htmx_selection_redirects_back_and_run_goes_to_the_task(
+    client: Client, customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    url = reverse("customers") + "?page=2"
+
+    response = client.post(url, {"bulk_op": "all"})
+    assert response.status_code == 302 and response["Location"] == url
+
+    html = client.post(url, {"bulk_action": "delete"}).content.decode()  # the bar's button
+    assert "Delete 30 customers?" in html and "<html" in html.lower()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"bulk_op": "run", "bulk_action": "delete"})
+    task = BulkTask.objects.get()
+    assert response.status_code == 302 and response["Location"] == task.get_absolute_url()
+    assert not Customer.objects.exists()
+
+
+def test_ticking_more_than_the_limit_points_to_select_all(
+    client: Client, customers: list[Customer], monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(views.CustomerList, "bulk_max_selected_ids", 5)
+    url = reverse("customers")
+
+    html = post(
+        client, url, bulk_op="page", bulk_page=[c.pk for c in customers[:10]], bulk_checked="1"
+    ).content.decode()
+
+    assert selected_count(html) == 5
+    assert "At most 5 rows can be ticked one by one" in html

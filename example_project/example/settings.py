@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "bulkops",
     "bulkops.contrib.zk",
     "example",
+    "customers",
     "devices",
 ]
 

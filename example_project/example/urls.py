@@ -12,5 +12,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("admin/", admin.site.urls),
     path("bulkops/", include("bulkops.urls")),
+    path("customers/", include("customers.urls")),
     path("devices/", include("devices.urls")),
 ]

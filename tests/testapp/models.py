@@ -63,3 +63,11 @@ class SlowItem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Reminder(models.Model):
+    # PROTECT one level down: a customer is blocked through its cascaded note.
+    note = models.ForeignKey(Note, on_delete=models.PROTECT, related_name="reminders")
+
+    def __str__(self) -> str:
+        return f"Reminder #{self.pk}"

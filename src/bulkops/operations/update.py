@@ -14,6 +14,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, models, transaction
 
 from bulkops.operations.base import Operation
+from bulkops.operations.chunks import chunk_queryset
 from bulkops.registry import register
 
 if TYPE_CHECKING:
@@ -85,28 +86,57 @@ class UpdateOperation(Operation):
         return f"{label}: {names}"[:255] if names else label
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        model = ctx.queryset.model
+        queryset = ctx.queryset.using(ctx.db)
+        model = queryset.model
         values = _from_params(model, ctx.params["values"])
         manager = model._base_manager.using(ctx.db)
         per_object = ctx.params.get("mode") == "objects"
-        for batch in ctx.batches(ctx.queryset):
+        for batch in ctx.batches(queryset):
             with batch:
                 if per_object:
                     update_objects(manager, batch, values)
                 else:
-                    update_chunk(manager, batch, values)
+                    update_chunk(chunk_queryset(queryset, batch), manager, batch, values)
         return {"updated": ctx.task.succeeded_count}
 
 
-def update_chunk(manager: models.Manager[Any], batch: Batch, values: dict[str, Any]) -> None:
+def update_chunk(
+    rows: models.QuerySet[Any],
+    manager: models.Manager[Any],
+    batch: Batch,
+    values: dict[str, Any],
+) -> None:
+    if not may_violate_constraints(manager.model, values):
+        updated = rows.update(**values)
+        batch.succeeded(updated)
+        batch.skipped(len(batch) - updated)
+        return
     try:
         with transaction.atomic(using=manager.db):
-            updated = manager.filter(pk__in=batch.items).update(**values)
+            updated = rows.update(**values)
     except IntegrityError:
         update_rows(manager, batch, values)
         return
     batch.succeeded(updated)
     batch.skipped(len(batch) - updated)
+
+
+def may_violate_constraints(model: type[models.Model], values: dict[str, Any]) -> bool:
+    """Whether setting ``values`` can break a unique or check constraint of the table.
+
+    Only then is the chunk's UPDATE wrapped in a savepoint (two more round trips).
+    """
+    opts = model._meta
+    names = {f.attname for f in opts.concrete_fields if f.attname in values}
+    names |= {f.name for f in opts.concrete_fields if f.attname in values}
+    if any(f.unique and not f.primary_key for f in opts.concrete_fields if f.name in names):
+        return True
+    if any(names & set(group) for group in opts.unique_together):
+        return True
+    return any(
+        not isinstance(c, models.UniqueConstraint) or names & set(c.fields) or c.expressions
+        for c in opts.total_unique_constraints + list(opts.constraints)
+    )
 
 
 def update_rows(manager: models.Manager[Any], batch: Batch, values: dict[str, Any]) -> None:

@@ -108,6 +108,9 @@ class BulkMixin:
     def get_bulk_confirm_delete(self) -> bool:
         return self.bulk_confirm_delete
 
+    def get_bulk_max_selected_ids(self) -> int:
+        return self.bulk_max_selected_ids
+
     def get_bulk_model(self) -> type[models.Model]:
         model = getattr(self, "model", None)
         if model is None:
@@ -155,7 +158,7 @@ class BulkMixin:
             self.request.session,
             self.get_bulk_selection_key(),
             filter_key(self.request.GET),
-            max_ids=self.bulk_max_selected_ids,
+            max_ids=self.get_bulk_max_selected_ids(),
         )
 
     def get_bulk_queryset(self, selection: Selection | None = None) -> models.QuerySet[Any]:

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.CustomerList.as_view(), name="list"),
+]
