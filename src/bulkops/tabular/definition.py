@@ -11,8 +11,8 @@ from django.db import models
 from django.forms import ModelForm
 
 from .cells import CellValue, cell_text
-from .columns import SKIP, Cleaner, Column, build_cleaner, header_names
-from .converters import ConversionError, ConvertOptions
+from .columns import SKIP, Cleaner, Column, ManyCleaner, build_cleaner, header_names, many_cleaner
+from .converters import ConvertOptions
 from .errors import TableError
 from .headers import match_headers
 
@@ -57,6 +57,10 @@ class BoundColumn:
     field: models.Field[Any, Any]
     column: Column
     clean: Cleaner
+    clean_many: ManyCleaner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clean_many = many_cleaner(self.clean)
 
 
 class ImportDefinition:
@@ -237,25 +241,32 @@ class BoundImport:
 
     def clean_chunk(self, rows: Iterable[tuple[int, list[CellValue]]]) -> ChunkResult:
         result = ChunkResult()
+        rows = list(rows)
+        numbers = [number for number, _ in rows]
+        records = [values for _, values in rows]
+        outputs: list[list[Any]] = []
+        problems: dict[int, list[tuple[str, str]]] = {}
+        for col in self.columns:
+            position = col.position
+            out, failures = col.clean_many([record[position] for record in records])
+            outputs.append(out)
+            for index, message in failures.items():
+                problems.setdefault(index, []).append((col.header, message))
+        attnames = [col.field.attname for col in self.columns]
+        skipping = [name for name, out in zip(attnames, outputs, strict=True) if SKIP in out]
         pending: list[tuple[int, dict[str, Any], list[CellValue]]] = []
-        plan = [(c.position, c.field.attname, c.header, c.clean) for c in self.columns]
         errors, failed = result.errors, result.failed
-        for number, values in rows:
-            data: dict[str, Any] = {}
-            ok = True
-            for position, attname, header, clean in plan:
-                try:
-                    value = clean(values[position])
-                except ConversionError as exc:
-                    errors.append(RowError(number, header, exc.message))
-                    ok = False
-                    continue
-                if value is not SKIP:
-                    data[attname] = value
-            if ok:
-                pending.append((number, data, values))
-            else:
-                failed[number] = values
+        for index, values in enumerate(zip(*outputs, strict=True) if outputs else ()):
+            number = numbers[index]
+            if index in problems:
+                errors.extend(RowError(number, header, text) for header, text in problems[index])
+                failed[number] = records[index]
+                continue
+            data = dict(zip(attnames, values, strict=True))
+            for name in skipping:
+                if data[name] is SKIP:
+                    del data[name]
+            pending.append((number, data, records[index]))
         self._resolve_foreign_keys(pending, result)
         form_class = self.definition.form_class
         for number, data, values in pending:
