@@ -21,6 +21,14 @@ from django.utils import timezone
 
 from . import converters
 from .cells import CellValue, cell_text
+from .columnwise import (  # noqa: F401  (ManyCleaner, many_cleaner: re-exported)
+    ManyCleaner,
+    many_cleaner,
+    memo_many,
+    number_many,
+    ready_many,
+    text_many,
+)
 from .converters import ConversionError, Converter, ConvertOptions
 from .headers import normalize_header
 
@@ -131,84 +139,6 @@ def _fast_email(validator: Callable[[Any], None]) -> Callable[[Any], None]:
     return check
 
 
-# Whole-column cleaning -----------------------------------------------------------------
-# A chunk is cleaned column by column: the common case (every cell already fine) is
-# checked with a few C-level passes over the column; any doubt sends the whole column
-# through the per-cell cleaner, which produces the exact messages.
-ManyCleaner = Callable[[list[CellValue]], tuple[list[Any], dict[int, str]]]
-
-
-def many_cleaner(clean: Cleaner) -> ManyCleaner:
-    return getattr(clean, "many", None) or _per_cell(clean)
-
-
-def _per_cell(clean: Cleaner) -> ManyCleaner:
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
-        out: list[Any] = []
-        failures: dict[int, str] = {}
-        append = out.append
-        for index, raw in enumerate(cells):
-            try:
-                append(clean(raw))
-            except ConversionError as exc:
-                append(None)
-                failures[index] = exc.message
-        return out, failures
-
-    return many
-
-
-def _checks_pass(values: list[Any], checks: list[Callable[[Any], None]]) -> bool:
-    for check in checks:
-        plain = getattr(check, "plain", None)
-        if plain is not None:
-            if max(map(len, values)) > 320 or not all(map(plain, values)):
-                return False
-            continue
-        try:
-            for value in values:
-                check(value)
-        except ValidationError:
-            return False
-    return True
-
-
-def _text_many(
-    clean: Cleaner, max_length: int | None, checks: list[Callable[[Any], None]]
-) -> ManyCleaner:
-    slow = _per_cell(clean)
-    invisible = converters.INVISIBLE
-
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
-        if set(map(type, cells)) != {str}:
-            return slow(cells)
-        values = [cell.strip() for cell in cells]  # type: ignore[union-attr]
-        if "" in values or (max_length is not None and max(map(len, values)) > max_length):
-            return slow(cells)
-        joined = "".join(values)
-        if "\x00" in joined or any(char in joined for char in invisible):
-            return slow(cells)
-        if checks and not _checks_pass(values, checks):
-            return slow(cells)
-        return values, {}
-
-    return many
-
-
-def _ready_many(
-    clean: Cleaner, ready_types: tuple[type, ...], checks: list[Callable[[Any], None]]
-) -> ManyCleaner:
-    slow = _per_cell(clean)
-    ready = set(ready_types)
-
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
-        if ready and set(map(type, cells)) <= ready and (not checks or _checks_pass(cells, checks)):
-            return list(cells), {}
-        return slow(cells)
-
-    return many
-
-
 def _compile_validators(
     target: models.Field[Any, Any], text_field: bool
 ) -> list[Callable[[Any], None]]:
@@ -266,7 +196,7 @@ def build_cleaner(
 
     if text_field and convert is converters.to_text and choices is None:
         text_clean = _text_cleaner(max_length, missing, empty, blank_message, checks)
-        text_clean.many = _text_many(text_clean, max_length, checks)  # type: ignore[attr-defined]
+        text_clean.many = text_many(text_clean, max_length, checks)  # type: ignore[attr-defined]
         return text_clean
 
     # A cell already of the field's own type (a date cell for a DateField, a TRUE for a
@@ -332,7 +262,13 @@ def build_cleaner(
             raise ConversionError(str(invalid_choice % {"value": value}))
         return value
 
-    clean.many = _ready_many(clean, ready_types, checks)  # type: ignore[attr-defined]
+    if choices is not None:
+        clean.many = memo_many(clean)  # type: ignore[attr-defined]
+    elif column.converter is None and isinstance(target, models.DecimalField | models.IntegerField):
+        integer = isinstance(target, models.IntegerField)
+        clean.many = number_many(clean, checks, integer=integer)  # type: ignore[attr-defined]
+    else:
+        clean.many = ready_many(clean, ready_types, checks)  # type: ignore[attr-defined]
     return clean
 
 
