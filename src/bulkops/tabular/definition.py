@@ -256,6 +256,11 @@ class BoundImport:
         skipping = [name for name, out in zip(attnames, outputs, strict=True) if SKIP in out]
         pending: list[tuple[int, dict[str, Any], list[CellValue]]] = []
         errors, failed = result.errors, result.failed
+        if not problems and not skipping and outputs:
+            # The usual chunk: every cell fine, so build the rows at C speed.
+            datas = [dict(zip(attnames, values, strict=True)) for values in zip(*outputs)]
+            pending = list(zip(numbers, datas, records, strict=True))
+            outputs = []
         for index, values in enumerate(zip(*outputs, strict=True) if outputs else ()):
             number = numbers[index]
             if index in problems:
@@ -269,6 +274,10 @@ class BoundImport:
             pending.append((number, data, records[index]))
         self._resolve_foreign_keys(pending, result)
         form_class = self.definition.form_class
+        plain = type(self.definition).clean_row is ImportDefinition.clean_row
+        if plain and form_class is None and not result.failed:
+            result.rows = [CleanRow(number, data, values) for number, data, values in pending]
+            return result
         for number, data, values in pending:
             if number in result.failed:
                 continue
