@@ -181,8 +181,22 @@ def test_one_select_and_one_write_per_chunk(
         q for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
     ]
     lookups = [q for q in queries if f'FROM "{Country._meta.db_table}"' in q["sql"]]
-    assert len(selects) == 4
+    assert len(selects) == 0  # new rows: appended, the unique key would refuse a known one
     assert len(lookups) == 1  # country codes are cached after the first chunk
+    # A second file that updates: its first chunk is refused, then every chunk looks
+    # up its keys with one SELECT and is written with one statement.
+    writes.clear()
+    rows = customer_rows(1000)
+    for row in rows:
+        row[0] = row[0].upper()
+    with CaptureQueriesContext(connection) as queries:
+        task = run_import(xlsx_bytes([HEADERS, *rows]), "c.xlsx", chunk_size=250)
+    assert (task.result["created"], task.result["updated"]) == (0, 1000)
+    assert writes == [250, 250, 250, 250, 250]
+    selects = [
+        q for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    ]
+    assert len(selects) == 4
 
 
 def test_database_refusal_isolated_to_its_row(run_import: Any) -> None:

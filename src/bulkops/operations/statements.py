@@ -81,13 +81,13 @@ class ChunkStatement:
             )
 
     def execute(self, records: list[list[Any]], *, new: bool = False) -> None:
-        """Write the records; ``new`` ones may be appended without conflict handling."""
+        """Write the records; ``new`` ones are appended, and a conflict raises IntegrityError."""
         if self.vendor == "postgresql":
             self._postgres(records, direct=new)
         elif self.vendor == "sqlite":
-            self._values(records)
+            self._values(records, conflict="" if new else self.conflict)
         else:
-            self._orm(records)
+            self._orm(records, new=new)
 
     # Strategies ----------------------------------------------------------------------
     def _postgres(self, records: list[list[Any]], *, direct: bool) -> None:
@@ -118,7 +118,7 @@ class ChunkStatement:
             if not direct:
                 cursor.execute(self.sql)
 
-    def _values(self, records: list[list[Any]]) -> None:
+    def _values(self, records: list[list[Any]], *, conflict: str) -> None:
         connection = self.connection
         prepared = [
             [f.get_db_prep_save(v, connection) for f, v in zip(self.insert_fields, r, strict=True)]
@@ -133,17 +133,19 @@ class ChunkStatement:
                 sql = (
                     f"INSERT INTO {self.table} ({self.columns}) VALUES "
                     + ", ".join([row] * len(part))
-                    + self.conflict
+                    + conflict
                 )
                 cursor.execute(sql, [v for values in part for v in values])
 
-    def _orm(self, records: list[list[Any]]) -> None:
+    def _orm(self, records: list[list[Any]], *, new: bool) -> None:
         objects = [
             self.model(**{f.attname: v for f, v in zip(self.insert_fields, r, strict=True)})
             for r in records
         ]
         manager = self.model._base_manager.using(self.connection.alias)
-        if self.upsert and self.assign:
+        if new:
+            manager.bulk_create(objects)
+        elif self.upsert and self.assign:
             manager.bulk_create(
                 objects,
                 update_conflicts=True,

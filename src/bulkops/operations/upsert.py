@@ -91,6 +91,7 @@ class ChunkWriter:
         ]
         self.compare = [f.attname for f in self.update_fields]
         self.seen: set[int] = set()
+        self.optimistic = True
         self.positions = {f.attname: i for i, f in enumerate(self.insert_fields)}
         assign = [*self.update_fields, *(t for t in self.touch if t not in self.update_fields)]
         self.statement = ChunkStatement(
@@ -106,6 +107,19 @@ class ChunkWriter:
     def write(self, rows: list[CleanRow]) -> WriteResult:
         result = WriteResult()
         keyed = self._drop_duplicates(rows, result)
+        if self.optimistic and self.keys and self.mode != "update" and keyed:
+            # Files of new rows are the common case: append the chunk and let the unique
+            # key refuse it if any row exists. Once one chunk is refused, every later
+            # chunk looks its keys up first.
+            records = self._new_values([row.data for row, _ in keyed], timezone.now())
+            try:
+                with transaction.atomic(using=self.using):
+                    self.statement.execute(records, new=True)
+            except (IntegrityError, DatabaseError):
+                self.optimistic = False
+            else:
+                result.created = len(keyed)
+                return result
         existing = self._existing([key for _, key in keyed]) if self.keys else {}
         creates: list[CleanRow] = []
         updates: list[tuple[CleanRow, tuple[Any, ...]]] = []

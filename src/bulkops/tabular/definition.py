@@ -258,7 +258,9 @@ class BoundImport:
         errors, failed = result.errors, result.failed
         if not problems and not skipping and outputs:
             # The usual chunk: every cell fine, so build the rows at C speed.
-            datas = [dict(zip(attnames, values, strict=True)) for values in zip(*outputs)]
+            datas = [
+                dict(zip(attnames, values, strict=True)) for values in zip(*outputs, strict=True)
+            ]
             pending = list(zip(numbers, datas, records, strict=True))
             outputs = []
         for index, values in enumerate(zip(*outputs, strict=True) if outputs else ()):
