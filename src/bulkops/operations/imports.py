@@ -44,6 +44,8 @@ def get_definition(model: type[models.Model], path: str | None = None) -> Import
         return definition_for(model)
     definition = import_string(path)
     instance = definition() if isinstance(definition, type) else definition
+    if not isinstance(instance, ImportDefinition):
+        raise ValidationError(f"{path} is not an ImportDefinition.")
     if instance.model is not model:
         raise ValidationError(
             f"{path} imports {instance.model._meta.label}, not {model._meta.label}."
