@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -405,6 +405,7 @@ def test_whole_column_cleaning_equals_per_cell(column_cells: list[Any], field_na
     from bulkops.tabular.columns import SKIP, build_cleaner, many_cleaner
 
     model_field = Customer._meta.get_field(field_name)
+    assert isinstance(model_field, models.Field)
     clean = build_cleaner(model_field, Column(), ConvertOptions())
     expected_values, expected_failures = [], {}
     for index, raw in enumerate(column_cells):

@@ -85,6 +85,7 @@ def test_import_of_thousands_of_rows_with_bad_rows(countries: Any, run_import: A
     assert [values[1] for _, values in got] == [rows[n - 2][1] for n in [*sorted(BAD), 3001]]
     assert got[0][1][6] == BAD[11][2]
     ann = Customer.objects.get(email="c2@example.com")
+    assert ann.country is not None
     assert (ann.country.code, ann.joined, ann.balance, ann.active) == (
         "PT",
         datetime.date(2024, 1, 3),
@@ -120,6 +121,7 @@ def test_upsert_creates_updates_and_skips_unchanged(countries: Any, run_import: 
     assert task.result["skipped"] == 50 and task.failed_count == 0
     assert Customer.objects.count() == 150
     updated = Customer.objects.get(email="c60@example.com")
+    assert updated.country is not None
     assert (updated.name, updated.country.code, updated.balance) == (
         "New name 60",
         "FR",

@@ -60,7 +60,7 @@ def open_input(task: BulkTask) -> Table:
     try:
         table = open_table(
             handle,  # type: ignore[arg-type]
-            filename=params.get("filename") or PurePath(task.input_file.name).name,
+            filename=params.get("filename") or PurePath(task.input_file.name or "").name,
             limits=limits_from_settings(),
             sheet=params.get("sheet"),
         )
@@ -92,7 +92,7 @@ class ImportOperation(Operation):
         if user is not None:
             opts = model._meta
             for action in PERMISSIONS[mode]:
-                if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
+                if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):  # type: ignore[union-attr]
                     raise PermissionDenied(f"You may not {action} {opts.verbose_name_plural}.")
         definition = get_definition(model, params.get("definition"))
         key_fields = list(params.get("key_fields") or definition.key_fields)
@@ -127,7 +127,8 @@ class ImportOperation(Operation):
             with task.input_file.open("rb") as handle:
                 return estimate_rows(
                     handle,  # type: ignore[arg-type]
-                    filename=task.params.get("filename") or PurePath(task.input_file.name).name,
+                    filename=task.params.get("filename")
+                    or PurePath(task.input_file.name or "").name,
                     limits=limits_from_settings(),
                 )
         except OSError:
@@ -240,7 +241,7 @@ class ImportOperation(Operation):
     def _finish(self, ctx: RunContext, *, nothing_written: bool = False) -> dict[str, Any]:
         task = ctx.task
         state = ctx.checkpoint
-        result = {
+        result: dict[str, Any] = {
             "created": 0 if nothing_written else int(state.get("created", 0)),
             "updated": 0 if nothing_written else int(state.get("updated", 0)),
             "skipped": task.skipped_count,
@@ -297,7 +298,7 @@ def save_error_report(task: BulkTask) -> str:
     """Write the failed rows, exactly as uploaded, with their errors; store as result_file."""
     messages: dict[int, list[str]] = defaultdict(list)
     for row, field, message in task.errors.exclude(row=None).values_list("row", "field", "message"):
-        messages[int(row)].extend(report_lines(field, message))
+        messages[int(row or 0)].extend(report_lines(field, message))
     with open_input(task) as table, tempfile.TemporaryFile() as out:
         wanted = messages.keys()
         rows = ((n, v, messages[n]) for n, v in table.rows() if n in wanted)

@@ -50,11 +50,13 @@ class ChunkStatement:
         self.upsert = upsert and bool(keys)
         quote = connection.ops.quote_name
         self.table = quote(model._meta.db_table)
-        self.columns = ", ".join(quote(f.column) for f in self.insert_fields)
+        self.columns = ", ".join(quote(str(f.column)) for f in self.insert_fields)
         self.conflict = ""
         if self.upsert:
-            target = ", ".join(quote(f.column) for f in self.keys)
-            sets = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in self.assign)
+            target = ", ".join(quote(str(f.column)) for f in self.keys)
+            sets = ", ".join(
+                f"{quote(str(f.column))} = EXCLUDED.{quote(str(f.column))}" for f in self.assign
+            )
             action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
             self.conflict = f" ON CONFLICT ({target}) {action}"
         self.vendor = connection.vendor
@@ -182,14 +184,14 @@ def key_filter(
     table = quote(model._meta.db_table)
     if len(keys) == 1:
         # "= ANY(array)" uses the unique index; a join against unnest() may not.
-        column = f"{table}.{quote(keys[0].column)}"
+        column = f"{table}.{quote(str(keys[0].column))}"
         array = [v[0] for v in values]
         return RawSQL(
             f"{column} = ANY(%s::{_array_type(keys[0], connection)})",
             [array],
             output_field=BooleanField(),
         )
-    columns = ", ".join(f"{table}.{quote(f.column)}" for f in keys)
+    columns = ", ".join(f"{table}.{quote(str(f.column))}" for f in keys)
     arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in keys)
     params = [[v[i] for v in values] for i in range(len(keys))]
     sql = f"({columns}) IN (SELECT * FROM unnest({arrays}))"

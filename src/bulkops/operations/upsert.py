@@ -39,7 +39,9 @@ def unique_key_problem(model: type[models.Model], key_fields: Sequence[str]) -> 
         fields = [opts.get_field(name) for name in key_fields]
     except Exception as exc:
         return str(exc)
-    if len(fields) == 1 and (getattr(fields[0], "unique", False) or fields[0].primary_key):
+    if len(fields) == 1 and (
+        getattr(fields[0], "unique", False) or getattr(fields[0], "primary_key", False)
+    ):
         return None
     for together in opts.unique_together:
         if set(together) == names:
@@ -184,8 +186,8 @@ class ChunkWriter:
 
     def _key_text(self, row: CleanRow) -> str:
         return ", ".join(
-            f'{f.verbose_name} "{row.data.get(f.attname)}"'
-            for f in self.keys  # type: ignore[union-attr]
+            f'{getattr(f, "verbose_name", f.name)} "{row.data.get(getattr(f, "attname", f.name))}"'
+            for f in self.keys
         )
 
     def _not_found(self, row: CleanRow) -> str:

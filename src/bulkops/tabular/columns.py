@@ -291,7 +291,7 @@ def _text_cleaner(
             if value and (value[0] in invisible or value[-1] in invisible):
                 value = value.strip(invisible).strip()
         else:
-            value = to_text(raw)
+            value = to_text(raw) or ""
         if not value:
             if empty is SKIP:
                 raise ConversionError(blank_message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -57,7 +58,7 @@ class BoundColumn:
     field: models.Field[Any, Any]
     column: Column
     clean: Cleaner
-    clean_many: ManyCleaner = field(init=False)
+    clean_many: ManyCleaner = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.clean_many = many_cleaner(self.clean)
@@ -258,18 +259,16 @@ class BoundImport:
         errors, failed = result.errors, result.failed
         if not problems and not skipping and outputs:
             # The usual chunk: every cell fine, so build the rows at C speed.
-            datas = [
-                dict(zip(attnames, values, strict=True)) for values in zip(*outputs, strict=True)
-            ]
+            datas = [dict(zip(attnames, row, strict=True)) for row in zip(*outputs, strict=True)]
             pending = list(zip(numbers, datas, records, strict=True))
             outputs = []
-        for index, values in enumerate(zip(*outputs, strict=True) if outputs else ()):
+        for index, cleaned in enumerate(zip(*outputs, strict=True) if outputs else ()):
             number = numbers[index]
             if index in problems:
                 errors.extend(RowError(number, header, text) for header, text in problems[index])
                 failed[number] = records[index]
                 continue
-            data = dict(zip(attnames, values, strict=True))
+            data = dict(zip(attnames, cleaned, strict=True))
             for name in skipping:
                 if data[name] is SKIP:
                     del data[name]

@@ -33,7 +33,11 @@ def build_preview(
     key = options.get("key_field")
     with storage.open(staged["path"], "rb") as handle:
         try:
-            table = open_table(handle, filename=staged["filename"], limits=limits)
+            table = open_table(
+                handle,  # type: ignore[arg-type]
+                filename=staged["filename"],
+                limits=limits,
+            )
         except TableError as exc:
             context["problem"] = exc.message
             return context
@@ -54,7 +58,7 @@ def build_preview(
             try:
                 bound = definition.bind(
                     table.headers,
-                    mode=mode,
+                    mode=mode,  # type: ignore[arg-type]
                     key_fields=[key] if key else [],
                     mapping=mapping,
                     options=convert,

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -76,7 +76,7 @@ class ImportView(LoginRequiredMixin, View):
             raise PermissionDenied
 
     # Dispatch ----------------------------------------------------------------------
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.kwargs = kwargs
@@ -217,7 +217,7 @@ class ImportView(LoginRequiredMixin, View):
         mapping: dict[int, str | None] = {}
         for key, value in request.POST.items():
             if key.startswith("map_") and key[4:].isdigit():
-                mapping[int(key[4:])] = value or None
+                mapping[int(key[4:])] = str(value) or None
         return mapping
 
     def upload_error(self, message: str, *, status: int = 400, form: Any = None) -> HttpResponse:
