@@ -305,3 +305,20 @@ def test_malformed_files_fail_with_message_and_leave_table_unchanged(
     assert task.status == BulkTask.Status.FAILED
     assert task.message == message
     assert list(Customer.objects.values_list("pk", "name", "email")) == before
+
+
+def test_total_ends_at_rows_read(countries: Any, run_import: Any) -> None:
+    # Blank rows in the sheet and a CSV cell spanning lines make the first count too high.
+    rows: list[list[Any]] = [
+        HEADERS,
+        *customer_rows(5),
+        [None] * 6,
+        [None] * 6,
+        *customer_rows(5, 5),
+    ]
+    task = run_import(xlsx_bytes(rows), "gaps.xlsx")
+    assert (task.total, task.processed, task.percent) == (10, 10, 100)
+    data = csv_bytes('name,email\n"Ann\nSmith",ann@example.com\nBob,bob@example.com\n')
+    task = run_import(data, "multi.csv")
+    assert (task.total, task.processed, task.percent) == (2, 2, 100)
+    assert Customer.objects.get(email="ann@example.com").name == "Ann\nSmith"

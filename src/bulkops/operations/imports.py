@@ -241,6 +241,10 @@ class ImportOperation(Operation):
     def _finish(self, ctx: RunContext, *, nothing_written: bool = False) -> dict[str, Any]:
         task = ctx.task
         state = ctx.checkpoint
+        if task.total != task.processed:
+            # The total was read from the file's metadata before reading it (blank rows,
+            # cells spanning lines); the rows actually read are the true total.
+            ctx.set_total(task.processed)
         result: dict[str, Any] = {
             "created": 0 if nothing_written else int(state.get("created", 0)),
             "updated": 0 if nothing_written else int(state.get("updated", 0)),
