@@ -147,6 +147,9 @@ def test_import_7000_rows_with_5_bad_rows_in_a_browser(
         BAD_ROWS
     )
     assert 'Row 12, column "Email": Enter a valid email address.' in flagged.nth(0).inner_text()
+    shots = os.environ.get("BULKOPS_SCREENSHOTS")  # a folder, to look at the pages
+    if shots:
+        page.screenshot(path=f"{shots}/import-preview.png", full_page=True)
 
     page.click("button[name=confirm]")
     page.locator(".bulkops-progress").wait_for(timeout=30_000)
@@ -165,6 +168,8 @@ def test_import_7000_rows_with_5_bad_rows_in_a_browser(
     assert summary.locator(".bulkops-created").inner_text() == "6995"
     assert summary.locator(".bulkops-failed").inner_text() == "5"
 
+    if shots:
+        page.screenshot(path=f"{shots}/import-result.png", full_page=True)
     with page.expect_download() as download_info:
         page.click(".bulkops-import-report")
     report = Path(download_info.value.path())

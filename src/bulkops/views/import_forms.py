@@ -36,6 +36,7 @@ class ImportOptionsForm(forms.Form):
     def __init__(self, *args: Any, model: Any, key_fields: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model = model
+        self.fields["atomic"].label_suffix = ""  # a checkbox label reads as a sentence
         opts = model._meta
         keys = [
             (f.name, str(f.verbose_name))

@@ -299,17 +299,16 @@ class ImportView(LoginRequiredMixin, View):
 
 
 class ImportResultView(LoginRequiredMixin, View):
-    """The result of an import task: counts, the first errors and the error report."""
+    """The result of an import task: its counts and the error report."""
 
     def get(self, request: HttpRequest, pk: Any) -> HttpResponse:
         task = get_object_or_404(
             BulkTask.objects.visible_to(request.user), pk=pk, operation="import"
         )
-        errors = list(task.errors.all()[:20])
         return TemplateResponse(
             request,
             "bulkops/import/result.html",
-            {"task": task, "result": task.result or {}, "errors": errors},
+            {"task": task, "result": task.result or {}},
         )
 
 
