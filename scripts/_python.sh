@@ -22,7 +22,7 @@ ensure_venv() {
     local venv="$1" extras="$2"
     shift 2
     local stamp="$venv/.bulkops-installed" want
-    want="$(cat pyproject.toml "$@" 2>/dev/null | sha1sum | cut -c1-12)-$extras-$*"
+    want="$(sha1sum < pyproject.toml | cut -c1-12)-$extras-$*"
     if [ ! -x "$venv/bin/python" ]; then
         "$(find_python)" -m venv "$venv"
     fi

@@ -133,3 +133,34 @@ def items(db: Any) -> list[Any]:
     from tests.testapp.models import Item
 
     return Item.objects.bulk_create(Item(name=f"item {i}", value=i) for i in range(25))
+
+
+@pytest.fixture
+def customer_user(django_user_model: Any) -> Any:
+    """A user who may change and delete customers."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("carol", password="pw")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="testapp",
+            codename__in=["view_customer", "change_customer", "delete_customer"],
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def customers(db: Any) -> list[Any]:
+    from tests.testapp.models import Customer
+
+    cities = ["Lisbon", "Porto", "Braga"]
+    return Customer.objects.bulk_create(
+        Customer(
+            name=f"Customer {i:03d}",
+            email=f"c{i}@example.com",
+            city=cities[i % 3],
+            country="PT",
+        )
+        for i in range(30)
+    )

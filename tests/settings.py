@@ -63,8 +63,10 @@ INSTALLED_APPS = [
     "django_q",
     "django_tasks_db",
     "bulkops",
+    "bulkops.contrib.zk",
     "tests.testapp",
     "tests.tabular.models_app",
+    "tests.contrib.zk.hr",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +107,18 @@ BULKOPS = {
     "BACKEND": os.environ.get("BULKOPS_BACKEND", "bulkops.backends.immediate.ImmediateBackend"),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
+    "ZK": {
+        "EMPLOYEE_MODEL": "zk_hr.Employee",
+        "FIELDS": {
+            "user_id": "badge",
+            "name": "full_name",
+            "card": "card_number",
+            "privilege": "is_admin",
+            "password": "pin",
+            "group_id": "department",
+        },
+        "LOCK_WAIT": 2,
+    },
 }
 
 # Celery: the test suite picks the broker per worker (Redis or RabbitMQ) via this variable.

@@ -166,3 +166,34 @@ def test_detail_paginates_row_errors(client: Client, user: Any, task: BulkTask) 
     assert "bad 51" in html and "bad 52" not in html
     html = client.get(url("task-detail", task) + "?page=3").content.decode()
     assert "bad 121" in html
+
+
+def test_retry_failed_rows_starts_a_child_task_over_only_those_rows(
+    client: Client, customer_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    import bulkops
+    from tests.testapp.models import Customer, Order
+
+    ana, bea, cid = Customer.objects.bulk_create(
+        Customer(name=n, email=f"{n}@example.com") for n in ("Ana", "Bea", "Cid")
+    )
+    order = Order.objects.create(customer=ana)
+    Order.objects.create(customer=bea)
+    with django_capture_on_commit_callbacks(execute=True):
+        task = bulkops.submit("delete", user=customer_user, queryset=Customer.objects.all())
+    task.refresh_from_db()
+    assert task.failed_count == 2
+    client.force_login(customer_user)
+    assert "Retry the 2 failed rows" in client.get(url("task-detail", task)).content.decode()
+    order.delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("task-retry-failed", task))
+
+    retry = BulkTask.objects.exclude(pk=task.pk).get()
+    assert response.status_code == 302 and response["Location"] == retry.get_absolute_url()
+    retry.refresh_from_db()
+    assert retry.parent == task and retry.total == 2
+    assert (retry.succeeded_count, retry.failed_count) == (1, 1)
+    assert list(Customer.objects.values_list("name", flat=True)) == ["Bea"]
+    assert not Customer.objects.filter(pk=cid.pk).exists()

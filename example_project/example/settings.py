@@ -73,7 +73,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
+            "NAME": os.environ.get("EXAMPLE_SQLITE", str(BASE_DIR / "db.sqlite3")),
             # WAL lets the worker write while the web process reads progress.
             "OPTIONS": {
                 "timeout": 30,
@@ -84,7 +84,7 @@ else:
     }
 
 STATIC_URL = "/static/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = os.environ.get("EXAMPLE_MEDIA_ROOT", str(BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"

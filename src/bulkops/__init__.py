@@ -6,13 +6,13 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "cancel", "get_task", "operation", "retry", "submit"]
+__all__ = ["__version__", "cancel", "get_task", "operation", "retry", "retry_failed", "submit"]
 
 
 def __getattr__(name: str) -> Any:
     # The public functions live in modules that import models; loading them lazily keeps
     # ``import bulkops`` safe before the app registry is ready (settings, celery.py).
-    if name in {"submit", "get_task", "cancel", "retry"}:
+    if name in {"submit", "get_task", "cancel", "retry", "retry_failed"}:
         from bulkops import api
 
         return getattr(api, name)

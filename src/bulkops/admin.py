@@ -5,7 +5,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from bulkops.admin_actions import BulkAdminMixin, bulk_action
 from bulkops.models import BulkTask, BulkTaskError
+
+__all__ = ["BulkAdminMixin", "BulkTaskAdmin", "bulk_action"]
 
 
 class BulkTaskErrorInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -10,11 +10,12 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from bulkops.backends import get_backend
 from bulkops.conf import settings
+from bulkops.exceptions import TaskConflict
 from bulkops.models import BulkTask
 from bulkops.registry import get_operation
 from bulkops.types import UserLike
@@ -33,13 +34,17 @@ def submit(
     label: str = "",
     sync_threshold: int | None = None,
     parent: BulkTask | None = None,
+    check_permission: bool = True,
 ) -> BulkTask:
     """Start a bulk job and return its task.
 
     Parameters are validated here, so a bad request fails in the caller with a
     ``ValidationError``; a user without the operation's permission gets
-    ``PermissionDenied``. The job is handed to the backend when the surrounding
-    transaction commits; jobs under ``SYNC_THRESHOLD`` rows run inline instead.
+    ``PermissionDenied`` (a view that checked its own permissions passes
+    ``check_permission=False``; an anonymous user is still refused). An operation that
+    locks its model raises ``TaskConflict`` while another unfinished task holds the
+    same model. The job is handed to the backend when the surrounding transaction
+    commits; jobs under ``SYNC_THRESHOLD`` rows run inline instead.
     """
     operation = get_operation(operation_name)()
     if isinstance(model, str):
@@ -48,7 +53,9 @@ def submit(
         model = queryset.model
     if operation.requires_queryset and queryset is None:
         raise TypeError(f"Operation {operation_name!r} needs a queryset.")
-    if user is not None and not operation.has_permission(user, model):
+    if user is not None and not user.is_authenticated:
+        raise PermissionDenied("Log in to run bulk operations.")
+    if user is not None and check_permission and not operation.has_permission(user, model):
         raise PermissionDenied(f"You may not run {operation_name!r} on these rows.")
     cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
 
@@ -69,12 +76,32 @@ def submit(
         task.input_file.save(_basename(input_file.name or "upload"), input_file, save=False)
     task.label = label or operation.get_label(task)
     task.total = operation.get_total(task)
-    task.save()
+    if task.lock_key:
+        _raise_if_locked(task.lock_key)
+        try:
+            # The savepoint keeps a caller's transaction usable after a lost race.
+            with transaction.atomic(using=task._state.db or "default"):
+                task.save()
+        except IntegrityError as exc:
+            _raise_if_locked(task.lock_key)
+            raise exc
+    else:
+        task.save()
 
     threshold = settings.SYNC_THRESHOLD if sync_threshold is None else sync_threshold
     inline = task.total is not None and task.total < threshold
     transaction.on_commit(partial(_dispatch, task.pk, inline), using=task._state.db)
     return task
+
+
+def _raise_if_locked(lock_key: str, *, exclude: Any = None) -> None:
+    holder = BulkTask.objects.unfinished().filter(lock_key=lock_key).exclude(pk=exclude).first()
+    if holder is not None:
+        raise TaskConflict(
+            f"Another bulk task is still working on these rows ({holder}, {holder.status}); "
+            "wait for it to finish or cancel it, then try again.",
+            task=holder,
+        )
 
 
 def _basename(name: str) -> str:
@@ -136,17 +163,50 @@ def retry(task: BulkTask) -> BulkTask:
         models.Q(status__in=[BulkTask.Status.FAILED, BulkTask.Status.CANCELLED])
         | models.Q(pk__in=BulkTask.objects.stalled().values("pk"))
     )
-    if not retryable.update(
-        status=BulkTask.Status.PENDING,
-        cancel_requested=False,
-        finished_at=None,
-        message="Queued again; resuming from the last committed chunk.",
-        worker="",
-    ):
+    if task.lock_key:
+        _raise_if_locked(task.lock_key, exclude=task.pk)
+    try:
+        with transaction.atomic(using=task._state.db or "default"):
+            updated = retryable.update(
+                status=BulkTask.Status.PENDING,
+                cancel_requested=False,
+                finished_at=None,
+                message="Queued again; resuming from the last committed chunk.",
+                worker="",
+            )
+    except IntegrityError:
+        _raise_if_locked(task.lock_key, exclude=task.pk)
+        raise
+    if not updated:
         raise ValueError("Only a failed, cancelled or stalled task can be retried.")
     task.refresh_from_db()
     transaction.on_commit(partial(_dispatch, task.pk, False), using=task._state.db)
     return task
+
+
+def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
+    """A new task over only the rows that failed in ``task`` (its recorded row errors).
+
+    The rows are looked up inside the finished task's own selection, so a retry can
+    never reach beyond what the first run was allowed to touch.
+    """
+    from bulkops.views.selection import clean_pks
+
+    queryset = task.get_queryset()
+    if not task.is_finished or not task.failed_count or queryset is None:
+        raise ValueError("Only a finished task over a selection, with failed rows, can do this.")
+    refs = task.errors.exclude(ref="").values_list("ref", flat=True)
+    pks = clean_pks(queryset.model, refs)
+    if not pks:
+        raise ValueError("The failed rows of this task have no references to retry.")
+    return submit(
+        task.operation,
+        user=user,
+        queryset=queryset.filter(pk__in=pks),
+        params={k: v for k, v in task.params.items() if k != "time_limit"},
+        label=f"{task.label} (failed rows)"[:255] if task.label else "",
+        parent=task,
+    )
 
 
 def mark_stalled(task: BulkTask) -> bool:

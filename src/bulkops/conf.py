@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_COLUMNS": 200,
     # How many row errors are kept per task; further failures are only counted.
     "MAX_ERRORS": 10_000,
+    # Settings of the bulkops.contrib.zk app (see docs/zk.md); read by its own conf module.
+    "ZK": {},
 }
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 
 class BulkOpsError(Exception):
     """Base class for errors raised by bulkops."""
@@ -18,7 +20,14 @@ class TaskTimeLimitExceeded(BulkOpsError):
 
 
 class TaskConflict(BulkOpsError):
-    """Another unfinished task already works on the same rows."""
+    """Another unfinished task already works on the same rows.
+
+    ``task`` is that task when it could be read (the user may not be allowed to see it).
+    """
+
+    def __init__(self, message: str, *, task: Any = None) -> None:
+        super().__init__(message)
+        self.task = task
 
 
 class TaskLeaseLost(BulkOpsError):

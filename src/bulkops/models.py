@@ -123,6 +123,15 @@ class BulkTask(models.Model):
             models.Index(fields=["status", "heartbeat_at"], name="bulkops_status_heartbeat"),
             models.Index(fields=["lock_key", "status"], name="bulkops_lock"),
         ]
+        constraints = [
+            # The database, not a read-then-write in Python, keeps two submits racing on
+            # the same rows from both getting in: see bulkops.api.submit (TaskConflict).
+            models.UniqueConstraint(
+                fields=["lock_key"],
+                condition=Q(status__in=["pending", "running"]) & ~Q(lock_key=""),
+                name="bulkops_one_unfinished_per_lock",
+            )
+        ]
         permissions = [("view_all_tasks", "Can see every user's bulk tasks")]
 
     def __str__(self) -> str:

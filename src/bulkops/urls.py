@@ -12,6 +12,7 @@ urlpatterns = [
     path("tasks/<uuid:pk>/status/", tasks.task_status, name="task-status"),
     path("tasks/<uuid:pk>/cancel/", tasks.task_cancel, name="task-cancel"),
     path("tasks/<uuid:pk>/retry/", tasks.task_retry, name="task-retry"),
+    path("tasks/<uuid:pk>/retry-failed/", tasks.task_retry_failed, name="task-retry-failed"),
     path("tasks/<uuid:pk>/download/", tasks.task_download, name="task-download"),
     # Spreadsheet import, for models registered with bulkops.tabular.register_import.
     path("import/<str:model>/", imports.ImportView.as_view(), name="import"),

@@ -54,6 +54,17 @@ def bad_rows(ctx: RunContext) -> dict[str, Any]:
     return {}
 
 
+@operation("tests.deactivate", label="Deactivate", permission="change")
+def deactivate(ctx: RunContext) -> dict[str, Any]:
+    """A project operation offered in a list view's action bar."""
+    for batch in ctx.batches(ctx.queryset):
+        with batch:
+            batch.succeeded(
+                ctx.queryset.model._base_manager.filter(pk__in=batch.items).update(active=False)
+            )
+    return {}
+
+
 @operation("tests.noop")
 def noop(ctx: RunContext) -> dict[str, Any]:
     """Does nothing: for measuring the time a backend takes to start a task."""

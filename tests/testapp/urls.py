@@ -1,5 +1,13 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from tests.testapp import views
+
+urlpatterns = [
+    path("customers/", views.CustomerList.as_view(), name="customers"),
+    path("customers/filtered/", views.CustomerFilterList.as_view(), name="customers-filtered"),
+    path("customers/pt/", views.PortugueseCustomerList.as_view(), name="customers-pt"),
+    path("customers/open/", views.OpenCustomerList.as_view(), name="customers-open"),
+    path("customers/objects/", views.PerObjectCustomerList.as_view(), name="customers-objects"),
+]

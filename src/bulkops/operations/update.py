@@ -1,15 +1,27 @@
+"""Bulk update: one UPDATE per chunk, or ``full_clean()`` + ``save()`` per object.
+
+Values are validated once at submit time with the model field's own validation.
+A chunk whose UPDATE breaks a unique constraint is applied again row by row inside
+savepoints, so only the offending rows fail (with the model's own message) and the
+job goes on.
+"""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
 from bulkops.operations.base import Operation
 from bulkops.registry import register
 
 if TYPE_CHECKING:
-    from bulkops.context import RunContext
+    from bulkops.context import Batch, RunContext
+
+# "queryset": one UPDATE statement per chunk, no save() and no signals.
+# "objects": full_clean() and save() on every object, with pre_save/post_save signals.
+MODES = ("queryset", "objects")
 
 
 def updatable_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
@@ -32,7 +44,7 @@ def updatable_field(model: type[models.Model], name: str) -> models.Field[Any, A
 
 @register
 class UpdateOperation(Operation):
-    """Set the same values on every selected row, one UPDATE statement per chunk."""
+    """Set the same values on every selected row."""
 
     name = "update"
     label = "Update"
@@ -46,6 +58,9 @@ class UpdateOperation(Operation):
         values = params.get("values")
         if not isinstance(values, dict) or not values:
             raise ValidationError({"values": "Choose at least one field to set."})
+        mode = params.get("mode") or "queryset"
+        if mode not in MODES:
+            raise ValidationError({"mode": f"Choose one of {', '.join(MODES)}."})
         errors: dict[str, Any] = {}
         cleaned: dict[str, Any] = {}
         for name, raw in values.items():
@@ -58,18 +73,112 @@ class UpdateOperation(Operation):
                 errors[name] = exc.messages
         if errors:
             raise ValidationError(errors)
-        return {**params, "values": {name: _prep(model, name, v) for name, v in cleaned.items()}}
+        return {
+            **params,
+            "mode": mode,
+            "values": {name: _prep(model, name, v) for name, v in cleaned.items()},
+        }
+
+    def get_label(self, task: Any) -> str:
+        label = super().get_label(task)
+        names = ", ".join(task.params.get("values", {}))
+        return f"{label}: {names}"[:255] if names else label
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         model = ctx.queryset.model
         values = _from_params(model, ctx.params["values"])
         manager = model._base_manager.using(ctx.db)
+        per_object = ctx.params.get("mode") == "objects"
         for batch in ctx.batches(ctx.queryset):
             with batch:
-                updated = manager.filter(pk__in=batch.items).update(**values)
-                batch.succeeded(updated)
-                batch.skipped(len(batch) - updated)
+                if per_object:
+                    update_objects(manager, batch, values)
+                else:
+                    update_chunk(manager, batch, values)
         return {"updated": ctx.task.succeeded_count}
+
+
+def update_chunk(manager: models.Manager[Any], batch: Batch, values: dict[str, Any]) -> None:
+    try:
+        with transaction.atomic(using=manager.db):
+            updated = manager.filter(pk__in=batch.items).update(**values)
+    except IntegrityError:
+        update_rows(manager, batch, values)
+        return
+    batch.succeeded(updated)
+    batch.skipped(len(batch) - updated)
+
+
+def update_rows(manager: models.Manager[Any], batch: Batch, values: dict[str, Any]) -> None:
+    """The savepoint fallback: each row on its own, failures reported with the reason."""
+    objects = manager.in_bulk(batch.items)
+    for pk in batch.items:
+        obj = objects.get(pk)
+        if obj is None:
+            batch.skipped()
+            continue
+        for attname, value in values.items():
+            setattr(obj, attname, value)
+        try:
+            obj.validate_unique()
+            obj.validate_constraints()
+        except ValidationError as exc:
+            _row_error(batch, obj, exc)
+            continue
+        try:
+            with transaction.atomic(using=manager.db):
+                manager.filter(pk=pk).update(**values)
+        except IntegrityError as exc:
+            batch.error(_integrity_message(exc), ref=pk, values=_shown(values))
+            continue
+        batch.succeeded()
+
+
+def update_objects(manager: models.Manager[Any], batch: Batch, values: dict[str, Any]) -> None:
+    """``full_clean()`` and ``save()`` per object: model validation, save() and signals."""
+    names = list(values)
+    found = 0
+    for obj in manager.filter(pk__in=batch.items).order_by("pk"):
+        found += 1
+        for attname, value in values.items():
+            setattr(obj, attname, value)
+        try:
+            obj.full_clean()
+        except ValidationError as exc:
+            _row_error(batch, obj, exc)
+            continue
+        try:
+            with transaction.atomic(using=manager.db):
+                obj.save(update_fields=names)
+        except IntegrityError as exc:
+            batch.error(_integrity_message(exc), ref=obj.pk, values=_shown(values))
+            continue
+        batch.succeeded()
+    batch.skipped(len(batch) - found)
+
+
+def _row_error(batch: Batch, obj: models.Model, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        field, messages = next(iter(exc.message_dict.items()))
+        field = "" if field == "__all__" else field
+        message = " ".join(messages)
+    else:
+        field, message = "", " ".join(exc.messages)
+    values = {field: _json(getattr(obj, field, None))} if field else {}
+    batch.error(f"{obj}: {message}", ref=obj.pk, field=field, values=values)
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"The database refused the change: {first_line}"
+
+
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _json(value) for name, value in values.items()}
+
+
+def _json(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
 def _to_python(field: models.Field[Any, Any], raw: Any) -> Any:

@@ -48,3 +48,42 @@ def bulkops_progress(context: Context, task: BulkTask) -> dict[str, Any]:
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
     }
+
+
+# List views with BulkMixin: the action bar and the row checkboxes.
+
+
+@register.inclusion_tag("bulkops/partials/bulk.html", takes_context=True)
+def bulkops_action_bar(context: Context) -> dict[str, Any]:
+    """The action bar and the panel where confirmations and progress appear."""
+    return {"bulk": context["bulk"], "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("bulkops/partials/checkbox.html", takes_context=True)
+def bulkops_checkbox(context: Context, obj: Any) -> dict[str, Any]:
+    """The selection checkbox of one row."""
+    return bulkops_checkbox_for(context["bulk"], obj.pk, label=str(obj))
+
+
+@register.inclusion_tag("bulkops/partials/checkbox.html")
+def bulkops_checkbox_for(
+    bulk: dict[str, Any], pk: Any, oob: bool = False, label: str = ""
+) -> dict[str, Any]:
+    return {
+        "pk": str(pk),
+        "label": label or f"#{pk}",
+        "checked": str(pk) in bulk["selected"],
+        "url": bulk["url"],
+        "oob": oob,
+    }
+
+
+@register.inclusion_tag("bulkops/partials/select_page.html", takes_context=True)
+def bulkops_select_page(context: Context) -> dict[str, Any]:
+    """The header checkbox that selects every row on the current page."""
+    return bulkops_select_page_for(context["bulk"])
+
+
+@register.inclusion_tag("bulkops/partials/select_page.html")
+def bulkops_select_page_for(bulk: dict[str, Any], oob: bool = False) -> dict[str, Any]:
+    return {"checked": bulk["page_selected"], "url": bulk["url"], "oob": oob}

@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from bulkops import api
 from bulkops.conf import settings
+from bulkops.exceptions import TaskConflict
 from bulkops.models import BulkTask
 
 FINISHED_EVENT = "bulkops:finished"
@@ -20,7 +21,14 @@ FINISHED_EVENT = "bulkops:finished"
 
 def _task_for(request: HttpRequest, pk: Any) -> BulkTask:
     """The task if ``request.user`` may see it; 404 for everyone else, even its existence."""
-    return get_object_or_404(BulkTask.objects.visible_to(request.user), pk=pk)
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404
+    task = get_object_or_404(BulkTask, pk=pk)
+    # The owner is the common case on every poll: answer it without loading permissions.
+    if task.owner_id != user.pk and not user.has_perm("bulkops.view_all_tasks"):
+        raise Http404
+    return task
 
 
 def progress_context(task: BulkTask) -> dict[str, Any]:
@@ -70,10 +78,25 @@ def task_retry(request: HttpRequest, pk: Any) -> HttpResponse:
         api.retry(task)
     except ValueError:
         return HttpResponse("Only a failed, cancelled or stalled task can be retried.", status=409)
+    except TaskConflict as exc:
+        return HttpResponse(str(exc), status=409)
     task.refresh_from_db()
     if getattr(request, "htmx", False):
         return render_progress(request, task)
     return redirect(task)
+
+
+@require_POST
+def task_retry_failed(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Start a new task over only the rows that failed in this one."""
+    task = _task_for(request, pk)
+    try:
+        retry = api.retry_failed(task, user=request.user)
+    except (ValueError, TaskConflict) as exc:
+        return HttpResponse(str(exc), status=409)
+    if getattr(request, "htmx", False):
+        return render_progress(request, retry)
+    return redirect(retry)
 
 
 @require_GET

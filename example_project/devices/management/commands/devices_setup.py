@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from bulkops.contrib.zk.models import Device
+from devices.models import Employee
+
+
+class Command(BaseCommand):
+    help = "Create demo employees and a time clock pointing at the local simulator."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--employees", type=int, default=300)
+        parser.add_argument("--host", default=os.environ.get("EXAMPLE_ZK_HOST", "127.0.0.1"))
+        parser.add_argument(
+            "--port", type=int, default=int(os.environ.get("EXAMPLE_ZK_PORT", "4370"))
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not Employee.objects.exists():
+            departments = ["sales", "ops", "it", ""]
+            Employee.objects.bulk_create(
+                Employee(
+                    badge=str(1000 + n),
+                    full_name=f"Employee {n:04d}",
+                    card_number=5_000_000 + n if n % 3 else None,
+                    is_admin=n == 1,
+                    department=departments[n % len(departments)],
+                )
+                for n in range(1, options["employees"] + 1)
+            )
+            self.stdout.write(f"Created {options['employees']} demo employees")
+        device, created = Device.objects.update_or_create(
+            name="Simulator",
+            defaults={"host": options["host"], "port": options["port"], "timeout": 5},
+        )
+        if created:
+            self.stdout.write(f"Added the time clock {device.name} at {device.host}:{device.port}")

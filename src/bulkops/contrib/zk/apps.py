@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ZKConfig(AppConfig):
+    name = "bulkops.contrib.zk"
+    label = "bulkops_zk"
+    verbose_name = "ZKTeco time clocks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
+
+        try:
+            from . import operations  # noqa: F401  (registers the zk.* operations)
+        except ImportError as exc:
+            if exc.name != "zk":
+                raise
+            # pyzk is missing: the system check bulkops_zk.E001 says how to install it.

@@ -1,0 +1,242 @@
+"""One device conversation per job step: lease, connection, keypad lock, in that order.
+
+A session is a context manager that takes the device's lease (one session per
+device across all workers), connects, records the contact on the device row, and
+on exit undoes all of it in reverse, whatever happened: unlock the keypad,
+disconnect, release the lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+from django.apps import apps
+from django.utils import timezone
+
+from .client import ZKClient
+from .conf import zk_setting
+from .exceptions import DeviceProtocolError, InvalidUserData
+from .locking import DeviceLease, device_session
+from .models import Device
+from .records import DeviceInfo, DeviceUser, Punch, UserFormat
+from .storage import insert_ignoring_conflicts
+
+S = TypeVar("S", bound="DeviceSession")
+
+
+def contact(device: Device, client: ZKClient) -> DeviceInfo:
+    """Read identity and sizes, and remember them (and the time) on the device row."""
+    info = client.info()
+    device.serial_number = info.serial_number
+    device.firmware_version = info.firmware_version
+    device.platform = info.platform
+    device.last_contact_at = timezone.now()
+    device.last_error = ""
+    Device.objects.filter(pk=device.pk).update(
+        serial_number=device.serial_number,
+        firmware_version=device.firmware_version,
+        platform=device.platform,
+        last_contact_at=device.last_contact_at,
+        last_error="",
+    )
+    return info
+
+
+def record_failure(device: Device, error: BaseException) -> None:
+    device.last_error = str(error)[:2000]
+    Device.objects.filter(pk=device.pk).update(last_error=device.last_error)
+
+
+class DeviceSession:
+    """Lease + connection (+ keypad lock when ``lock``) for the ``with`` block."""
+
+    def __init__(self, device: Device, *, lock: bool = False, client: ZKClient | None = None):
+        self.device = device
+        self.lock = lock
+        self._client = client
+        self._stack = ExitStack()
+        self.lease: DeviceLease
+        self.client: ZKClient
+        self.info: DeviceInfo
+
+    def __enter__(self: S) -> S:
+        with ExitStack() as stack:
+            self.lease = stack.enter_context(device_session(self.device))
+            self.client = stack.enter_context(self._client or self.device.client())
+            self.info = contact(self.device, self.client)
+            if self.lock:
+                stack.enter_context(self.client.locked())
+            self.opened()
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stack.__exit__(exc_type, exc, tb)
+
+    def opened(self) -> None:
+        """Hook: read what the session needs once connected (and locked)."""
+
+    def keep_alive(self) -> None:
+        self.lease.renew()
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    status: str  # "written", "unchanged" or "invalid"
+    message: str = ""
+    field: str = ""
+
+
+class PushSession(DeviceSession):
+    """Writes users to one device, matched by user id; the keypad stays locked."""
+
+    def __init__(self, device: Device, *, client: ZKClient | None = None) -> None:
+        super().__init__(device, lock=True, client=client)
+        self.on_device: dict[str, DeviceUser] = {}
+        self.seen: set[str] = set()
+        self.format: UserFormat
+
+    def opened(self) -> None:
+        self.on_device = {u.user_id: u for u in self.client.get_users()}
+        self.format = self.client.user_format()
+        self._slots = _FreeSlots(u.uid or 0 for u in self.on_device.values())
+
+    def push(self, user: DeviceUser) -> PushOutcome:
+        self.keep_alive()
+        user_id = self.format.normalize_user_id(user.user_id)
+        if user_id in self.seen:
+            return PushOutcome("invalid", f"user id {user_id!r} appears twice", "user_id")
+        self.seen.add(user_id)
+        current = self.on_device.get(user_id)
+        uid = current.uid if current else self._slots.take()
+        if uid is None:
+            return PushOutcome("invalid", "the device has no free user slot left", "user_id")
+        zk = self.client
+        try:
+            wanted = self.format.prepare(
+                replace(user, uid=uid), zk.label, zk.encoding, zk.name_max_bytes
+            )
+        except InvalidUserData as exc:
+            if current is None:
+                self._slots.give_back(uid)
+            return PushOutcome("invalid", exc.detail, exc.field)
+        if current == wanted:
+            return PushOutcome("unchanged")
+        zk.set_user(wanted)
+        self.on_device[wanted.user_id] = wanted
+        return PushOutcome("written")
+
+    def remove_missing(self, wanted_ids: Iterable[str]) -> int:
+        """Delete device users whose user id is not in ``wanted_ids``."""
+        keep = {self.format.normalize_user_id(user_id) for user_id in wanted_ids}
+        removed = 0
+        for user_id, user in list(self.on_device.items()):
+            if user_id not in keep and user.uid:
+                self.keep_alive()
+                self.client.delete_user(user.uid)
+                del self.on_device[user_id]
+                removed += 1
+        return removed
+
+
+class _FreeSlots:
+    """Hands out the lowest unused device uids."""
+
+    def __init__(self, used: Iterable[int]) -> None:
+        self.used = set(used)
+        self.next = 1
+
+    def take(self) -> int | None:
+        while self.next in self.used:
+            self.next += 1
+        if self.next > 65535:
+            return None
+        self.used.add(self.next)
+        return self.next
+
+    def give_back(self, uid: int) -> None:
+        self.used.discard(uid)
+        self.next = min(self.next, uid)
+
+
+class DownloadSession(DeviceSession):
+    """Reads the attendance log of one device and stores the records not stored yet.
+
+    With ``clear`` the keypad is locked for the whole session, so nobody can punch
+    between the download and the clearing of the log.
+    """
+
+    def __init__(
+        self, device: Device, *, clear: bool = False, client: ZKClient | None = None
+    ) -> None:
+        super().__init__(device, lock=clear, client=client)
+        self.clear = clear
+        self.count_before = 0
+        self.fetched = 0
+        self.unreadable = 0
+        self.model = apps.get_model(zk_setting("ATTENDANCE_MODEL"))
+
+    @property
+    def serial(self) -> str:
+        if not self.info.serial_number:
+            raise DeviceProtocolError(self.client.label, "the device reports no serial number")
+        return self.info.serial_number
+
+    def fetch(self) -> list[Punch]:
+        self.serial  # noqa: B018  (fail before a long download, not after)
+        self.count_before = self.client.record_count()
+        punches = self.client.get_attendance()
+        self.unreadable = self.client.skipped_records
+        self.fetched = len(punches)
+        return punches
+
+    def store(self, punches: Sequence[Punch]) -> tuple[int, int]:
+        """Insert the punches not stored yet: (new, already stored). Run it in a
+        transaction; a row stored meanwhile by someone else is silently skipped."""
+        self.keep_alive()
+        if not punches:
+            return 0, 0
+        rows: dict[tuple[str, datetime, int], int] = {}
+        for punch in punches:
+            key = (punch.user_id, self.device.to_aware(punch.timestamp), punch.punch)
+            rows.setdefault(key, punch.status)
+        stamps = [key[1] for key in rows]
+        known = set(
+            self.model._default_manager.filter(
+                device_serial=self.serial, timestamp__gte=min(stamps), timestamp__lte=max(stamps)
+            ).values_list("user_id", "timestamp", "punch")
+        )
+        fresh = [(*key, status) for key, status in rows.items() if key not in known]
+        constants: dict[str, Any] = {
+            "device": self.device.pk,
+            "device_serial": self.serial,
+            "downloaded_at": timezone.now(),
+        }
+        insert_ignoring_conflicts(
+            self.model, ("user_id", "timestamp", "punch", "status"), fresh, constants
+        )
+        return len(fresh), len(punches) - len(fresh)
+
+    def clear_if_unchanged(self) -> tuple[bool, str]:
+        """Clear the device log if it still holds exactly what was downloaded. Call it
+        only once every ``store`` has been committed."""
+        if self.unreadable:
+            return False, f"log not cleared: {self.unreadable} records could not be read"
+        after = self.client.record_count()
+        if after != self.count_before or self.count_before != self.fetched:
+            return False, (
+                f"log not cleared: it changed during the download "
+                f"({self.count_before} -> {after} records); run again"
+            )
+        self.client.clear_attendance()
+        return True, ""

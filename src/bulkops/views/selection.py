@@ -1,0 +1,113 @@
+"""What the user has selected in a list view, kept in the session across pages.
+
+Two modes. ``ids``: the primary keys ticked one by one or a page at a time.
+``all``: every row matching the filter the user was looking at, minus the ones they
+unticked afterwards; nothing but the filter's query string is stored, so selecting
+100,000 rows costs the same as selecting one. The selection is only ever a request:
+the view turns it into a queryset inside its own ``get_queryset()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import QueryDict
+
+# Query-string keys that change the page or the order, not which rows match.
+NOT_FILTERS = frozenset({"page", "o", "ordering", "sort", "per_page"})
+
+
+def filter_key(query: QueryDict, ignore: frozenset[str] = NOT_FILTERS) -> str:
+    """The filter part of a query string, normalised: same filter, same key."""
+    items = sorted(
+        (key, value)
+        for key in query
+        if key not in ignore and not key.startswith("bulk_")
+        for value in query.getlist(key)
+        if value != ""
+    )
+    cleaned = QueryDict(mutable=True)
+    for key, value in items:
+        cleaned.appendlist(key, value)
+    return cleaned.urlencode()
+
+
+class Selection:
+    """The session-backed selection of one view for one user."""
+
+    def __init__(self, session: Any, key: str, filters: str, *, max_ids: int) -> None:
+        self.session = session
+        self.key = key
+        self.filters = filters
+        self.max_ids = max_ids
+        stored = session.get(key) or {}
+        self.mode: str = stored.get("mode", "ids")
+        self.ids: set[str] = set(stored.get("ids", []))
+        self.all_filters: str = stored.get("filters", "")
+        if self.mode == "all" and self.all_filters != filters:
+            # "All matching" meant the rows of another filter: start afresh.
+            self.mode, self.ids = "ids", set()
+
+    @property
+    def all_matching(self) -> bool:
+        return self.mode == "all"
+
+    def is_selected(self, pk: Any) -> bool:
+        return (str(pk) in self.ids) != self.all_matching
+
+    def set(self, pks: list[str], checked: bool) -> None:
+        # In "all" mode ``ids`` holds the rows unticked after selecting all.
+        if checked != self.all_matching:
+            self.ids.update(pks)
+        else:
+            self.ids.difference_update(pks)
+        if not self.all_matching and len(self.ids) > self.max_ids:
+            self.ids = set(sorted(self.ids)[: self.max_ids])
+            raise SelectionTooLarge(self.max_ids)
+
+    def select_all(self) -> None:
+        self.mode, self.ids, self.all_filters = "all", set(), self.filters
+
+    def clear(self) -> None:
+        self.mode, self.ids, self.all_filters = "ids", set(), ""
+
+    def is_empty(self) -> bool:
+        return not self.all_matching and not self.ids
+
+    def queryset(
+        self, scope: models.QuerySet[Any], filtered: models.QuerySet[Any]
+    ) -> models.QuerySet[Any]:
+        """The selected rows: always a subset of ``scope`` (the view's get_queryset())."""
+        if self.all_matching:
+            return filtered.exclude(pk__in=clean_pks(scope.model, self.ids))
+        return scope.filter(pk__in=clean_pks(scope.model, self.ids))
+
+    def save(self) -> None:
+        self.session[self.key] = {
+            "mode": self.mode,
+            "ids": sorted(self.ids),
+            "filters": self.all_filters,
+        }
+
+
+class SelectionTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"At most {limit:,} rows can be ticked one by one; "
+            "use “Select all matching” to act on more."
+        )
+
+
+def clean_pks(model: type[models.Model], values: Any) -> list[Any]:
+    """Posted primary keys converted by the pk field; anything that is not one is dropped."""
+    pk_field = model._meta.pk
+    assert pk_field is not None
+    cleaned = []
+    for value in values:
+        try:
+            cleaned.append(pk_field.to_python(value))
+        except (ValidationError, ValueError, TypeError):
+            continue
+    return [value for value in cleaned if value is not None]

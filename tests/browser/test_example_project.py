@@ -1,0 +1,94 @@
+"""The example project, started the way scripts/example starts it, driven in Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.services import ROOT, Worker, port_open, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+MANAGE = str(ROOT / "example_project" / "manage.py")
+
+
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory: Any) -> Iterator[str]:
+    state = tmp_path_factory.mktemp("example")
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(("BULKOPS_", "DJANGO_SETTINGS")):
+            del env[name]
+    env.update(
+        EXAMPLE_SQLITE=str(state / "db.sqlite3"),
+        EXAMPLE_MEDIA_ROOT=str(state / "media"),
+        PYTHONPATH=str(ROOT / "src"),
+    )
+    for command in (["migrate", "--noinput", "-v", "0"], ["example_setup"]):
+        subprocess.run([sys.executable, MANAGE, *command], env=env, check=True, cwd=ROOT)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    worker = Worker("example-qcluster", [sys.executable, MANAGE, "qcluster"], env, "running.")
+    server = Worker(
+        "example-web",
+        [sys.executable, MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        env,
+        "Quit the server",
+    )
+    worker.start()
+    server.start()
+    try:
+        wait_for(lambda: port_open("127.0.0.1", port), timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        worker.stop()
+
+
+def log_in(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    page.fill("#id_username", "demo")
+    page.fill("#id_password", "demo")
+    page.click("input[type=submit]")
+    page.wait_for_url(site + "/")
+
+
+def test_a_job_runs_to_completion_with_a_moving_progress_bar(
+    browser: Any, example_site: str
+) -> None:
+    page = browser.new_page()
+    log_in(page, example_site)
+
+    page.click("#start-demo-job")
+    bar = page.locator("#demo-progress [role=progressbar]")
+    bar.wait_for()
+    seen: list[int] = []
+    status = ""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        seen.append(int(bar.get_attribute("aria-valuenow") or 0))
+        status = page.locator("#demo-progress .bulkops-progress").get_attribute("data-status")
+        if status in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.2)
+
+    assert status == "succeeded"
+    assert seen == sorted(seen), f"the bar never moves back: {seen}"
+    assert len({v for v in seen if 0 < v < 100}) >= 2, f"the bar moved in steps: {seen}"
+    assert "3,000,000 / 3,000,000 rows" in page.locator("#demo-progress").inner_text()
+    page.close()
+
+
+def test_the_task_history_shows_the_job(browser: Any, example_site: str) -> None:
+    page = browser.new_page()
+    log_in(page, example_site)
+    page.goto(example_site + "/bulkops/tasks/")
+    assert page.locator("table.bulkops-table").inner_text().count("Fingerprint records") >= 1
+    page.close()
