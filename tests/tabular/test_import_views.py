@@ -231,3 +231,44 @@ def test_upload_with_understated_length_is_cut_off(client_in: Any, settings: Any
     assert response.status_code == 413
     assert "larger than 2 KB" in response.content.decode()
     assert not [t for t in client_in.session.get("bulkops_imports", {})]
+
+
+def test_choose_another_sheet(
+    client_in: Any, dummy_backend: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    data = xlsx_bytes(
+        [["Notes"], ["this sheet is not the data"]],
+        title="Read me",
+        extra_sheets=[("Customers", [["Name", "Email"], ["Ann", "ann@example.com"]], "visible")],
+    )
+    first = upload(client_in, data, "two-sheets.xlsx")
+    html = first.content.decode()
+    assert '<option value="Customers">Customers</option>' in html
+    assert "None of the column headers match" in html
+    token = token_of(first)
+    response = client_in.post(
+        url("preview"),
+        {
+            "token": token,
+            "sheet": "Customers",
+            "mode": "upsert",
+            "key_field": "email",
+            "dates": "dmy",
+        },
+    )
+    assert "No errors found." in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_in.post(
+            url("confirm"),
+            {
+                "token": token,
+                "sheet": "Customers",
+                "mode": "upsert",
+                "key_field": "email",
+                "dates": "dmy",
+            },
+        )
+    task = BulkTask.objects.get()
+    assert task.params["sheet"] == "Customers"
+    runner.run(task.pk)
+    assert list(Customer.objects.values_list("name", flat=True)) == ["Ann"]

@@ -29,6 +29,7 @@ class ImportOptionsForm(forms.Form):
     decimal_separator = forms.ChoiceField(
         label=_("Decimal separator"), choices=DECIMAL_CHOICES, required=False
     )
+    sheet = forms.CharField(required=False, widget=forms.HiddenInput)
     atomic = forms.BooleanField(
         label=_("All or nothing: import nothing if any row has an error"), required=False
     )

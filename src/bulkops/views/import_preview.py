@@ -37,12 +37,18 @@ def build_preview(
                 handle,  # type: ignore[arg-type]
                 filename=staged["filename"],
                 limits=limits,
+                sheet=options.get("sheet") or None,
             )
         except TableError as exc:
             context["problem"] = exc.message
             return context
         with table:
-            context.update(headers=table.headers, row_count=table.row_count, sheet=table.sheet_name)
+            context.update(
+                headers=table.headers,
+                row_count=table.row_count,
+                sheet=table.sheet_name,
+                sheet_names=table.sheet_names,
+            )
             convert = definition.get_options(
                 day_first=options.get("dates", "dmy") != "mdy",
                 decimal_separator=options.get("decimal_separator") or None,

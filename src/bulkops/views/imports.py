@@ -195,6 +195,7 @@ class ImportView(LoginRequiredMixin, View):
             "decimal_separator": data.get("decimal_separator") or None,
             "atomic": bool(data.get("atomic")),
             "filename": staged["filename"],
+            "sheet": data.get("sheet") or None,
         }
         definition_class = type(self.get_definition())
         qualname = definition_class.__qualname__
