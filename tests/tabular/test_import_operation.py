@@ -322,3 +322,45 @@ def test_total_ends_at_rows_read(countries: Any, run_import: Any) -> None:
     task = run_import(data, "multi.csv")
     assert (task.total, task.processed, task.percent) == (2, 2, 100)
     assert Customer.objects.get(email="ann@example.com").name == "Ann\nSmith"
+
+
+def test_permissions_follow_the_mode(
+    countries: Any, django_user_model: Any, dummy_backend: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+    from django.core.exceptions import PermissionDenied
+    from django.core.files.base import ContentFile
+
+    import bulkops
+
+    editor = django_user_model.objects.create_user("editor")
+    editor.user_permissions.add(
+        Permission.objects.get(content_type__app_label="tabular_models", codename="change_customer")
+    )
+    data = csv_bytes("email,name\nann@example.com,Ann\n")
+    task = bulkops.submit(
+        "import",
+        user=editor,
+        model=Customer,
+        input_file=ContentFile(data, "c.csv"),
+        params={"filename": "c.csv", "mode": "update", "key_fields": ["email"]},
+    )
+    assert task.params["mode"] == "update"
+    for mode in ("create", "upsert"):
+        with pytest.raises(PermissionDenied):
+            bulkops.submit(
+                "import",
+                user=editor,
+                model=Customer,
+                input_file=ContentFile(data, "c.csv"),
+                params={"filename": "c.csv", "mode": mode, "key_fields": ["email"]},
+            )
+    nobody = django_user_model.objects.create_user("nobody")
+    with pytest.raises(PermissionDenied):
+        bulkops.submit(
+            "import",
+            user=nobody,
+            model=Customer,
+            input_file=ContentFile(data, "c.csv"),
+            params={"filename": "c.csv", "mode": "update", "key_fields": ["email"]},
+        )

@@ -76,6 +76,19 @@ class ImportOperation(Operation):
     label = "Import"
     permission = "add"
 
+    def has_permission(self, user: Any, model: type[models.Model] | None) -> bool:
+        # Add or change lets the user in; clean_params() then checks what the mode needs
+        # (create: add, update: change, upsert: both).
+        if not user.is_authenticated:
+            return False
+        if model is None:
+            return True
+        opts = model._meta
+        return any(
+            user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+            for action in ("add", "change")
+        )
+
     def clean_params(
         self,
         params: dict[str, Any],
