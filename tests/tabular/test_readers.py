@@ -176,3 +176,15 @@ def test_openpyxl_fallback_when_calamine_fails(monkeypatch: pytest.MonkeyPatch) 
     with open_table(io.BytesIO(xlsx_bytes(ROWS)), filename="c.xlsx") as table:
         assert type(table).__name__ == "OpenpyxlTable"
         assert len(list(table.rows())) == 2
+
+
+def test_huge_sheet_streams_through_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bulkops.tabular import readers
+
+    data = xlsx_bytes([["a"], *[[i] for i in range(50)]])
+    with open_table(io.BytesIO(data), filename="c.xlsx") as table:
+        assert type(table).__name__ == "CalamineTable"
+    monkeypatch.setattr(readers, "CALAMINE_MAX_SHEET_XML", 100)
+    with open_table(io.BytesIO(data), filename="c.xlsx") as table:
+        assert type(table).__name__ == "OpenpyxlTable"
+        assert len(list(table.rows())) == 50

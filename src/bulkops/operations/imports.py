@@ -19,7 +19,7 @@ from bulkops.operations.upsert import ChunkWriter, Mode, unique_key_problem
 from bulkops.registry import register
 from bulkops.tabular import Limits, Table, TableError, open_table, write_error_report
 from bulkops.tabular.definition import ImportDefinition, RowError, definition_for
-from bulkops.tabular.readers import estimate_rows
+from bulkops.tabular.sniff import estimate_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
