@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -268,7 +269,7 @@ def _bare(path: Path) -> dict[str, Any]:
     from tests.tabular.models_app.models import Customer
 
     sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-    rows = sheet.iter_rows()
+    rows: Iterator[list[Any]] = sheet.iter_rows()  # type: ignore[assignment]
     next(rows)
     batch = []
     for name, email, phone, joined, balance, active, status, visits in rows:
