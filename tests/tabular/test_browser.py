@@ -79,9 +79,9 @@ def worker(settings: Any, dummy_backend: list[Any]) -> Iterator[list[str]]:
     stop = threading.Event()
     original = upsert.ChunkWriter.write
 
-    def slow_write(self: Any, rows: Any) -> Any:
+    def slow_write(self: Any, rows: Any, **kwargs: Any) -> Any:
         time.sleep(0.05)  # slow enough for the browser to see the bar move
-        return original(self, rows)
+        return original(self, rows, **kwargs)
 
     upsert.ChunkWriter.write = slow_write  # type: ignore[method-assign]
 

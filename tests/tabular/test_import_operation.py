@@ -165,9 +165,9 @@ def test_one_select_and_one_write_per_chunk(
     writes: list[int] = []
     original = ChunkStatement.execute
 
-    def counting(self: Any, records: Any, *, new: bool = False) -> None:
+    def counting(self: Any, records: Any, **kwargs: Any) -> None:
         writes.append(len(records))
-        original(self, records, new=new)
+        original(self, records, **kwargs)
 
     monkeypatch.setattr(ChunkStatement, "execute", counting)
     data = xlsx_bytes([HEADERS, *customer_rows(1000)])
@@ -219,12 +219,12 @@ def test_resume_after_interruption_has_no_duplicate_and_no_gap(
     original = upsert.ChunkWriter.write
     calls = {"n": 0}
 
-    def crash_on_third_chunk(self: Any, clean_rows: Any) -> Any:
+    def crash_on_third_chunk(self: Any, clean_rows: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
-            original(self, clean_rows)  # written, but the chunk's transaction never commits
+            original(self, clean_rows, **kwargs)  # written, but its transaction never commits
             raise ConnectionError("worker killed")
-        return original(self, clean_rows)
+        return original(self, clean_rows, **kwargs)
 
     monkeypatch.setattr(upsert.ChunkWriter, "write", crash_on_third_chunk)
     task = run_import(
@@ -364,3 +364,51 @@ def test_permissions_follow_the_mode(
             input_file=ContentFile(data, "c.csv"),
             params={"filename": "c.csv", "mode": "update", "key_fields": ["email"]},
         )
+
+
+def test_next_chunk_is_cleaned_while_postgres_stores_the_current_one(
+    countries: Any, run_import: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkops.operations.prefetch import Prefetcher
+    from bulkops.tabular.definition import BoundImport
+
+    cleaned: list[int] = []
+    served: list[int] = []
+    clean_cells, serve = BoundImport.clean_cells, Prefetcher.clean
+
+    def counting_clean(self: Any, rows: Any) -> Any:
+        rows = list(rows)
+        cleaned.append(rows[0][0])
+        return clean_cells(self, rows)
+
+    def counting_serve(self: Any, items: Any) -> Any:
+        if self.ready is not None and self.ready.first_row == items[0][0]:
+            served.append(items[0][0])
+        return serve(self, items)
+
+    monkeypatch.setattr(BoundImport, "clean_cells", counting_clean)
+    monkeypatch.setattr(Prefetcher, "clean", counting_serve)
+    rows = customer_rows(1000)
+    rows[600][1] = "broken"
+    task = run_import(xlsx_bytes([HEADERS, *rows]), "c.xlsx", chunk_size=250)
+    assert (task.result["created"], task.failed_count) == (999, 1)
+    assert task.errors.get().row == 602
+    assert cleaned == [2, 252, 502, 752]  # each chunk cleaned exactly once
+    expected = [252, 502, 752] if connection.vendor == "postgresql" else []
+    assert served == expected
+
+
+def test_prefetcher_falls_back_when_a_batch_does_not_match(countries: Any, registered: Any) -> None:
+    from bulkops.operations.prefetch import Prefetcher
+    from bulkops.tabular.definition import definition_for
+
+    bound = definition_for(Customer).bind(HEADERS)
+    source = iter(list(enumerate(customer_rows(10), start=2)))
+    prefetcher = Prefetcher(source, bound, 4)
+    assert [next(prefetcher)[0] for _ in range(4)] == [2, 3, 4, 5]
+    prefetcher.fetch_ahead()
+    assert prefetcher.ready is not None and prefetcher.ready.first_row == 6
+    items = [next(prefetcher) for _ in range(3)]  # a batch of another size
+    assert len(prefetcher.clean(items).rows) == 3  # cleaned afresh, not from the prefetch
+    assert prefetcher.ready is None
+    assert [next(prefetcher)[0] for _ in range(3)] == [9, 10, 11]

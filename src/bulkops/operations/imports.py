@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from bulkops.conf import settings
 from bulkops.operations.base import Operation
+from bulkops.operations.prefetch import Prefetcher
 from bulkops.operations.upsert import ChunkWriter, Mode, unique_key_problem
 from bulkops.registry import register
 from bulkops.tabular import Limits, Table, TableError, open_table, write_error_report
@@ -186,14 +187,21 @@ class ImportOperation(Operation):
             if params.get("atomic"):
                 return self._run_atomic(ctx, table, bound, writer)
             ctx.progress(stage="Importing", force=True)
-            for batch in ctx.batches(table.rows()):
+            prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)
+            for batch in ctx.batches(prefetcher):
                 with batch:
-                    self._apply(batch, bound, writer)
+                    self._apply(batch, bound, writer, prefetcher)
         return self._finish(ctx)
 
-    def _apply(self, batch: Batch, bound: Any, writer: ChunkWriter) -> None:
-        cleaned = bound.clean_chunk(batch.items)
-        written = writer.write(cleaned.rows)
+    def _apply(
+        self, batch: Batch, bound: Any, writer: ChunkWriter, prefetcher: Prefetcher | None = None
+    ) -> None:
+        if prefetcher is None:
+            cleaned = bound.clean_chunk(batch.items)
+            written = writer.write(cleaned.rows)
+        else:
+            cleaned = prefetcher.clean(batch.items)
+            written = writer.write(cleaned.rows, while_copying=prefetcher.fetch_ahead)
         messages: dict[int, list[RowError]] = defaultdict(list)
         for error in cleaned.errors:
             messages[error.row].append(error)

@@ -8,7 +8,7 @@ the driver to parse per chunk). SQLite gets a multi-row ``VALUES`` list with the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import models
@@ -82,17 +82,33 @@ class ChunkStatement:
                 f"SELECT {self.columns} FROM {self.stage}{self.conflict}"
             )
 
-    def execute(self, records: list[list[Any]], *, new: bool = False) -> None:
-        """Write the records; ``new`` ones are appended, and a conflict raises IntegrityError."""
+    def execute(
+        self,
+        records: list[list[Any]],
+        *,
+        new: bool = False,
+        while_copying: Callable[[], None] | None = None,
+    ) -> None:
+        """Write the records; ``new`` ones are appended, and a conflict raises IntegrityError.
+
+        ``while_copying`` runs once the rows are sent, while PostgreSQL is still
+        storing them (COPY only); it must not touch the database or raise.
+        """
         if self.vendor == "postgresql":
-            self._postgres(records, direct=new)
+            self._postgres(records, direct=new, while_copying=while_copying)
         elif self.vendor == "sqlite":
             self._values(records, conflict="" if new else self.conflict)
         else:
             self._orm(records, new=new)
 
     # Strategies ----------------------------------------------------------------------
-    def _postgres(self, records: list[list[Any]], *, direct: bool) -> None:
+    def _postgres(
+        self,
+        records: list[list[Any]],
+        *,
+        direct: bool,
+        while_copying: Callable[[], None] | None,
+    ) -> None:
         connection = self.connection
         preps = [
             None if native else f.get_db_prep_save
@@ -117,6 +133,8 @@ class ChunkStatement:
                 else:
                     for record in records:
                         copy.write_row(record)
+                if while_copying is not None:
+                    while_copying()
             if not direct:
                 cursor.execute(self.sql)
 

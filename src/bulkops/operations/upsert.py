@@ -8,7 +8,7 @@ Unchanged rows are not written at all and count as skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -94,6 +94,7 @@ class ChunkWriter:
         self.compare = [f.attname for f in self.update_fields]
         self.seen: set[int] = set()
         self.optimistic = True
+        self._while_copying: Callable[[], None] | None = None
         self.positions = {f.attname: i for i, f in enumerate(self.insert_fields)}
         assign = [*self.update_fields, *(t for t in self.touch if t not in self.update_fields)]
         self.statement = ChunkStatement(
@@ -106,7 +107,11 @@ class ChunkWriter:
         )
 
     # Public --------------------------------------------------------------------------
-    def write(self, rows: list[CleanRow]) -> WriteResult:
+    def write(
+        self, rows: list[CleanRow], *, while_copying: Callable[[], None] | None = None
+    ) -> WriteResult:
+        """Apply one chunk; ``while_copying`` runs once, during the first COPY, if any."""
+        self._while_copying = while_copying
         result = WriteResult()
         keyed = self._drop_duplicates(rows, result)
         if self.optimistic and self.keys and self.mode != "update" and keyed:
@@ -116,7 +121,7 @@ class ChunkWriter:
             records = self._new_values([row.data for row, _ in keyed], timezone.now())
             try:
                 with transaction.atomic(using=self.using):
-                    self.statement.execute(records, new=True)
+                    self.statement.execute(records, new=True, while_copying=self._take_callback())
             except (IntegrityError, DatabaseError):
                 self.optimistic = False
             else:
@@ -179,6 +184,10 @@ class ChunkWriter:
                 ]
             )
         return records
+
+    def _take_callback(self) -> Callable[[], None] | None:
+        callback, self._while_copying = self._while_copying, None
+        return callback
 
     # Classification ------------------------------------------------------------------
     def _key(self, row: CleanRow) -> tuple[Any, ...]:
@@ -282,7 +291,7 @@ class ChunkWriter:
             return set()
         try:
             with transaction.atomic(using=self.using):
-                self.statement.execute(records, new=new)
+                self.statement.execute(records, new=new, while_copying=self._take_callback())
             return set()
         except (IntegrityError, DatabaseError) as exc:
             if new and self.mode == "upsert":

@@ -52,6 +52,16 @@ class ChunkResult:
 
 
 @dataclass
+class CellsCleaned:
+    """A chunk after clean_cells(), waiting for finish_chunk()."""
+
+    size: int
+    first_row: int
+    result: ChunkResult
+    pending: list[tuple[int, dict[str, Any], list[CellValue]]]
+
+
+@dataclass
 class BoundColumn:
     position: int
     header: str
@@ -241,6 +251,10 @@ class BoundImport:
         return next((c.header for c in self.columns if c.field.name == field_name), None)
 
     def clean_chunk(self, rows: Iterable[tuple[int, list[CellValue]]]) -> ChunkResult:
+        return self.finish_chunk(self.clean_cells(rows))
+
+    def clean_cells(self, rows: Iterable[tuple[int, list[CellValue]]]) -> CellsCleaned:
+        """The part of cleaning that needs no database: every cell through its column."""
         result = ChunkResult()
         rows = list(rows)
         numbers = [number for number, _ in rows]
@@ -273,6 +287,11 @@ class BoundImport:
                 if data[name] is SKIP:
                     del data[name]
             pending.append((number, data, records[index]))
+        return CellsCleaned(len(rows), numbers[0] if numbers else 0, result, pending)
+
+    def finish_chunk(self, cells: CellsCleaned) -> ChunkResult:
+        """Foreign keys (one query per column), clean_row() and the optional form."""
+        result, pending = cells.result, cells.pending
         self._resolve_foreign_keys(pending, result)
         form_class = self.definition.form_class
         plain = type(self.definition).clean_row is ImportDefinition.clean_row
