@@ -9,4 +9,5 @@ app_name = "devices"
 urlpatterns = [
     path("", views.device_list, name="list"),
     path("sync/<str:job>/", views.start_sync, name="sync"),
+    path("punches/", views.punches, name="punches"),
 ]

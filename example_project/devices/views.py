@@ -33,8 +33,8 @@ def device_list(request: HttpRequest) -> HttpResponse:
         {
             "devices": devices,
             "employees": Employee.objects.count(),
-            "punches": AttendanceRecord.objects.count(),
             "recent": recent,
+            **punches_context(),
         },
     )
 
@@ -58,3 +58,16 @@ def start_sync(request: HttpRequest, job: str) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render_progress(request, task)
     return redirect(task)
+
+
+@login_required
+def punches(request: HttpRequest) -> HttpResponse:
+    """The latest downloaded punches; the page reloads it when a job finishes."""
+    return render(request, "devices/punches.html", punches_context())
+
+
+def punches_context() -> dict[str, object]:
+    return {
+        "latest": AttendanceRecord.objects.order_by("-timestamp", "-pk")[:15],
+        "punches": AttendanceRecord.objects.count(),
+    }

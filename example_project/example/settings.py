@@ -31,7 +31,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "bulkops",
+    "bulkops.contrib.zk",
     "example",
+    "devices",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +102,17 @@ BULKOPS = {
     "SYNC_THRESHOLD": 100,
     "CHUNK_SIZE": 1000,
     "BASE_TEMPLATE": "example/base.html",
+    # Which fields of the project's employee model become the time clock's users.
+    "ZK": {
+        "EMPLOYEE_MODEL": "devices.Employee",
+        "FIELDS": {
+            "user_id": "badge",
+            "name": "full_name",
+            "card": "card_number",
+            "privilege": "is_admin",
+            "group_id": "department",
+        },
+    },
 }
 
 Q_CLUSTER = {

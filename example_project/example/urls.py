@@ -12,4 +12,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("admin/", admin.site.urls),
     path("bulkops/", include("bulkops.urls")),
+    path("devices/", include("devices.urls")),
 ]

@@ -25,16 +25,27 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
     for name in list(env):
         if name.startswith(("BULKOPS_", "DJANGO_SETTINGS")):
             del env[name]
+    port, zk_port = free_port(), free_port()
     env.update(
         EXAMPLE_SQLITE=str(state / "db.sqlite3"),
         EXAMPLE_MEDIA_ROOT=str(state / "media"),
         PYTHONPATH=str(ROOT / "src"),
+        EXAMPLE_ZK_PORT=str(zk_port),
     )
-    for command in (["migrate", "--noinput", "-v", "0"], ["example_setup"]):
+    for command in (["migrate", "--noinput", "-v", "0"], ["example_setup"], ["devices_setup"]):
         subprocess.run([sys.executable, MANAGE, *command], env=env, check=True, cwd=ROOT)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    simulator = [
+        sys.executable,
+        "-m",
+        "bulkops.contrib.zk.simulator",
+        "--port",
+        str(zk_port),
+        "--users",
+        "20",
+        "--records",
+        "5000",
+    ]
+    device = Worker("example-zk", simulator, env, "listening")
     worker = Worker("example-qcluster", [sys.executable, MANAGE, "qcluster"], env, "running.")
     server = Worker(
         "example-web",
@@ -42,6 +53,7 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
         env,
         "Quit the server",
     )
+    device.start()
     worker.start()
     server.start()
     try:
@@ -50,6 +62,13 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
     finally:
         server.stop()
         worker.stop()
+        device.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def log_in(page: Any, site: str) -> None:
@@ -91,4 +110,30 @@ def test_the_task_history_shows_the_job(browser: Any, example_site: str) -> None
     log_in(page, example_site)
     page.goto(example_site + "/bulkops/tasks/")
     assert page.locator("table.bulkops-table").inner_text().count("Fingerprint records") >= 1
+    page.close()
+
+
+def test_downloading_from_the_simulated_time_clock_shows_progress_and_punches(
+    browser: Any, example_site: str
+) -> None:
+    page = browser.new_page()
+    log_in(page, example_site)
+    page.goto(example_site + "/devices/")
+    assert page.locator("#punch-count").inner_text() == "0"
+
+    page.get_by_role("button", name="Download attendance").first.click()
+    progress = page.locator("#sync-progress .bulkops-progress").first
+    progress.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('#sync-progress .bulkops-progress')"
+        "?.dataset.status === 'succeeded'",
+        timeout=60_000,
+    )
+
+    # The punches table reloads itself on the bulkops:finished event.
+    page.wait_for_function(
+        "() => document.querySelector('#punch-count').innerText === '5000'", timeout=10_000
+    )
+    assert page.locator("#punches tbody tr").count() == 15
+    assert "5,000" in progress.inner_text()
     page.close()

@@ -246,3 +246,21 @@ def test_a_call_stuck_outside_the_socket_is_abandoned(make_simulator: MakeSim) -
     with finishes_within(4), pytest.raises(DeviceTimeout, match="did not finish within"):
         zk._run(zk._zk, "a stuck call", lambda: time.sleep(30), budget=0.5)
     assert not zk.connected
+
+
+def test_udp_device(make_simulator: MakeSim) -> None:
+    device = SimulatedDevice(user_format=28, attendance_format=16)
+    device.populate(users=30, records=4_000)
+    with client(make_simulator(device, udp=True), udp=True) as zk:
+        assert zk.info().serial_number == "SIM0000000001"
+        assert zk.user_format().size == 28
+        assert len(zk.get_users()) == 30
+        assert len(zk.get_attendance()) == 4_000
+        zk.set_user(DeviceUser(uid=31, user_id="31", name="UDP user"))
+        assert len(zk.get_users()) == 31
+
+
+def test_udp_silence_is_a_timeout(make_simulator: MakeSim) -> None:
+    sim = make_simulator()  # TCP only: UDP datagrams to its port go unanswered
+    with finishes_within(8), pytest.raises(DeviceTimeout):
+        client(sim, udp=True, timeout=0.5, retries=1).connect()

@@ -4,12 +4,15 @@ the runner, against simulators and the test database."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 
 import bulkops
 from bulkops import runner
@@ -264,3 +267,34 @@ def test_permissions_and_parameters(
         bulkops.submit("zk.download_attendance", user=operator, params={"devices": [999]})
     task = bulkops.submit("zk.download_attendance", user=operator, params={"devices": [device]})
     assert task.params["devices"] == [device.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_mid_push_unlocks_the_keypad(
+    make_simulator: MakeSim,
+    operator: Any,
+    django_capture_on_commit_callbacks: Any,
+    dummy_backend: list[Any],
+) -> None:
+    sim = SimulatedDevice()
+    device_for(make_simulator(sim, reply_delay=0.005), "Gate")  # about 4 s for all 400
+    Employee.objects.bulk_create(Employee(badge=str(n), full_name=f"E{n}") for n in range(1, 401))
+    with django_capture_on_commit_callbacks(execute=True):
+        task = bulkops.submit("zk.push_users", user=operator, params={"chunk_size": 20})
+
+    def cancel_when_started() -> None:
+        while len(sim.users) < 30:
+            time.sleep(0.01)
+        try:
+            BulkTask.objects.filter(pk=task.pk).update(cancel_requested=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    canceller = threading.Thread(target=cancel_when_started, daemon=True)
+    canceller.start()
+    with finishes_within(30):
+        assert runner.run(task.pk) == BulkTask.Status.CANCELLED
+    canceller.join(5)
+    task.refresh_from_db()
+    assert 30 <= task.processed < 400 and task.processed % 20 == 0
+    assert not sim.disabled and Device.objects.get().session_token == ""

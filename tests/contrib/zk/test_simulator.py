@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -10,6 +11,7 @@ import pytest
 from zk import ZK
 from zk.exception import ZKErrorResponse, ZKNetworkError
 
+from bulkops.contrib.zk import protocol as p
 from bulkops.contrib.zk.simulator import SimulatedDevice, Simulator
 
 pytestmark = pytest.mark.timeout(60)
@@ -147,3 +149,41 @@ def test_slow_replies_time_out_in_pyzk(make_simulator: MakeSim) -> None:
     sim = make_simulator(reply_delay=1.0)
     with pytest.raises(ZKNetworkError, match="timed out"):
         ZK(sim.host, port=sim.port, timeout=0.3, ommit_ping=True).connect()
+
+
+def _exchange(
+    sock: socket.socket, command: int, data: bytes = b"", session: int = 0
+) -> tuple[int, int, int, bytes]:
+    sock.sendall(p.tcp_frame(p.build_packet(command, session, 1, data)))
+    magic, length = p.TCP_TOP.unpack(_read(sock, 8))
+    assert magic == p.TCP_MAGIC
+    packet = _read(sock, length)
+    command, chk, session_id, reply_id, payload = p.parse_packet(packet)
+    assert chk == p.checksum(p.HEADER.pack(command, 0, session_id, reply_id) + payload)
+    return command, session_id, reply_id, payload
+
+
+def _read(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, "connection closed"
+        data += chunk
+    return data
+
+
+def test_raw_protocol_rules(make_simulator: MakeSim) -> None:
+    sim = make_simulator(SimulatedDevice(password=99))
+    with socket.create_connection(sim.address, timeout=5) as sock:
+        code, session, reply, _ = _exchange(sock, p.CMD_CONNECT)
+        assert code == p.CMD_ACK_UNAUTH and session and reply == 1  # reply id echoed
+        assert _exchange(sock, p.CMD_GET_VERSION, session=session)[0] == p.CMD_ACK_UNAUTH
+        key = p.make_commkey(99, session, ticks=7)
+        assert _exchange(sock, p.CMD_AUTH, key, session)[0] == p.CMD_ACK_OK
+        assert _exchange(sock, 4242, session=session)[0] == p.CMD_ACK_UNKNOWN
+        code, _, _, payload = _exchange(sock, p.CMD_OPTIONS_RRQ, b"~Nonsense\x00", session)
+        assert code == p.CMD_ACK_ERROR
+        code, _, _, payload = _exchange(sock, p.CMD_GET_VERSION, session=session)
+        assert code == p.CMD_ACK_OK and payload.startswith(b"Ver ")
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")  # not the ZK magic: the device hangs up
+        assert sock.recv(16) == b""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import pytest
 from django.test import override_settings
@@ -139,7 +139,10 @@ def test_download_fifty_thousand_punches_then_nothing_new(make_simulator: MakeSi
     assert AttendanceRecord.objects.count() == 50_000
     first = AttendanceRecord.objects.order_by("timestamp").first()
     assert first is not None
-    assert (first.user_id, first.timestamp) == ("1", datetime(2026, 1, 5, 7, 0, tzinfo=UTC))
+    assert (first.user_id, first.timestamp) == (
+        "1",
+        datetime(2026, 1, 5, 7, 0, tzinfo=timezone.utc),
+    )
     assert first.device_serial == "SIM0000000001"
 
     again = sync.download_attendance(device, RecordingReporter())
@@ -176,7 +179,7 @@ def test_time_zone_of_the_device_clock(make_simulator: MakeSim) -> None:
     device = device_for(make_simulator(sim_device), time_zone="Asia/Kolkata")
     sync.download_attendance(device, RecordingReporter())
     record = AttendanceRecord.objects.get()
-    assert record.timestamp == datetime(2026, 1, 5, 1, 30, tzinfo=UTC)  # 07:00 IST
+    assert record.timestamp == datetime(2026, 1, 5, 1, 30, tzinfo=timezone.utc)  # 07:00 IST
 
 
 def test_drop_mid_download_fails_cleanly(make_simulator: MakeSim) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from zk import const
 from zk.exception import ZKErrorConnection, ZKErrorResponse, ZKNetworkError
@@ -167,7 +167,10 @@ class ZKClient:
     def get_users(self) -> list[DeviceUser]:
         raw = self._retrying("read users", lambda: self._with_zk("read users", _read_users))
         if raw and self._user_format is None and self._zk is not None:
-            self._user_format = UserFormat.get(int(self._zk.user_packet_size))
+            try:
+                self._user_format = UserFormat.get(int(self._zk.user_packet_size))
+            except ValueError as exc:
+                raise DeviceProtocolError(self.label, f"unreadable user table: {exc}") from exc
         limit = self.name_max_bytes or (self._user_format.name_bytes if self._user_format else 8)
         users = []
         for u in raw:
@@ -199,8 +202,8 @@ class ZKClient:
                 return b"", 0, []
             data, _size = zk.read_with_buffer(const.CMD_ATTLOG_RRQ)
             users = []
-            if len(data) >= 4 and struct.unpack_from("<I", data)[0] // zk.records < 40:
-                users = _read_users(zk)  # short records name users by uid only
+            if len(data) >= 4 and struct.unpack_from("<I", data)[0] // zk.records < 16:
+                users = _read_users(zk)  # 8-byte records name users by uid only
             return data, int(zk.records), users
 
         data, count, users = self._retrying(
@@ -307,7 +310,7 @@ class ZKClient:
         if self._locked:
             self._device_call("disable", "disable_device")
 
-    def _device_call(self, what: str, method: str, *args: object) -> T:  # type: ignore[type-var]
+    def _device_call(self, what: str, method: str, *args: object) -> Any:
         return self._with_zk(what, lambda zk: getattr(zk, method)(*args))
 
     def _with_zk(self, what: str, fn: Callable[[GuardedZK], T], budget: float | None = None) -> T:
@@ -337,7 +340,9 @@ class ZKClient:
             raise DeviceTimeout(self.label, f"{what} did not finish within {budget:.0f} s")
         if "error" in outcome:
             error = self._translate(outcome["error"], what, budget)  # type: ignore[arg-type]
-            if not isinstance(error, DeviceProtocolError | DeviceAuthError) or not zk.is_connect:
+            # Only a clean refusal by the device leaves the conversation in step; after
+            # anything else the stream may hold stray bytes, so it is dropped.
+            if not isinstance(outcome["error"], ZKErrorResponse) or not zk.is_connect:
                 zk.abort()
             raise error from outcome["error"]  # type: ignore[misc]
         return outcome["value"]  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from .employees import employee_users, store_employees
 from .exceptions import DeviceError, SyncFailed
 from .mapping import EmployeeMapping
 from .models import Device
+from .records import DeviceUser
 from .sessions import DownloadSession, PushSession, record_failure
 from .sync import read_users
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from bulkops.types import UserLike
 
 logger = logging.getLogger("bulkops.contrib.zk")
+
+PUSH_BATCH = 50
 
 
 class DeviceOperation(Operation):
@@ -124,25 +127,24 @@ class PushUsersOperation(DeviceOperation):
                     continue
                 sessions[device.pk] = (device, session, stack)
             ctx.progress(stage="Writing users", force=True)
-            for batch in ctx.batches(employees):
+            # Small batches: each user costs device round trips, and progress moves
+            # (and the task's heartbeat is written) once per committed batch.
+            size = int(ctx.params.get("chunk_size") or PUSH_BATCH)
+            for batch in ctx.batches(employees, size=size):
+                # The device round trips happen outside the batch's transaction, which
+                # only records the outcome: no database lock is held while devices talk.
+                converted = employee_users(mapping, employees.filter(pk__in=batch.items))
+                verdicts = [
+                    (ref, self._push_everywhere(ctx, user, sessions, failures))
+                    for ref, user in converted.users
+                ]
                 with batch:
-                    converted = employee_users(mapping, employees.filter(pk__in=batch.items))
                     for problem in converted.problems:
                         batch.error(problem.message, ref=problem.ref, field=problem.field)
-                    for ref, user in converted.users:
-                        outcomes = []
-                        for pk, (device, session, stack) in list(sessions.items()):
-                            try:
-                                outcomes.append((device, session.push(user)))
-                            except DeviceError as exc:
-                                self.device_failed(ctx, device, exc, failures)
-                                del sessions[pk]
-                                stack.close()
-                        bad = [(d, o) for d, o in outcomes if o.status == "invalid"]
-                        if bad:
-                            message = "; ".join(f"{d.name}: {o.message}" for d, o in bad)
-                            batch.error(message, ref=ref, field=bad[0][1].field)
-                        elif any(o.status == "written" for _d, o in outcomes):
+                    for ref, (status, message, field) in verdicts:
+                        if status == "invalid":
+                            batch.error(message, ref=ref, field=field)
+                        elif status == "written":
                             batch.succeeded()
                             written += 1
                         else:
@@ -162,6 +164,30 @@ class PushUsersOperation(DeviceOperation):
                 stack.close()  # unlock, disconnect, release: also on cancel or crash
         self.finish(ctx, devices, failures)
         return {"devices": len(devices), "written": written, "removed": removed}
+
+    def _push_everywhere(
+        self,
+        ctx: RunContext,
+        user: DeviceUser,
+        sessions: dict[int, tuple[Device, PushSession, ExitStack]],
+        failures: list[str],
+    ) -> tuple[str, str, str]:
+        """Write one user to every open device: ("written" | "unchanged" | "invalid",
+        message, field). A device that fails is closed and left out from then on."""
+        outcomes = []
+        for pk, (device, session, stack) in list(sessions.items()):
+            try:
+                outcomes.append((device, session.push(user)))
+            except DeviceError as exc:
+                self.device_failed(ctx, device, exc, failures)
+                del sessions[pk]
+                stack.close()
+        bad = [(d, o) for d, o in outcomes if o.status == "invalid"]
+        if bad:
+            return "invalid", "; ".join(f"{d.name}: {o.message}" for d, o in bad), bad[0][1].field
+        if any(o.status == "written" for _d, o in outcomes):
+            return "written", "", ""
+        return "unchanged", "", ""
 
 
 @register

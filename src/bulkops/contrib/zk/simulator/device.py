@@ -34,6 +34,9 @@ class SimRecord:
     uid: int = 0
 
 
+_FAULTS_LOCK = threading.Lock()
+
+
 @dataclass
 class Faults:
     """Misbehaviour to inject, for tests of the client's error handling.
@@ -47,11 +50,12 @@ class Faults:
     drop_mid_transfer: int = 0
 
     def take_drop(self) -> bool:
-        if self.drop_mid_transfer == 0:
-            return False
-        if self.drop_mid_transfer > 0:
-            self.drop_mid_transfer -= 1
-        return True
+        with _FAULTS_LOCK:  # sessions run on their own threads
+            if self.drop_mid_transfer == 0:
+                return False
+            if self.drop_mid_transfer > 0:
+                self.drop_mid_transfer -= 1
+            return True
 
 
 EventListener = Callable[[SimRecord], None]
