@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from .files import csv_bytes
 TEXT = "Name;City;Amount\nJosé;Málaga;1.234,50\nZoë;Köln;£ 12\n"
 
 
-def read(data: bytes, filename: str = "data.csv") -> tuple[object, list[tuple[int, list[object]]]]:
+def read(data: bytes, filename: str = "data.csv") -> tuple[Any, list[tuple[int, list[Any]]]]:
     table = open_table(io.BytesIO(data), filename=filename)
     return table, list(table.rows())
 

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from bulkops.tabular import ConvertOptions, TableError, to_date
+from bulkops.tabular import ConversionError, ConvertOptions, TableError, to_date
 from bulkops.tabular.columns import Column
 from bulkops.tabular.definition import ImportDefinition, definition_for, register_import
 
@@ -361,3 +363,60 @@ def test_registry() -> None:
 def test_unknown_option_rejected() -> None:
     with pytest.raises(TypeError):
         ImportDefinition(Customer, colums={})
+
+
+cells = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.floats(min_value=-1e6, max_value=1e6).map(lambda f: float(round(f))),
+    st.dates(min_value=datetime.date(1900, 3, 1)),
+    st.sampled_from(
+        [
+            "active",
+            "Active",
+            "On hold",
+            " paused ",
+            "x",
+            "",
+            "  ",
+            "a@b.io",
+            "bad@",
+            "12",
+            "1,5",
+            "1.234,5",
+            "\x00",
+            "\u200bcode",
+            "x" * 120,
+        ]
+    ),
+    st.text(max_size=30),
+    st.emails(),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(cells, min_size=1, max_size=40),
+    st.sampled_from(["name", "email", "phone", "balance", "visits", "status", "joined", "active"]),
+)
+def test_whole_column_cleaning_equals_per_cell(column_cells: list[Any], field_name: str) -> None:
+    from bulkops.tabular.columns import SKIP, build_cleaner, many_cleaner
+
+    model_field = Customer._meta.get_field(field_name)
+    assert isinstance(model_field, models.Field)
+    clean = build_cleaner(model_field, Column(), ConvertOptions())
+    expected_values, expected_failures = [], {}
+    for index, raw in enumerate(column_cells):
+        try:
+            expected_values.append(clean(raw))
+        except ConversionError as exc:
+            expected_values.append(None)
+            expected_failures[index] = exc.message
+    many = many_cleaner(build_cleaner(model_field, Column(), ConvertOptions()))
+    values, failures = many(list(column_cells))
+    assert failures == expected_failures
+    assert [(v is SKIP, v, type(v)) for v in values] == [
+        (v is SKIP, v, type(v)) for v in expected_values
+    ]

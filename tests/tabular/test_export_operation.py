@@ -57,7 +57,7 @@ def test_export_xlsx(
     task = export(importer, dummy_backend, django_capture_on_commit_callbacks, format="xlsx")
     assert task.status == BulkTask.Status.SUCCEEDED
     assert task.result["rows"] == 3 and task.succeeded_count == 3
-    assert task.result_file.name.endswith(".xlsx")
+    assert (task.result_file.name or "").endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(task.result_file.read())).active
     assert sheet is not None
     rows = [[c.value for c in row] for row in sheet.iter_rows()]

@@ -85,6 +85,7 @@ def test_import_of_thousands_of_rows_with_bad_rows(countries: Any, run_import: A
     assert [values[1] for _, values in got] == [rows[n - 2][1] for n in [*sorted(BAD), 3001]]
     assert got[0][1][6] == BAD[11][2]
     ann = Customer.objects.get(email="c2@example.com")
+    assert ann.country is not None
     assert (ann.country.code, ann.joined, ann.balance, ann.active) == (
         "PT",
         datetime.date(2024, 1, 3),
@@ -120,6 +121,7 @@ def test_upsert_creates_updates_and_skips_unchanged(countries: Any, run_import: 
     assert task.result["skipped"] == 50 and task.failed_count == 0
     assert Customer.objects.count() == 150
     updated = Customer.objects.get(email="c60@example.com")
+    assert updated.country is not None
     assert (updated.name, updated.country.code, updated.balance) == (
         "New name 60",
         "FR",
@@ -163,9 +165,9 @@ def test_one_select_and_one_write_per_chunk(
     writes: list[int] = []
     original = ChunkStatement.execute
 
-    def counting(self: Any, records: Any, *, new: bool = False) -> None:
+    def counting(self: Any, records: Any, **kwargs: Any) -> None:
         writes.append(len(records))
-        original(self, records, new=new)
+        original(self, records, **kwargs)
 
     monkeypatch.setattr(ChunkStatement, "execute", counting)
     data = xlsx_bytes([HEADERS, *customer_rows(1000)])
@@ -181,8 +183,22 @@ def test_one_select_and_one_write_per_chunk(
         q for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
     ]
     lookups = [q for q in queries if f'FROM "{Country._meta.db_table}"' in q["sql"]]
-    assert len(selects) == 4
+    assert len(selects) == 0  # new rows: appended, the unique key would refuse a known one
     assert len(lookups) == 1  # country codes are cached after the first chunk
+    # A second file that updates: its first chunk is refused, then every chunk looks
+    # up its keys with one SELECT and is written with one statement.
+    writes.clear()
+    rows = customer_rows(1000)
+    for row in rows:
+        row[0] = row[0].upper()
+    with CaptureQueriesContext(connection) as queries:
+        task = run_import(xlsx_bytes([HEADERS, *rows]), "c.xlsx", chunk_size=250)
+    assert (task.result["created"], task.result["updated"]) == (0, 1000)
+    assert writes == [250, 250, 250, 250, 250]
+    selects = [
+        q for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    ]
+    assert len(selects) == 4
 
 
 def test_database_refusal_isolated_to_its_row(run_import: Any) -> None:
@@ -203,12 +219,12 @@ def test_resume_after_interruption_has_no_duplicate_and_no_gap(
     original = upsert.ChunkWriter.write
     calls = {"n": 0}
 
-    def crash_on_third_chunk(self: Any, clean_rows: Any) -> Any:
+    def crash_on_third_chunk(self: Any, clean_rows: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
-            original(self, clean_rows)  # written, but the chunk's transaction never commits
+            original(self, clean_rows, **kwargs)  # written, but its transaction never commits
             raise ConnectionError("worker killed")
-        return original(self, clean_rows)
+        return original(self, clean_rows, **kwargs)
 
     monkeypatch.setattr(upsert.ChunkWriter, "write", crash_on_third_chunk)
     task = run_import(
@@ -289,3 +305,110 @@ def test_malformed_files_fail_with_message_and_leave_table_unchanged(
     assert task.status == BulkTask.Status.FAILED
     assert task.message == message
     assert list(Customer.objects.values_list("pk", "name", "email")) == before
+
+
+def test_total_ends_at_rows_read(countries: Any, run_import: Any) -> None:
+    # Blank rows in the sheet and a CSV cell spanning lines make the first count too high.
+    rows: list[list[Any]] = [
+        HEADERS,
+        *customer_rows(5),
+        [None] * 6,
+        [None] * 6,
+        *customer_rows(5, 5),
+    ]
+    task = run_import(xlsx_bytes(rows), "gaps.xlsx")
+    assert (task.total, task.processed, task.percent) == (10, 10, 100)
+    data = csv_bytes('name,email\n"Ann\nSmith",ann@example.com\nBob,bob@example.com\n')
+    task = run_import(data, "multi.csv")
+    assert (task.total, task.processed, task.percent) == (2, 2, 100)
+    assert Customer.objects.get(email="ann@example.com").name == "Ann\nSmith"
+
+
+def test_permissions_follow_the_mode(
+    countries: Any, django_user_model: Any, dummy_backend: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+    from django.core.exceptions import PermissionDenied
+    from django.core.files.base import ContentFile
+
+    import bulkops
+
+    editor = django_user_model.objects.create_user("editor")
+    editor.user_permissions.add(
+        Permission.objects.get(content_type__app_label="tabular_models", codename="change_customer")
+    )
+    data = csv_bytes("email,name\nann@example.com,Ann\n")
+    task = bulkops.submit(
+        "import",
+        user=editor,
+        model=Customer,
+        input_file=ContentFile(data, "c.csv"),
+        params={"filename": "c.csv", "mode": "update", "key_fields": ["email"]},
+    )
+    assert task.params["mode"] == "update"
+    for mode in ("create", "upsert"):
+        with pytest.raises(PermissionDenied):
+            bulkops.submit(
+                "import",
+                user=editor,
+                model=Customer,
+                input_file=ContentFile(data, "c.csv"),
+                params={"filename": "c.csv", "mode": mode, "key_fields": ["email"]},
+            )
+    nobody = django_user_model.objects.create_user("nobody")
+    with pytest.raises(PermissionDenied):
+        bulkops.submit(
+            "import",
+            user=nobody,
+            model=Customer,
+            input_file=ContentFile(data, "c.csv"),
+            params={"filename": "c.csv", "mode": "update", "key_fields": ["email"]},
+        )
+
+
+def test_next_chunk_is_cleaned_while_postgres_stores_the_current_one(
+    countries: Any, run_import: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkops.operations.prefetch import Prefetcher
+    from bulkops.tabular.definition import BoundImport
+
+    cleaned: list[int] = []
+    served: list[int] = []
+    clean_cells, serve = BoundImport.clean_cells, Prefetcher.clean
+
+    def counting_clean(self: Any, rows: Any) -> Any:
+        rows = list(rows)
+        cleaned.append(rows[0][0])
+        return clean_cells(self, rows)
+
+    def counting_serve(self: Any, items: Any) -> Any:
+        if self.ready is not None and self.ready.first_row == items[0][0]:
+            served.append(items[0][0])
+        return serve(self, items)
+
+    monkeypatch.setattr(BoundImport, "clean_cells", counting_clean)
+    monkeypatch.setattr(Prefetcher, "clean", counting_serve)
+    rows = customer_rows(1000)
+    rows[600][1] = "broken"
+    task = run_import(xlsx_bytes([HEADERS, *rows]), "c.xlsx", chunk_size=250)
+    assert (task.result["created"], task.failed_count) == (999, 1)
+    assert task.errors.get().row == 602
+    assert cleaned == [2, 252, 502, 752]  # each chunk cleaned exactly once
+    expected = [252, 502, 752] if connection.vendor == "postgresql" else []
+    assert served == expected
+
+
+def test_prefetcher_falls_back_when_a_batch_does_not_match(countries: Any, registered: Any) -> None:
+    from bulkops.operations.prefetch import Prefetcher
+    from bulkops.tabular.definition import definition_for
+
+    bound = definition_for(Customer).bind(HEADERS)
+    source = iter(list(enumerate(customer_rows(10), start=2)))
+    prefetcher = Prefetcher(source, bound, 4)
+    assert [next(prefetcher)[0] for _ in range(4)] == [2, 3, 4, 5]
+    prefetcher.fetch_ahead()
+    assert prefetcher.ready is not None and prefetcher.ready.first_row == 6
+    items = [next(prefetcher) for _ in range(3)]  # a batch of another size
+    assert len(prefetcher.clean(items).rows) == 3  # cleaned afresh, not from the prefetch
+    assert prefetcher.ready is None
+    assert [next(prefetcher)[0] for _ in range(3)] == [9, 10, 11]

@@ -174,13 +174,20 @@ def test_bad_upload_shows_message_and_stores_nothing(
     assert Customer.objects.count() == 0
 
 
-def test_upload_over_size_limit_refused_before_reading(client_in: Any, settings: Any) -> None:
+def test_upload_over_size_limit_refused_before_reading(
+    client_in: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.http.multipartparser import MultiPartParser
+
+    def never(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the body was parsed")
+
+    monkeypatch.setattr(MultiPartParser, "parse", never)
     settings.BULKOPS = {**settings.BULKOPS, "MAX_UPLOAD_SIZE": 1024}
-    response = upload(
-        client_in, xlsx_bytes([["a"]] + [[f"{i}" * 50] for i in range(200)]), "big.xlsx"
-    )
+    response = upload(client_in, b"a\n" + b"x" * 200_000 + b"\n", "big.csv")
     assert response.status_code == 413
     assert "the largest file accepted is 1 KB" in response.content.decode()
+    assert not [t for t in client_in.session.get("bulkops_imports", {})]
 
 
 def test_csrf_is_enforced(client_in: Any, importer: Any) -> None:
@@ -195,3 +202,73 @@ def test_csrf_is_enforced(client_in: Any, importer: Any) -> None:
 def test_update_mode_needs_a_key(client_in: Any) -> None:
     response = upload(client_in, xlsx_bytes(ROWS), "p.xlsx", key_field="", mode="update")
     assert "Choose the column that identifies existing rows." in response.content.decode()
+
+
+def test_abandoned_uploads_are_purged(client_in: Any) -> None:
+    import datetime
+
+    from django.core.files.storage import default_storage
+
+    from bulkops.views.imports import purge_staged_uploads
+
+    first = upload(client_in, xlsx_bytes(ROWS), "left-behind.xlsx")
+    token = token_of(first)
+    staged = client_in.session["bulkops_imports"][token]["path"]
+    assert default_storage.exists(staged)
+    assert purge_staged_uploads(datetime.timedelta(days=1)) == 0
+    assert purge_staged_uploads(datetime.timedelta(seconds=-1)) >= 1
+    assert not default_storage.exists(staged)
+
+
+def test_upload_with_understated_length_is_cut_off(client_in: Any, settings: Any) -> None:
+    settings.BULKOPS = {**settings.BULKOPS, "MAX_UPLOAD_SIZE": 2048}
+    data = xlsx_bytes([["a"]] + [[f"{i}" * 50] for i in range(200)])
+    # Under the declared-length margin, so only the upload handler can stop it.
+    response = client_in.post(
+        url("upload"),
+        {"file": SimpleUploadedFile("big.xlsx", data), "mode": "create", "dates": "dmy"},
+    )
+    assert response.status_code == 413
+    assert "larger than 2 KB" in response.content.decode()
+    assert not [t for t in client_in.session.get("bulkops_imports", {})]
+
+
+def test_choose_another_sheet(
+    client_in: Any, dummy_backend: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    data = xlsx_bytes(
+        [["Notes"], ["this sheet is not the data"]],
+        title="Read me",
+        extra_sheets=[("Customers", [["Name", "Email"], ["Ann", "ann@example.com"]], "visible")],
+    )
+    first = upload(client_in, data, "two-sheets.xlsx")
+    html = first.content.decode()
+    assert '<option value="Customers">Customers</option>' in html
+    assert "None of the column headers match" in html
+    token = token_of(first)
+    response = client_in.post(
+        url("preview"),
+        {
+            "token": token,
+            "sheet": "Customers",
+            "mode": "upsert",
+            "key_field": "email",
+            "dates": "dmy",
+        },
+    )
+    assert "No errors found." in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_in.post(
+            url("confirm"),
+            {
+                "token": token,
+                "sheet": "Customers",
+                "mode": "upsert",
+                "key_field": "email",
+                "dates": "dmy",
+            },
+        )
+    task = BulkTask.objects.get()
+    assert task.params["sheet"] == "Customers"
+    runner.run(task.pk)
+    assert list(Customer.objects.values_list("name", flat=True)) == ["Ann"]

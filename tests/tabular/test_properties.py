@@ -106,7 +106,7 @@ decimals = st.decimals(
 def formatted(number: Decimal, decimal_sep: str, group_sep: str) -> str:
     sign = "-" if number < 0 else ""
     whole, _, fraction = f"{abs(number):.2f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bulkops.tabular import open_table
+from bulkops.tabular.readers import Engine
 
 from .files import ods_bytes, xlsx_bytes
 
-ROWS = [
+ROWS: list[list[Any]] = [
     ["Name", "E-mail", "Joined", "Balance", "Code", "Active"],
     ["Ann", "ann@example.com", datetime.date(2024, 3, 5), 10.5, "00123", True],
     [None, None, None, None, None, None],
@@ -21,7 +23,7 @@ ROWS = [
 
 
 @pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
-def test_xlsx_headers_and_row_numbers(engine: str) -> None:
+def test_xlsx_headers_and_row_numbers(engine: Engine) -> None:
     with open_table(io.BytesIO(xlsx_bytes(ROWS)), filename="c.xlsx", engine=engine) as table:
         assert table.headers == ["Name", "E-mail", "Joined", "Balance", "Code", "Active"]
         assert table.header_row == 1
@@ -37,7 +39,7 @@ def test_xlsx_headers_and_row_numbers(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
-def test_header_below_blank_rows_and_right_of_blank_columns(engine: str) -> None:
+def test_header_below_blank_rows_and_right_of_blank_columns(engine: Engine) -> None:
     rows = [[], [], [None, None, "Name", "Email"], [None, None, "Ann", "a@x.io"]]
     with open_table(io.BytesIO(xlsx_bytes(rows)), filename="c.xlsx", engine=engine) as table:
         assert table.headers == ["Name", "Email"]
@@ -46,7 +48,7 @@ def test_header_below_blank_rows_and_right_of_blank_columns(engine: str) -> None
 
 
 @pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
-def test_short_rows_padded_and_extra_cells_dropped(engine: str) -> None:
+def test_short_rows_padded_and_extra_cells_dropped(engine: Engine) -> None:
     rows = [["a", "b", "c"], ["1"], ["1", "2", "3", "4"]]
     with open_table(io.BytesIO(xlsx_bytes(rows)), filename="c.xlsx", engine=engine) as table:
         assert [values for _, values in table.rows()] == [
@@ -67,7 +69,7 @@ def test_whitespace_cells_are_empty() -> None:
 
 
 def test_resume_after_row() -> None:
-    rows = [["n"], *[[i] for i in range(10)]]
+    rows: list[list[Any]] = [["n"], *[[i] for i in range(10)]]
     with open_table(io.BytesIO(xlsx_bytes(rows)), filename="c.xlsx") as table:
         assert [n for n, _ in table.rows(after=7)] == [8, 9, 10, 11]
 
@@ -104,7 +106,7 @@ def test_first_sheet_hidden_picks_next_visible() -> None:
 
 
 def test_row_count_known_before_reading() -> None:
-    rows = [["n"], *[[i] for i in range(100)]]
+    rows: list[list[Any]] = [["n"], *[[i] for i in range(100)]]
     with open_table(io.BytesIO(xlsx_bytes(rows)), filename="c.xlsx") as table:
         assert table.row_count == 100
 
@@ -174,3 +176,15 @@ def test_openpyxl_fallback_when_calamine_fails(monkeypatch: pytest.MonkeyPatch) 
     with open_table(io.BytesIO(xlsx_bytes(ROWS)), filename="c.xlsx") as table:
         assert type(table).__name__ == "OpenpyxlTable"
         assert len(list(table.rows())) == 2
+
+
+def test_huge_sheet_streams_through_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bulkops.tabular import readers
+
+    data = xlsx_bytes([["a"], *[[i] for i in range(50)]])
+    with open_table(io.BytesIO(data), filename="c.xlsx") as table:
+        assert type(table).__name__ == "CalamineTable"
+    monkeypatch.setattr(readers, "CALAMINE_MAX_SHEET_XML", 100)
+    with open_table(io.BytesIO(data), filename="c.xlsx") as table:
+        assert type(table).__name__ == "OpenpyxlTable"
+        assert len(list(table.rows())) == 50

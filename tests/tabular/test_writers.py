@@ -7,6 +7,7 @@ import datetime
 import io
 import uuid
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -128,7 +129,7 @@ def test_csv_export_reads_back_through_open_table() -> None:
 
 def test_error_report_round_trip() -> None:
     headers = ["Name", "Email", "Code", "Joined", "Amount"]
-    failed = [
+    failed: list[tuple[int, list[Any], list[str]]] = [
         (
             3,
             ["Ann", "not-an-email", "00123", datetime.date(2024, 3, 5), 12.5],

@@ -122,7 +122,7 @@ class ExportOperation(Operation):
         file_format = params["format"]
         tz = timezone.get_current_timezone()
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        name = f"{slugify(model._meta.verbose_name_plural) or 'export'}-{stamp}.{file_format}"
+        name = f"{slugify(str(model._meta.verbose_name_plural)) or 'export'}-{stamp}.{file_format}"
         with tempfile.TemporaryFile() as out:
             if file_format == "xlsx":
                 title = capfirst(str(model._meta.verbose_name_plural))[:31]

@@ -15,11 +15,12 @@ from django.utils.module_loading import import_string
 
 from bulkops.conf import settings
 from bulkops.operations.base import Operation
+from bulkops.operations.prefetch import Prefetcher
 from bulkops.operations.upsert import ChunkWriter, Mode, unique_key_problem
 from bulkops.registry import register
 from bulkops.tabular import Limits, Table, TableError, open_table, write_error_report
 from bulkops.tabular.definition import ImportDefinition, RowError, definition_for
-from bulkops.tabular.readers import estimate_rows
+from bulkops.tabular.sniff import estimate_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -44,6 +45,8 @@ def get_definition(model: type[models.Model], path: str | None = None) -> Import
         return definition_for(model)
     definition = import_string(path)
     instance = definition() if isinstance(definition, type) else definition
+    if not isinstance(instance, ImportDefinition):
+        raise ValidationError(f"{path} is not an ImportDefinition.")
     if instance.model is not model:
         raise ValidationError(
             f"{path} imports {instance.model._meta.label}, not {model._meta.label}."
@@ -58,7 +61,7 @@ def open_input(task: BulkTask) -> Table:
     try:
         table = open_table(
             handle,  # type: ignore[arg-type]
-            filename=params.get("filename") or PurePath(task.input_file.name).name,
+            filename=params.get("filename") or PurePath(task.input_file.name or "").name,
             limits=limits_from_settings(),
             sheet=params.get("sheet"),
         )
@@ -73,6 +76,19 @@ class ImportOperation(Operation):
     name = "import"
     label = "Import"
     permission = "add"
+
+    def has_permission(self, user: Any, model: type[models.Model] | None) -> bool:
+        # Add or change lets the user in; clean_params() then checks what the mode needs
+        # (create: add, update: change, upsert: both).
+        if not user.is_authenticated:
+            return False
+        if model is None:
+            return True
+        opts = model._meta
+        return any(
+            user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+            for action in ("add", "change")
+        )
 
     def clean_params(
         self,
@@ -90,7 +106,7 @@ class ImportOperation(Operation):
         if user is not None:
             opts = model._meta
             for action in PERMISSIONS[mode]:
-                if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
+                if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):  # type: ignore[union-attr]
                     raise PermissionDenied(f"You may not {action} {opts.verbose_name_plural}.")
         definition = get_definition(model, params.get("definition"))
         key_fields = list(params.get("key_fields") or definition.key_fields)
@@ -125,7 +141,8 @@ class ImportOperation(Operation):
             with task.input_file.open("rb") as handle:
                 return estimate_rows(
                     handle,  # type: ignore[arg-type]
-                    filename=task.params.get("filename") or PurePath(task.input_file.name).name,
+                    filename=task.params.get("filename")
+                    or PurePath(task.input_file.name or "").name,
                     limits=limits_from_settings(),
                 )
         except OSError:
@@ -170,14 +187,21 @@ class ImportOperation(Operation):
             if params.get("atomic"):
                 return self._run_atomic(ctx, table, bound, writer)
             ctx.progress(stage="Importing", force=True)
-            for batch in ctx.batches(table.rows()):
+            prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)
+            for batch in ctx.batches(prefetcher):
                 with batch:
-                    self._apply(batch, bound, writer)
+                    self._apply(batch, bound, writer, prefetcher)
         return self._finish(ctx)
 
-    def _apply(self, batch: Batch, bound: Any, writer: ChunkWriter) -> None:
-        cleaned = bound.clean_chunk(batch.items)
-        written = writer.write(cleaned.rows)
+    def _apply(
+        self, batch: Batch, bound: Any, writer: ChunkWriter, prefetcher: Prefetcher | None = None
+    ) -> None:
+        if prefetcher is None:
+            cleaned = bound.clean_chunk(batch.items)
+            written = writer.write(cleaned.rows)
+        else:
+            cleaned = prefetcher.clean(batch.items)
+            written = writer.write(cleaned.rows, while_copying=prefetcher.fetch_ahead)
         messages: dict[int, list[RowError]] = defaultdict(list)
         for error in cleaned.errors:
             messages[error.row].append(error)
@@ -238,7 +262,11 @@ class ImportOperation(Operation):
     def _finish(self, ctx: RunContext, *, nothing_written: bool = False) -> dict[str, Any]:
         task = ctx.task
         state = ctx.checkpoint
-        result = {
+        if task.total != task.processed:
+            # The total was read from the file's metadata before reading it (blank rows,
+            # cells spanning lines); the rows actually read are the true total.
+            ctx.set_total(task.processed)
+        result: dict[str, Any] = {
             "created": 0 if nothing_written else int(state.get("created", 0)),
             "updated": 0 if nothing_written else int(state.get("updated", 0)),
             "skipped": task.skipped_count,
@@ -295,7 +323,7 @@ def save_error_report(task: BulkTask) -> str:
     """Write the failed rows, exactly as uploaded, with their errors; store as result_file."""
     messages: dict[int, list[str]] = defaultdict(list)
     for row, field, message in task.errors.exclude(row=None).values_list("row", "field", "message"):
-        messages[int(row)].extend(report_lines(field, message))
+        messages[int(row or 0)].extend(report_lines(field, message))
     with open_input(task) as table, tempfile.TemporaryFile() as out:
         wanted = messages.keys()
         rows = ((n, v, messages[n]) for n, v in table.rows() if n in wanted)

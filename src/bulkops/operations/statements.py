@@ -8,7 +8,7 @@ the driver to parse per chunk). SQLite gets a multi-row ``VALUES`` list with the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import models
@@ -50,11 +50,13 @@ class ChunkStatement:
         self.upsert = upsert and bool(keys)
         quote = connection.ops.quote_name
         self.table = quote(model._meta.db_table)
-        self.columns = ", ".join(quote(f.column) for f in self.insert_fields)
+        self.columns = ", ".join(quote(str(f.column)) for f in self.insert_fields)
         self.conflict = ""
         if self.upsert:
-            target = ", ".join(quote(f.column) for f in self.keys)
-            sets = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in self.assign)
+            target = ", ".join(quote(str(f.column)) for f in self.keys)
+            sets = ", ".join(
+                f"{quote(str(f.column))} = EXCLUDED.{quote(str(f.column))}" for f in self.assign
+            )
             action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
             self.conflict = f" ON CONFLICT ({target}) {action}"
         self.vendor = connection.vendor
@@ -80,17 +82,33 @@ class ChunkStatement:
                 f"SELECT {self.columns} FROM {self.stage}{self.conflict}"
             )
 
-    def execute(self, records: list[list[Any]], *, new: bool = False) -> None:
-        """Write the records; ``new`` ones may be appended without conflict handling."""
+    def execute(
+        self,
+        records: list[list[Any]],
+        *,
+        new: bool = False,
+        while_copying: Callable[[], None] | None = None,
+    ) -> None:
+        """Write the records; ``new`` ones are appended, and a conflict raises IntegrityError.
+
+        ``while_copying`` runs once the rows are sent, while PostgreSQL is still
+        storing them (COPY only); it must not touch the database or raise.
+        """
         if self.vendor == "postgresql":
-            self._postgres(records, direct=new)
+            self._postgres(records, direct=new, while_copying=while_copying)
         elif self.vendor == "sqlite":
-            self._values(records)
+            self._values(records, conflict="" if new else self.conflict)
         else:
-            self._orm(records)
+            self._orm(records, new=new)
 
     # Strategies ----------------------------------------------------------------------
-    def _postgres(self, records: list[list[Any]], *, direct: bool) -> None:
+    def _postgres(
+        self,
+        records: list[list[Any]],
+        *,
+        direct: bool,
+        while_copying: Callable[[], None] | None,
+    ) -> None:
         connection = self.connection
         preps = [
             None if native else f.get_db_prep_save
@@ -115,10 +133,12 @@ class ChunkStatement:
                 else:
                     for record in records:
                         copy.write_row(record)
+                if while_copying is not None:
+                    while_copying()
             if not direct:
                 cursor.execute(self.sql)
 
-    def _values(self, records: list[list[Any]]) -> None:
+    def _values(self, records: list[list[Any]], *, conflict: str) -> None:
         connection = self.connection
         prepared = [
             [f.get_db_prep_save(v, connection) for f, v in zip(self.insert_fields, r, strict=True)]
@@ -133,17 +153,19 @@ class ChunkStatement:
                 sql = (
                     f"INSERT INTO {self.table} ({self.columns}) VALUES "
                     + ", ".join([row] * len(part))
-                    + self.conflict
+                    + conflict
                 )
                 cursor.execute(sql, [v for values in part for v in values])
 
-    def _orm(self, records: list[list[Any]]) -> None:
+    def _orm(self, records: list[list[Any]], *, new: bool) -> None:
         objects = [
             self.model(**{f.attname: v for f, v in zip(self.insert_fields, r, strict=True)})
             for r in records
         ]
         manager = self.model._base_manager.using(self.connection.alias)
-        if self.upsert and self.assign:
+        if new:
+            manager.bulk_create(objects)
+        elif self.upsert and self.assign:
             manager.bulk_create(
                 objects,
                 update_conflicts=True,
@@ -180,14 +202,14 @@ def key_filter(
     table = quote(model._meta.db_table)
     if len(keys) == 1:
         # "= ANY(array)" uses the unique index; a join against unnest() may not.
-        column = f"{table}.{quote(keys[0].column)}"
+        column = f"{table}.{quote(str(keys[0].column))}"
         array = [v[0] for v in values]
         return RawSQL(
             f"{column} = ANY(%s::{_array_type(keys[0], connection)})",
             [array],
             output_field=BooleanField(),
         )
-    columns = ", ".join(f"{table}.{quote(f.column)}" for f in keys)
+    columns = ", ".join(f"{table}.{quote(str(f.column))}" for f in keys)
     arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in keys)
     params = [[v[i] for v in values] for i in range(len(keys))]
     sql = f"({columns}) IN (SELECT * FROM unnest({arrays}))"

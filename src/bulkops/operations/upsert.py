@@ -8,7 +8,7 @@ Unchanged rows are not written at all and count as skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,7 +39,9 @@ def unique_key_problem(model: type[models.Model], key_fields: Sequence[str]) -> 
         fields = [opts.get_field(name) for name in key_fields]
     except Exception as exc:
         return str(exc)
-    if len(fields) == 1 and (getattr(fields[0], "unique", False) or fields[0].primary_key):
+    if len(fields) == 1 and (
+        getattr(fields[0], "unique", False) or getattr(fields[0], "primary_key", False)
+    ):
         return None
     for together in opts.unique_together:
         if set(together) == names:
@@ -91,6 +93,8 @@ class ChunkWriter:
         ]
         self.compare = [f.attname for f in self.update_fields]
         self.seen: set[int] = set()
+        self.optimistic = True
+        self._while_copying: Callable[[], None] | None = None
         self.positions = {f.attname: i for i, f in enumerate(self.insert_fields)}
         assign = [*self.update_fields, *(t for t in self.touch if t not in self.update_fields)]
         self.statement = ChunkStatement(
@@ -103,9 +107,26 @@ class ChunkWriter:
         )
 
     # Public --------------------------------------------------------------------------
-    def write(self, rows: list[CleanRow]) -> WriteResult:
+    def write(
+        self, rows: list[CleanRow], *, while_copying: Callable[[], None] | None = None
+    ) -> WriteResult:
+        """Apply one chunk; ``while_copying`` runs once, during the first COPY, if any."""
+        self._while_copying = while_copying
         result = WriteResult()
         keyed = self._drop_duplicates(rows, result)
+        if self.optimistic and self.keys and self.mode != "update" and keyed:
+            # Files of new rows are the common case: append the chunk and let the unique
+            # key refuse it if any row exists. Once one chunk is refused, every later
+            # chunk looks its keys up first.
+            records = self._new_values([row.data for row, _ in keyed], timezone.now())
+            try:
+                with transaction.atomic(using=self.using):
+                    self.statement.execute(records, new=True, while_copying=self._take_callback())
+            except (IntegrityError, DatabaseError):
+                self.optimistic = False
+            else:
+                result.created = len(keyed)
+                return result
         existing = self._existing([key for _, key in keyed]) if self.keys else {}
         creates: list[CleanRow] = []
         updates: list[tuple[CleanRow, tuple[Any, ...]]] = []
@@ -164,14 +185,18 @@ class ChunkWriter:
             )
         return records
 
+    def _take_callback(self) -> Callable[[], None] | None:
+        callback, self._while_copying = self._while_copying, None
+        return callback
+
     # Classification ------------------------------------------------------------------
     def _key(self, row: CleanRow) -> tuple[Any, ...]:
         return tuple(row.data.get(name) for name in self.key_attnames)
 
     def _key_text(self, row: CleanRow) -> str:
         return ", ".join(
-            f'{f.verbose_name} "{row.data.get(f.attname)}"'
-            for f in self.keys  # type: ignore[union-attr]
+            f'{getattr(f, "verbose_name", f.name)} "{row.data.get(getattr(f, "attname", f.name))}"'
+            for f in self.keys
         )
 
     def _not_found(self, row: CleanRow) -> str:
@@ -266,7 +291,7 @@ class ChunkWriter:
             return set()
         try:
             with transaction.atomic(using=self.using):
-                self.statement.execute(records, new=new)
+                self.statement.execute(records, new=new, while_copying=self._take_callback())
             return set()
         except (IntegrityError, DatabaseError) as exc:
             if new and self.mode == "upsert":

@@ -21,6 +21,14 @@ from django.utils import timezone
 
 from . import converters
 from .cells import CellValue, cell_text
+from .columnwise import (  # noqa: F401  (ManyCleaner, many_cleaner: re-exported)
+    ManyCleaner,
+    many_cleaner,
+    memo_many,
+    number_many,
+    ready_many,
+    text_many,
+)
 from .converters import ConversionError, Converter, ConvertOptions
 from .headers import normalize_header
 
@@ -127,6 +135,7 @@ def _fast_email(validator: Callable[[Any], None]) -> Callable[[Any], None]:
         if not (isinstance(value, str) and len(value) <= 320 and match(value)):
             validator(value)
 
+    check.plain = match  # type: ignore[attr-defined]
     return check
 
 
@@ -186,7 +195,9 @@ def build_cleaner(
         return empty
 
     if text_field and convert is converters.to_text and choices is None:
-        return _text_cleaner(max_length, missing, empty, blank_message, checks)
+        text_clean = _text_cleaner(max_length, missing, empty, blank_message, checks)
+        text_clean.many = text_many(text_clean, max_length, checks)  # type: ignore[attr-defined]
+        return text_clean
 
     # A cell already of the field's own type (a date cell for a DateField, a TRUE for a
     # BooleanField) needs no conversion, only the field's validators.
@@ -251,6 +262,13 @@ def build_cleaner(
             raise ConversionError(str(invalid_choice % {"value": value}))
         return value
 
+    if choices is not None:
+        clean.many = memo_many(clean)  # type: ignore[attr-defined]
+    elif column.converter is None and isinstance(target, models.DecimalField | models.IntegerField):
+        integer = isinstance(target, models.IntegerField)
+        clean.many = number_many(clean, checks, integer=integer)  # type: ignore[attr-defined]
+    else:
+        clean.many = ready_many(clean, ready_types, checks)  # type: ignore[attr-defined]
     return clean
 
 
@@ -273,7 +291,7 @@ def _text_cleaner(
             if value and (value[0] in invisible or value[-1] in invisible):
                 value = value.strip(invisible).strip()
         else:
-            value = to_text(raw)
+            value = to_text(raw) or ""
         if not value:
             if empty is SKIP:
                 raise ConversionError(blank_message)

@@ -296,28 +296,6 @@ def _precheck_dimension(table: Table, path: str) -> tuple[int, int] | None:
     return dimension
 
 
-def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
-    """Data rows, read cheaply from the file's own metadata; None when unknown.
-
-    Used where loading the sheet would be wasteful (counting a job at submit time):
-    xlsx by its declared dimension, CSV by its lines.
-    """
-    limits = limits or Limits()
-    try:
-        detected = detect(source, filename, limits)
-        if detected.format == "csv":
-            layout = csvread.scan(source, filename)
-            return max(layout.line_count - 1 - int(layout.skip_first_line), 0)
-        if detected.format == "xlsx" and detected.sheets and detected.sheets[0].path:
-            dimension = sheet_dimension(source, detected.sheets[0].path)
-            return max(dimension[0] - 1, 0) if dimension else None
-    except (TableError, OSError, ValueError):
-        return None
-    finally:
-        source.seek(0)
-    return None
-
-
 def _is_panic(exc: BaseException) -> bool:
     # pyo3 panics derive from BaseException; a malformed file must not escape as one.
     return type(exc).__name__ == "PanicException"
@@ -384,7 +362,9 @@ def _open(
     detected = detect(fp, filename, limits)
     if detected.format == "csv":
         return CsvTable(fp, detected, filename, limits)
-    if detected.format == "xlsx" and engine == "openpyxl":
+    if detected.format == "xlsx" and (
+        engine == "openpyxl" or (engine == "auto" and _too_big_for_calamine(detected))
+    ):
         return OpenpyxlTable(fp, detected, filename, limits, sheet)
     try:
         return CalamineTable(fp, detected, filename, limits, sheet)
@@ -397,6 +377,15 @@ def _open(
             raise
     fp.seek(0)
     return OpenpyxlTable(fp, detected, filename, limits, sheet)
+
+
+# calamine holds a whole sheet's cells in memory (tens of bytes per cell); above this
+# much sheet XML the streaming openpyxl reader keeps memory flat instead.
+CALAMINE_MAX_SHEET_XML = 192 * 1024 * 1024
+
+
+def _too_big_for_calamine(detected: Detected) -> bool:
+    return any(ref.xml_size > CALAMINE_MAX_SHEET_XML for ref in detected.sheets)
 
 
 def _seekable(source: BinaryIO) -> BinaryIO:

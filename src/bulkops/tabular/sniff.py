@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import BinaryIO, Literal
 
+from . import csvread
 from .errors import TableError
 from .limits import Limits
 
@@ -64,6 +65,8 @@ class SheetRef:
     name: str
     path: str | None
     """Zip member of the sheet XML (xlsx only)."""
+    xml_size: int = 0
+    """Declared uncompressed size of that XML."""
 
 
 @dataclass(frozen=True)
@@ -291,7 +294,9 @@ def _xlsx_sheets(
         attrs = dict(_ATTR_RE.findall(match.group(1)))
         rel_id = next((v for k, v in attrs.items() if k.endswith(":id")), "")
         path = targets.get(rel_id)
-        sheets.append(SheetRef(_unescape(attrs.get("name", "")), path if path in names else None))
+        found = path if path in names else None
+        size = archive.getinfo(found).file_size if found else 0
+        sheets.append(SheetRef(_unescape(attrs.get("name", "")), found, size))
     return tuple(sheets)
 
 
@@ -324,3 +329,25 @@ def sheet_dimension(fp: BinaryIO, path: str) -> tuple[int, int] | None:
     if last_col is None:
         return int(first_row), column_index(first_col)
     return int(last_row), column_index(last_col)
+
+
+def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
+    """Data rows, read cheaply from the file's own metadata; None when unknown.
+
+    Used where loading the sheet would be wasteful (counting a job at submit time):
+    xlsx by its declared dimension, CSV by its lines.
+    """
+    limits = limits or Limits()
+    try:
+        detected = detect(source, filename, limits)
+        if detected.format == "csv":
+            layout = csvread.scan(source, filename)
+            return max(layout.line_count - 1 - int(layout.skip_first_line), 0)
+        if detected.format == "xlsx" and detected.sheets and detected.sheets[0].path:
+            dimension = sheet_dimension(source, detected.sheets[0].path)
+            return max(dimension[0] - 1, 0) if dimension else None
+    except (TableError, OSError, ValueError):
+        return None
+    finally:
+        source.seek(0)
+    return None

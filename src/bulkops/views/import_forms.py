@@ -29,6 +29,7 @@ class ImportOptionsForm(forms.Form):
     decimal_separator = forms.ChoiceField(
         label=_("Decimal separator"), choices=DECIMAL_CHOICES, required=False
     )
+    sheet = forms.CharField(required=False, widget=forms.HiddenInput)
     atomic = forms.BooleanField(
         label=_("All or nothing: import nothing if any row has an error"), required=False
     )
@@ -36,6 +37,7 @@ class ImportOptionsForm(forms.Form):
     def __init__(self, *args: Any, model: Any, key_fields: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model = model
+        self.fields["atomic"].label_suffix = ""  # a checkbox label reads as a sentence
         opts = model._meta
         keys = [
             (f.name, str(f.verbose_name))

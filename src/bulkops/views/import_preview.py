@@ -33,12 +33,22 @@ def build_preview(
     key = options.get("key_field")
     with storage.open(staged["path"], "rb") as handle:
         try:
-            table = open_table(handle, filename=staged["filename"], limits=limits)
+            table = open_table(
+                handle,  # type: ignore[arg-type]
+                filename=staged["filename"],
+                limits=limits,
+                sheet=options.get("sheet") or None,
+            )
         except TableError as exc:
             context["problem"] = exc.message
             return context
         with table:
-            context.update(headers=table.headers, row_count=table.row_count, sheet=table.sheet_name)
+            context.update(
+                headers=table.headers,
+                row_count=table.row_count,
+                sheet=table.sheet_name,
+                sheet_names=table.sheet_names,
+            )
             convert = definition.get_options(
                 day_first=options.get("dates", "dmy") != "mdy",
                 decimal_separator=options.get("decimal_separator") or None,
@@ -54,7 +64,7 @@ def build_preview(
             try:
                 bound = definition.bind(
                     table.headers,
-                    mode=mode,
+                    mode=mode,  # type: ignore[arg-type]
                     key_fields=[key] if key else [],
                     mapping=mapping,
                     options=convert,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from pathlib import PurePath
 from typing import Any
@@ -11,12 +12,16 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 import bulkops
 from bulkops.conf import settings
@@ -31,6 +36,27 @@ SESSION_KEY = "bulkops_imports"
 STAGING = "bulkops/staging"
 
 
+class SizeLimitHandler(FileUploadHandler):
+    """First upload handler: drops a file once it passes the limit, without storing it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.received = 0
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.exceeded = True
+            raise SkipFile  # the rest of this file is read and discarded, never stored
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in dispatch, after the size
 class ImportView(LoginRequiredMixin, View):
     """The whole import flow for one model, one URL per step (selected by ``step``).
 
@@ -42,6 +68,7 @@ class ImportView(LoginRequiredMixin, View):
     definition: ImportDefinition | None = None
     template_name = "bulkops/import/page.html"
     step = "page"
+    size_guard: SizeLimitHandler | None = None
 
     # Configuration hooks ---------------------------------------------------------
     def get_model(self) -> type[models.Model]:
@@ -76,12 +103,25 @@ class ImportView(LoginRequiredMixin, View):
             raise PermissionDenied
 
     # Dispatch ----------------------------------------------------------------------
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.kwargs = kwargs
         self.check_permission()
-        return super().dispatch(request, *args, **kwargs)
+        if request.method == "POST" and self.step == "upload":
+            # Before anything reads the body (the CSRF check would): refuse by the declared
+            # length, and cap what the upload handlers accept when the length lies.
+            limit = int(settings.MAX_UPLOAD_SIZE)
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            if declared > limit + 64 * 1024:
+                return self.upload_error(
+                    f"The file is {human_size(declared)}; "
+                    f"the largest file accepted is {human_size(limit)}.",
+                    status=413,
+                )
+            self.size_guard = SizeLimitHandler(limit)
+            request.upload_handlers.insert(0, self.size_guard)
+        return csrf_protect(super().dispatch)(request, *args, **kwargs)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.step != "page":
@@ -99,15 +139,12 @@ class ImportView(LoginRequiredMixin, View):
     # Steps -------------------------------------------------------------------------
     def upload(self, request: HttpRequest) -> HttpResponse:
         limit = int(settings.MAX_UPLOAD_SIZE)
-        # Refuse from the header, before Django writes the body to a temporary file.
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > limit + 64 * 1024:
+        form = self.options_form(UploadForm, data=request.POST, files=request.FILES)
+        if self.size_guard is not None and self.size_guard.exceeded:
             return self.upload_error(
-                f"The file is {human_size(declared)}; "
-                f"the largest file accepted is {human_size(limit)}.",
+                f"The file is larger than {human_size(limit)}, the largest file accepted.",
                 status=413,
             )
-        form = self.options_form(UploadForm, data=request.POST, files=request.FILES)
         if not form.is_valid():
             return self.render("bulkops/import/upload_form.html", {"form": form}, status=400)
         upload = form.cleaned_data["file"]
@@ -158,6 +195,7 @@ class ImportView(LoginRequiredMixin, View):
             "decimal_separator": data.get("decimal_separator") or None,
             "atomic": bool(data.get("atomic")),
             "filename": staged["filename"],
+            "sheet": data.get("sheet") or None,
         }
         definition_class = type(self.get_definition())
         qualname = definition_class.__qualname__
@@ -217,7 +255,7 @@ class ImportView(LoginRequiredMixin, View):
         mapping: dict[int, str | None] = {}
         for key, value in request.POST.items():
             if key.startswith("map_") and key[4:].isdigit():
-                mapping[int(key[4:])] = value or None
+                mapping[int(key[4:])] = str(value) or None
         return mapping
 
     def upload_error(self, message: str, *, status: int = 400, form: Any = None) -> HttpResponse:
@@ -262,15 +300,36 @@ class ImportView(LoginRequiredMixin, View):
 
 
 class ImportResultView(LoginRequiredMixin, View):
-    """The result of an import task: counts, the first errors and the error report."""
+    """The result of an import task: its counts and the error report."""
 
     def get(self, request: HttpRequest, pk: Any) -> HttpResponse:
         task = get_object_or_404(
             BulkTask.objects.visible_to(request.user), pk=pk, operation="import"
         )
-        errors = list(task.errors.all()[:20])
         return TemplateResponse(
             request,
             "bulkops/import/result.html",
-            {"task": task, "result": task.result or {}, "errors": errors},
+            {"task": task, "result": task.result or {}},
         )
+
+
+def purge_staged_uploads(older_than: datetime.timedelta = datetime.timedelta(days=1)) -> int:
+    """Delete uploads that were previewed but never confirmed; returns how many.
+
+    Meant for a periodic job (``bulkops_cleanup``); confirmed uploads are removed at once.
+    """
+    cutoff = timezone.now() - older_than
+    removed = 0
+    try:
+        tokens, _ = default_storage.listdir(STAGING)
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    for token in tokens:
+        folder = f"{STAGING}/{token}"
+        _, names = default_storage.listdir(folder)
+        for name in names:
+            path = f"{folder}/{name}"
+            if default_storage.get_modified_time(path) < cutoff:
+                default_storage.delete(path)
+                removed += 1
+    return removed

@@ -1,4 +1,7 @@
-"""A real browser imports a 7,000-row workbook with 5 bad rows through the import pages."""
+"""A real browser imports a 7,000-row workbook with 5 bad rows through the import pages.
+
+The worker is a thread of this process running queued tasks with ``runner.run``.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +18,13 @@ import pytest
 from bulkops import runner
 from bulkops.models import BulkTask
 from bulkops.tabular import open_table
-
-from .files import xlsx_bytes
-from .models_app.models import Customer
+from tests.browser.conftest import log_in
+from tests.tabular.conftest import countries, importer, registered  # noqa: F401  (fixtures)
+from tests.tabular.files import xlsx_bytes
+from tests.tabular.models_app.models import Customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BAD_ROWS = {
     12: (1, "not-an-email"),
     1_500: (2, "XX"),
@@ -36,37 +32,6 @@ BAD_ROWS = {
     5_000: (0, None),
     6_999: (4, "lots"),
 }
-
-
-@pytest.fixture
-def page(live_server: Any) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test
-    # makes between browser steps are still plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True)
-        yield context.new_page()
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    # The live server closes a request thread's database connection when the browser's
-    # keep-alive socket closes; let that finish before the test database is dropped.
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout=5)
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        # A request thread still parked on a keep-alive socket holds an idle session.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
 
 
 @pytest.fixture
@@ -79,9 +44,9 @@ def worker(settings: Any, dummy_backend: list[Any]) -> Iterator[list[str]]:
     stop = threading.Event()
     original = upsert.ChunkWriter.write
 
-    def slow_write(self: Any, rows: Any) -> Any:
+    def slow_write(self: Any, rows: Any, **kwargs: Any) -> Any:
         time.sleep(0.05)  # slow enough for the browser to see the bar move
-        return original(self, rows)
+        return original(self, rows, **kwargs)
 
     upsert.ChunkWriter.write = slow_write  # type: ignore[method-assign]
 
@@ -125,16 +90,12 @@ def test_import_7000_rows_with_5_bad_rows_in_a_browser(
     page: Any,
     live_server: Any,
     worker: list[str],
-    client: Any,
-    importer: Any,
-    registered: Any,
-    countries: Any,
+    importer: Any,  # noqa: F811
+    registered: Any,  # noqa: F811
+    countries: Any,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    client.force_login(importer)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    log_in(page, live_server, importer)
     page.goto(f"{live_server.url}/bulkops/import/tabular_models.customer/")
     page.set_input_files("input[name=file]", str(workbook(tmp_path)))
     page.click("button[type=submit]")
@@ -147,6 +108,9 @@ def test_import_7000_rows_with_5_bad_rows_in_a_browser(
         BAD_ROWS
     )
     assert 'Row 12, column "Email": Enter a valid email address.' in flagged.nth(0).inner_text()
+    shots = os.environ.get("BULKOPS_SCREENSHOTS")  # a folder, to look at the pages
+    if shots:
+        page.screenshot(path=f"{shots}/import-preview.png", full_page=True)
 
     page.click("button[name=confirm]")
     page.locator(".bulkops-progress").wait_for(timeout=30_000)
@@ -165,6 +129,8 @@ def test_import_7000_rows_with_5_bad_rows_in_a_browser(
     assert summary.locator(".bulkops-created").inner_text() == "6995"
     assert summary.locator(".bulkops-failed").inner_text() == "5"
 
+    if shots:
+        page.screenshot(path=f"{shots}/import-result.png", full_page=True)
     with page.expect_download() as download_info:
         page.click(".bulkops-import-report")
     report = Path(download_info.value.path())
