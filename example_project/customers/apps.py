@@ -6,4 +6,5 @@ class CustomersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from customers import operations  # noqa: F401  (registers customers.deactivate)
+        # Registers customers.deactivate and the customer import definition.
+        from customers import imports, operations  # noqa: F401

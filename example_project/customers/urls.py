@@ -8,4 +8,5 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.CustomerList.as_view(), name="list"),
+    path("sample.xlsx", views.sample_workbook, name="sample"),
 ]

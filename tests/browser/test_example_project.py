@@ -137,3 +137,46 @@ def test_downloading_from_the_simulated_time_clock_shows_progress_and_punches(
     assert page.locator("#punches tbody tr").count() == 15
     assert "5,000" in progress.inner_text()
     page.close()
+
+
+def test_customers_import_a_sample_workbook_and_export_them(
+    browser: Any, example_site: str, tmp_path: Any
+) -> None:
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    log_in(page, example_site)
+    page.goto(example_site + "/customers/")
+    with page.expect_download() as sample:
+        page.get_by_role("link", name="Sample workbook").click()
+    workbook = tmp_path / "sample.xlsx"
+    sample.value.save_as(workbook)
+
+    page.get_by_role("link", name="Import from a spreadsheet").click()
+    page.set_input_files("input[name=file]", str(workbook))
+    page.click("form:has(input[name=file]) button[type=submit]")
+    found = page.locator(".bulkops-import-found")
+    found.wait_for(timeout=30_000)
+    assert found.get_attribute("data-failed-rows") == "5"
+    page.click("button[name=confirm]")
+    summary = page.locator(".bulkops-import-summary")
+    summary.wait_for(timeout=60_000)
+    assert summary.locator(".bulkops-created").inner_text() == "6995"
+    assert summary.locator(".bulkops-failed").inner_text() == "5"
+
+    # Export what was imported: filter, select all matching, Export.
+    page.goto(example_site + "/customers/?city=Arequipa")
+    page.get_by_text("Select all 6,995 matching").click()
+    page.get_by_role("button", name="Export").click()
+    page.get_by_text("Export: 6,995 customers?").wait_for()
+    page.get_by_role("button", name="Run").click()
+    download = page.locator(".bulkops-progress a", has_text="Download file")
+    download.wait_for(timeout=60_000)
+    with page.expect_download() as exported:
+        download.click()
+    path = tmp_path / "export.xlsx"
+    exported.value.save_as(path)
+    from bulkops.tabular import open_table
+
+    with open_table(path, filename="export.xlsx") as table:
+        assert sum(1 for _ in table.rows()) == 6995
+    context.close()

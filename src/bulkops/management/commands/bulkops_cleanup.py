@@ -43,3 +43,9 @@ class Command(BaseCommand):
             BulkTaskError.objects.filter(task_id__in=ids).delete()
             tasks += BulkTask.objects.filter(pk__in=ids).delete()[1].get(BulkTask._meta.label, 0)
         self.stdout.write(f"Deleted {tasks} tasks and {files} files older than {days} days.")
+        # Uploads previewed on the import pages but never confirmed.
+        from bulkops.views.imports import purge_staged_uploads
+
+        staged = purge_staged_uploads()
+        if staged:
+            self.stdout.write(f"Deleted {staged} abandoned import uploads.")
