@@ -18,6 +18,7 @@ from bulkops.tabular import open_table
 
 from .files import cfb_bytes, csv_bytes, xlsx_bytes
 from .models_app.models import Country, Customer, Ticket
+from .test_hostile import _bomb_xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -293,6 +294,40 @@ HOSTILE = [
         'The columns "Email" and "E-mail address" both fill e-mail address; keep only one.',
     ),
 ]
+
+
+def _valid_workbook() -> bytes:
+    return xlsx_bytes([HEADERS, *customer_rows(200)])
+
+
+HOSTILE += [
+    (
+        _valid_workbook()[: len(_valid_workbook()) // 2],
+        "cut.xlsx",
+        '"cut.xlsx" is damaged and cannot be read as an Excel workbook (.xlsx). Open it in '
+        "your spreadsheet program, save it again and upload the new copy.",
+    ),
+    (
+        _bomb_xlsx(40 * 1024 * 1024),
+        "bomb.xlsx",
+        '"bomb.xlsx" would expand to far more data than a spreadsheet of its size holds '
+        "and was refused as unsafe.",
+    ),
+]
+
+
+def test_an_oversized_file_fails_with_message_and_leaves_table_unchanged(
+    countries: Any, run_import: Any, settings: Any
+) -> None:
+    settings.BULKOPS = {**settings.BULKOPS, "MAX_UPLOAD_SIZE": 1024 * 1024}
+    Customer.objects.create(name="Existing", email="keep@example.com")
+    before = list(Customer.objects.values_list("pk", "name", "email"))
+    data = csv_bytes("Name,Email\n" + "".join(f"n{i},e{i}@x.io\n" for i in range(80_000)))
+    task = run_import(data, "big.csv", expect_raise=True)
+    assert task.status == BulkTask.Status.FAILED
+    assert task.message.startswith('"big.csv" is ')
+    assert task.message.endswith("the largest file accepted is 1 MB.")
+    assert list(Customer.objects.values_list("pk", "name", "email")) == before
 
 
 @pytest.mark.parametrize(("data", "filename", "message"), HOSTILE)
