@@ -31,7 +31,7 @@ def customers(countries: Any) -> None:
         status="paused",
         phone="+34 600",
         joined=datetime.date(2024, 3, 5),
-        last_seen=datetime.datetime(2024, 7, 1, 10, tzinfo=datetime.UTC),
+        last_seen=datetime.datetime(2024, 7, 1, 10, tzinfo=datetime.timezone.utc),
     )
     Customer.objects.create(name="@SUM(1)", email="at@example.com", balance=Decimal("7"))
     Customer.objects.create(name="Plain", email="plain@example.com", visits=3)

@@ -43,7 +43,7 @@ def test_neutralize(text: str, expected: str) -> None:
 
 def test_export_value_types() -> None:
     madrid = ZoneInfo("Europe/Madrid")
-    aware = datetime.datetime(2024, 7, 1, 10, 0, tzinfo=datetime.UTC)
+    aware = datetime.datetime(2024, 7, 1, 10, 0, tzinfo=datetime.timezone.utc)
     assert export_value(aware, madrid) == datetime.datetime(2024, 7, 1, 12, 0)
     assert export_value(Decimal("1.50")) == Decimal("1.50")
     assert export_value(-3) == -3
