@@ -113,10 +113,7 @@ def _dispatch(task_id: Any, inline: bool) -> None:
     from bulkops import runner
 
     if inline:
-        try:
-            runner.run(task_id)
-        except Exception:
-            logger.exception("bulkops: inline task %s failed", task_id)
+        runner.run_in_process(task_id)
         return
     task = BulkTask.objects.get(pk=task_id)
     try:

@@ -95,6 +95,18 @@ def run(task_id: Any) -> str | None:
     return task.status
 
 
+def run_in_process(task_id: Any) -> None:
+    """Run the task in the calling process (inline jobs, ImmediateBackend).
+
+    A failure is already recorded on the task by run(); it is logged here, not raised,
+    so the request or script that started the job is not broken by it.
+    """
+    try:
+        run(task_id)
+    except Exception:
+        logger.exception("bulkops: task %s failed", task_id)
+
+
 def claim(task_id: Any) -> BulkTask | None:
     """Move the task to RUNNING in one conditional UPDATE; None if it is not ours to run.
 

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from bulkops.backends.base import BaseBackend
 
 if TYPE_CHECKING:
     from bulkops.models import BulkTask
-
-logger = logging.getLogger("bulkops")
 
 
 class ImmediateBackend(BaseBackend):
@@ -21,8 +18,5 @@ class ImmediateBackend(BaseBackend):
     def enqueue(self, task: BulkTask) -> str:
         from bulkops import runner
 
-        try:
-            runner.run(task.pk)
-        except Exception:
-            logger.exception("bulkops: task %s failed", task.pk)
+        runner.run_in_process(task.pk)
         return ""
