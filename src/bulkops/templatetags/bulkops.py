@@ -6,7 +6,6 @@ from typing import Any
 from django import template
 from django.template.context import Context
 
-from bulkops.conf import settings
 from bulkops.models import BulkTask
 
 register = template.Library()
@@ -41,10 +40,10 @@ def bulkops_rate(value: float | None) -> str:
 @register.inclusion_tag("bulkops/partials/progress.html", takes_context=True)
 def bulkops_progress(context: Context, task: BulkTask) -> dict[str, Any]:
     """Drop a live progress bar for ``task`` into any template."""
+    from bulkops.views.tasks import progress_context
+
     return {
-        "task": task,
-        "poll_interval": settings.POLL_INTERVAL,
-        "errors": task.errors.all()[:5] if task.failed_count else [],
+        **progress_context(task),
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
     }
