@@ -6,8 +6,8 @@ import pytest
 
 import bulkops
 from bulkops.models import BulkTask, BulkTaskError
-from bulkops.operations.delete import blocking_objects, deletion_summary
-from tests.testapp.models import Customer, Invoice, Note, Order
+from bulkops.operations.delete import FastDelete, blocking_objects, deletion_summary
+from tests.testapp.models import Customer, Invoice, Note, Order, Reminder, VipCustomer, Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +104,6 @@ def test_deletion_summary_counts_cascades_and_blockers(customers: list[Customer]
 def test_rows_blocked_through_a_cascade_are_found_too(
     customers: list[Customer], django_capture_on_commit_callbacks: Any
 ) -> None:
-    from tests.testapp.models import Reminder
-
     note = Note.objects.create(customer=customers[7], text="call back")
     reminder = Reminder.objects.create(note=note)
     Order.objects.create(customer=customers[1])
@@ -130,3 +128,127 @@ def test_directly_protected_rows_cost_no_query_per_row(
         task = run_delete(Customer.objects.all(), django_capture_on_commit_callbacks)
 
     assert (task.succeeded_count, task.failed_count) == (28, 2)
+
+
+def test_a_chunk_without_blockers_is_one_delete_per_model_without_loading_rows(
+    db: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    people = Customer.objects.bulk_create(
+        Customer(name=f"P{i}", email=f"p{i}@example.com") for i in range(250)
+    )
+    Note.objects.bulk_create(Note(customer=c) for c in people[:120])
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        task = run_delete(Customer.objects.all(), django_capture_on_commit_callbacks)
+
+    assert task.result["deleted"] == {"testapp.Customer": 250, "testapp.Note": 120}
+    sql = [q["sql"] for q in queries.captured_queries]
+    # Django's collector would load the 250 customers and delete them 100 at a time.
+    assert sum(s.startswith('DELETE FROM "testapp_customer"') for s in sql) == 1
+    assert sum(s.startswith('DELETE FROM "testapp_note"') for s in sql) == 1
+    assert not [s for s in sql if s.startswith('SELECT "testapp_customer"."id" FROM')]
+
+
+def test_set_null_relations_keep_their_rows_without_the_customer(
+    customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    kept = Customer.objects.create(name="Kept", email="kept@example.com")
+    Visit.objects.bulk_create(
+        [Visit(customer=customers[0]), Visit(customer=customers[5]), Visit(customer=kept)]
+    )
+
+    task = run_delete(
+        Customer.objects.exclude(pk=kept.pk), django_capture_on_commit_callbacks, chunk_size=7
+    )
+
+    assert task.succeeded_count == 30
+    assert list(Customer.objects.all()) == [kept]
+    owners = sorted(Visit.objects.values_list("customer", flat=True), key=str)
+    assert owners == [kept.pk, None, None]
+
+
+def test_multi_table_children_go_with_their_parents(
+    customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    vip = VipCustomer.objects.create(name="Vip", email="vip@example.com", tier="gold")
+    other = VipCustomer.objects.create(name="Other", email="other@example.com")
+
+    task = run_delete(Customer.objects.exclude(pk=other.pk), django_capture_on_commit_callbacks)
+
+    assert task.result["deleted"] == {"testapp.Customer": 31, "testapp.VipCustomer": 1}
+    assert not VipCustomer.objects.filter(pk=vip.pk).exists()
+    assert list(Customer.objects.all()) == [Customer.objects.get(pk=other.pk)]
+
+    # Deleting the children deletes their parent rows too (Django's collector does it).
+    task = run_delete(VipCustomer.objects.all(), django_capture_on_commit_callbacks)
+
+    assert task.succeeded_count == 1
+    assert not Customer.objects.exists() and not VipCustomer.objects.exists()
+
+
+def test_delete_signals_are_sent_for_cascaded_rows(
+    customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.db.models.signals import post_delete
+
+    Note.objects.bulk_create(Note(customer=c, text=f"n{c.pk}") for c in customers[:3])
+    seen: list[str] = []
+
+    def record(sender: Any, instance: Note, **kwargs: Any) -> None:
+        seen.append(instance.text)
+
+    post_delete.connect(record, sender=Note)
+    try:
+        assert FastDelete.plan(Customer) is None
+        task = run_delete(Customer.objects.all(), django_capture_on_commit_callbacks)
+    finally:
+        post_delete.disconnect(record, sender=Note)
+
+    assert task.result["deleted"] == {"testapp.Customer": 30, "testapp.Note": 3}
+    assert sorted(seen) == sorted(f"n{c.pk}" for c in customers[:3])
+    assert FastDelete.plan(Customer) is not None
+
+
+def test_a_blocker_under_a_cascade_sends_the_chunk_to_the_collector(
+    customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    note = Note.objects.create(customer=customers[2])
+    Reminder.objects.create(note=note)
+
+    task = run_delete(Customer.objects.all(), django_capture_on_commit_callbacks, chunk_size=10)
+
+    assert (task.succeeded_count, task.failed_count) == (29, 1)
+    assert list(Customer.objects.all()) == [customers[2]]
+    assert Note.objects.get() == note
+
+
+def _with_a_visit(how: str) -> Any:
+    from django.db.models import Count, Exists, OuterRef
+
+    if how == "join":
+        return Customer.objects.filter(visits__place="Faro").distinct()
+    if how == "annotate":
+        return Customer.objects.annotate(n=Count("visits")).filter(n__gte=1).order_by("-name")
+    if how == "subquery":
+        return Customer.objects.filter(pk__in=Visit.objects.values("customer"))
+    return Customer.objects.filter(Exists(Visit.objects.filter(customer=OuterRef("pk"))))
+
+
+@pytest.mark.parametrize("how", ["join", "annotate", "subquery", "exists"])
+def test_a_selection_that_reads_the_tables_being_changed_deletes_just_its_rows(
+    how: str, customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    # The visits are set to NULL before the customers go: the selection must be fixed
+    # before that, or "customers with a visit" would match nobody by the last DELETE.
+    Visit.objects.create(customer=customers[4], place="Faro")
+    Visit.objects.create(customer=customers[4], place="Faro")
+    Visit.objects.create(customer=customers[9], place="Faro")
+
+    task = run_delete(_with_a_visit(how), django_capture_on_commit_callbacks, chunk_size=4)
+
+    assert task.result["deleted"] == {"testapp.Customer": 2}
+    assert Customer.objects.count() == 28
+    assert not Customer.objects.filter(pk__in=[customers[4].pk, customers[9].pk]).exists()
+    assert Visit.objects.filter(customer=None).count() == 3

@@ -71,3 +71,20 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder #{self.pk}"
+
+
+class Visit(models.Model):
+    # SET_NULL: kept, without its customer, when the customer is deleted.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, related_name="visits"
+    )
+    place = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"Visit #{self.pk}"
+
+
+class VipCustomer(Customer):
+    """Multi-table inheritance: deleting the parent row deletes this child row too."""
+
+    tier = models.CharField(max_length=20, blank=True)
