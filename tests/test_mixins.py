@@ -367,6 +367,52 @@ def test_views_can_override_permissions(
     assert post(client, url, bulk_op="action", bulk_action="delete").status_code == 403
 
 
+def test_retrying_failed_rows_checks_the_permission_the_view_used(
+    django_user_model: Any, customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    from tests.testapp.models import Order
+
+    # The open list lets anyone with view_customer delete; this user has nothing else.
+    viewer = django_user_model.objects.create_user("vic", password="pw")
+    view = Permission.objects.get(content_type__app_label="testapp", codename="view_customer")
+    viewer.user_permissions.add(view)
+    client = Client()
+    client.force_login(viewer)
+    url = reverse("customers-open")
+    order = Order.objects.create(customer=customers[0])
+    post(client, url, bulk_op="all")
+    run(client, url, django_capture_on_commit_callbacks, "delete")
+    task = BulkTask.objects.get()
+    assert (task.failed_count, task.permission) == (1, "testapp.view_customer")
+    order.delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("bulkops:task-retry-failed", args=[task.pk]))
+
+    assert response.status_code == 302
+    retry = BulkTask.objects.get(parent=task)
+    assert (retry.status, retry.succeeded_count, retry.permission) == (
+        "succeeded",
+        1,
+        "testapp.view_customer",
+    )
+    assert not Customer.objects.exists()
+
+    # Without that permission any more, the same retry is refused.
+    Customer.objects.create(name="Zed", email="zed@example.com")
+    Order.objects.create(customer=Customer.objects.get())
+    post(client, url, bulk_op="all")
+    run(client, url, django_capture_on_commit_callbacks, "delete")
+    second = BulkTask.objects.filter(parent=None).latest("created_at")
+    assert second.failed_count == 1
+    viewer.user_permissions.remove(view)
+    response = client.post(reverse("bulkops:task-retry-failed", args=[second.pk]))
+    assert response.status_code == 403
+    assert not BulkTask.objects.filter(parent=second).exists()
+
+
 def test_another_user_cannot_see_poll_or_cancel_the_task(
     client: Client,
     other_user: Any,

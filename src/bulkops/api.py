@@ -35,13 +35,17 @@ def submit(
     sync_threshold: int | None = None,
     parent: BulkTask | None = None,
     check_permission: bool = True,
+    permission: str | None = None,
 ) -> BulkTask:
     """Start a bulk job and return its task.
 
     Parameters are validated here, so a bad request fails in the caller with a
     ``ValidationError``; a user without the operation's permission gets
-    ``PermissionDenied`` (a view that checked its own permissions passes
-    ``check_permission=False``; an anonymous user is still refused). An operation that
+    ``PermissionDenied``. ``permission`` replaces the operation's model permission with
+    another (``"app_label.codename"``, or ``"*"`` for any logged-in user); it is kept on
+    the task, so retrying its failed rows checks the same one. A view that checked its
+    own permissions passes ``check_permission=False`` (an anonymous user is still
+    refused), and the permission it checked, if it has one. An operation that
     locks its model raises ``TaskConflict`` while another unfinished task holds the
     same model. The job is handed to the backend when the surrounding transaction
     commits; jobs under ``SYNC_THRESHOLD`` rows run inline instead.
@@ -55,7 +59,7 @@ def submit(
         raise TypeError(f"Operation {operation_name!r} needs a queryset.")
     if user is not None and not user.is_authenticated:
         raise PermissionDenied("Log in to run bulk operations.")
-    if user is not None and check_permission and not operation.has_permission(user, model):
+    if user is not None and check_permission and not _allowed(operation, user, model, permission):
         raise PermissionDenied(f"You may not run {operation_name!r} on these rows.")
     cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
 
@@ -66,6 +70,7 @@ def submit(
         params=cleaned,
         backend=settings.BACKEND,
         parent=parent,
+        permission=permission or "",
         created_at=timezone.now(),
     )
     if queryset is not None:
@@ -92,6 +97,16 @@ def submit(
     inline = task.total is not None and task.total < threshold
     transaction.on_commit(partial(_dispatch, task.pk, inline), using=task._state.db)
     return task
+
+
+def _allowed(
+    operation: Any, user: UserLike, model: type[models.Model] | None, permission: str | None
+) -> bool:
+    if permission == "*":
+        return True
+    if permission:
+        return user.has_perm(permission)
+    return bool(operation.has_permission(user, model))
 
 
 def _raise_if_locked(lock_key: str, *, exclude: Any = None) -> None:
@@ -185,7 +200,8 @@ def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
     """A new task over only the rows that failed in ``task`` (its recorded row errors).
 
     The rows are looked up inside the finished task's own selection, so a retry can
-    never reach beyond what the first run was allowed to touch.
+    never reach beyond what the first run was allowed to touch; ``user`` needs the
+    permission that authorized the first run (its ``permission``, or the operation's).
     """
     from bulkops.views.selection import clean_pks
 
@@ -203,6 +219,7 @@ def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
         params={k: v for k, v in task.params.items() if k != "time_limit"},
         label=f"{task.label} (failed rows)"[:255] if task.label else "",
         parent=task,
+        permission=task.permission or None,
     )
 
 

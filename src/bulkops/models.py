@@ -100,6 +100,10 @@ class BulkTask(models.Model):
     backend_id = models.CharField(max_length=255, blank=True, editable=False)
     # "host:pid" of the process that holds the task while it runs.
     worker = models.CharField(max_length=255, blank=True, editable=False)
+    # The permission that authorized the task when its caller chose one
+    # (``app_label.codename``, or ``"*"`` for any logged-in user); blank for the
+    # operation's own model permission. A retry of the failed rows checks the same.
+    permission = models.CharField(max_length=255, blank=True, editable=False)
     # Tasks sharing a non-blank key never run at the same time.
     lock_key = models.CharField(max_length=255, blank=True, editable=False)
     # The task this one retries, if any.

@@ -178,6 +178,13 @@ class BulkMixin:
             return perm is None or user.has_perm(perm)
         return get_operation(action)().has_permission(user, self.get_bulk_model())
 
+    def _bulk_permission_for(self, action: str) -> str | None:
+        """The view's own permission for ``action``, as ``submit(permission=)`` takes it."""
+        permissions = self.get_bulk_permissions()
+        if action not in permissions:
+            return None  # the operation's model permission
+        return permissions[action] or "*"
+
     def get_bulk_allowed_actions(self) -> list[dict[str, str]]:
         actions = []
         for name in self.get_bulk_actions():
@@ -327,6 +334,7 @@ class BulkMixin:
                 params=params,
                 sync_threshold=self.get_bulk_sync_threshold(),
                 check_permission=False,  # checked above, with the view's own rules
+                permission=self._bulk_permission_for(action),
             )
         except TaskConflict as exc:
             return self.render_bulk_panel("message", {"message": str(exc), "task": exc.task})
