@@ -21,6 +21,9 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--rows", type=int, default=100_000, help="rows for the large jobs")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument(
+        "--nice", type=int, default=0, help="CPU niceness of the worker the load benchmark starts"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rows = min(args.rows, 10_000)
