@@ -61,10 +61,7 @@ class ChunkStatement:
             self.conflict = f" ON CONFLICT ({target}) {action}"
         self.vendor = connection.vendor
         self.native = [
-            self.vendor == "postgresql"
-            and isinstance(f, _NATIVE_ON_POSTGRES)
-            and type(f).get_db_prep_save is models.Field.get_db_prep_save
-            for f in self.insert_fields
+            self.vendor == "postgresql" and _native_on_postgres(f) for f in self.insert_fields
         ]
         if self.vendor == "postgresql":
             # A session-local staging table: COPY is the fastest way into PostgreSQL, and
@@ -174,6 +171,19 @@ class ChunkStatement:
             )
         else:
             manager.bulk_create(objects, ignore_conflicts=self.upsert)
+
+
+def _native_on_postgres(field: models.Field[Any, Any]) -> bool:
+    """Whether psycopg takes the cleaned value as it is, with no get_db_prep_save()."""
+    if isinstance(field, models.ForeignKey):
+        # A foreign key saves what its target field saves (None stays None).
+        return type(field).get_db_prep_save is models.ForeignKey.get_db_prep_save and (
+            _native_on_postgres(field.target_field)
+        )
+    return (
+        isinstance(field, _NATIVE_ON_POSTGRES)
+        and type(field).get_db_prep_save is models.Field.get_db_prep_save
+    )
 
 
 def _array_type(model_field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:

@@ -213,9 +213,11 @@ class ChunkWriter:
             return [(row, ()) for row in rows]
         kept = []
         seen = self.seen
+        single = names[0] if len(names) == 1 else None
         for row in rows:
             data = row.data
-            key = tuple([data.get(name) for name in names])
+            # One key column is the usual case: skip building a list per row.
+            key = (data.get(single),) if single else tuple([data.get(n) for n in names])
             if None in key:
                 result.errors.append(
                     (row, f"{self._key_text(row)}: a value is needed to match rows.")

@@ -130,7 +130,9 @@ class Table:
                 continue
             # Inlined is_empty(): this runs once per cell of the file.
             values: list[CellValue] = [
-                None if value is None or (value.__class__ is str and not value.strip()) else value  # type: ignore[union-attr]
+                None
+                if value is None or (value.__class__ is str and (not value or value.isspace()))  # type: ignore[union-attr]
+                else value
                 for value in record[lead : lead + width]
             ]
             if values.count(None) == len(values):
