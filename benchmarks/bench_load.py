@@ -5,8 +5,9 @@ has nothing left running submits that user's ten jobs again, so the polling and 
 queue last the whole run. Prints tasks submitted / finished / lost, rows applied
 exactly once, and the status-poll latency percentiles the browsers measured.
 
-``--nice N`` runs the worker at that CPU niceness: on a host shared by web and worker
-processes, batch work yielding the CPU to requests is the usual deployment.
+``--nice N`` runs the Celery worker at that CPU niceness (the web server, PostgreSQL and
+the browsers as they are): on a host shared by web and worker processes, batch work
+yielding the CPU to requests is the usual deployment.
 """
 
 from __future__ import annotations

@@ -11,3 +11,8 @@ BENCH_DB = os.environ.get("BULKOPS_DB_NAME", f"bulkops_bench_{CHECKOUT}")
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["NAME"] = BENCH_DB
 DEBUG = False
+# Persistent connections, as a production site polling progress bars would have: without
+# them every status poll opens a new PostgreSQL connection (about 7 ms of a 10 ms poll
+# on this machine).
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
