@@ -177,3 +177,47 @@ def test_email_fast_path_never_accepts_what_django_refuses(value: str) -> None:
             EmailValidator()(value)
         except ValidationError:  # pragma: no cover - the property under test
             raise AssertionError(f"fast path accepts {value!r}, Django refuses it") from None
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.decimals(allow_nan=True, allow_infinity=True, places=None)
+        | st.decimals(min_value=-(10**9), max_value=10**9, places=3)
+        | st.decimals(min_value=-(10**9), max_value=10**9, places=2),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(1, 12),
+    st.integers(0, 6),
+)
+def test_decimal_column_check_never_accepts_what_django_refuses(
+    values: list[Decimal], max_digits: int, places: int
+) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import DecimalValidator
+
+    from bulkops.tabular.columns import _fast_decimal
+
+    assume(places <= max_digits)
+    validator = DecimalValidator(max_digits, places)
+    if _fast_decimal(validator).column(values):  # type: ignore[attr-defined]
+        for value in values:
+            try:
+                validator(value)
+            except ValidationError:  # pragma: no cover - the property under test
+                raise AssertionError(
+                    f"column check accepts {value!r} for ({max_digits}, {places})"
+                ) from None
+
+
+def test_decimal_column_check_passes_the_usual_column() -> None:
+    from django.core.validators import DecimalValidator
+
+    from bulkops.tabular.columns import _fast_decimal
+
+    column = _fast_decimal(DecimalValidator(10, 2)).column  # type: ignore[attr-defined]
+    assert column([Decimal("0.1"), Decimal("12.5"), Decimal("-99999999.99"), Decimal("7")])
+    assert not column([Decimal("0.125")])  # three places: the validator must say so
+    assert not column([Decimal("100000000")])  # nine whole digits
+    assert not column([Decimal("1E+2")])

@@ -54,6 +54,11 @@ def _checks_pass(values: list[Any], checks: list[Callable[[Any], None]]) -> bool
             if max(map(len, values)) > 320 or not all(map(plain, values)):
                 return False
             continue
+        column = getattr(check, "column", None)
+        if column is not None:
+            if not column(values):
+                return False
+            continue
         kind = type(check)
         # Range validators only need the column's extremes.
         if kind is django_validators.MinValueValidator:
