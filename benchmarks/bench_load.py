@@ -33,6 +33,7 @@ import bulkops
 from benchmarks.harness import Report, percentile
 from bulkops.models import BulkTask
 from tests import services
+from tests.services import CHROMIUM, CHROMIUM_ARGS
 from tests.testapp.models import Item
 
 USERS = 20
@@ -43,14 +44,6 @@ ROWS_PER_TASK = 1_000
 CHUNK = 100
 CHUNK_PAUSE = 0.05
 BROWSERS = 10
-CHROMIUM = os.environ.get("BULKOPS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def run(report: Report, args: argparse.Namespace) -> None:

@@ -20,6 +20,16 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Debian's Chromium (never a downloaded build), with the flags it needs in a container.
+CHROMIUM = os.environ.get("BULKOPS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOG_DIR = ROOT / "test-results" / "workers"
 
 

@@ -13,14 +13,7 @@ import pytest
 # make between browser steps are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = os.environ.get("BULKOPS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.services import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 # Package scope: Playwright's sync API allows one instance per thread at a time, so the
