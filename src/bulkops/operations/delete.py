@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, models, router, transaction
 from django.db.models import Exists, Subquery, signals
 from django.db.models.deletion import (
-    SKIP_COLLECTION,
     Collector,
     ProtectedError,
     RestrictedError,
@@ -47,6 +46,11 @@ if TYPE_CHECKING:
     from bulkops.context import Batch, RunContext
 
     ForeignKey: TypeAlias = models.ForeignKey[Any, Any]
+
+try:  # Django 6.1+: DO_NOTHING and the database-level DB_CASCADE, DB_SET_NULL, ...
+    from django.db.models.deletion import SKIP_COLLECTION
+except ImportError:  # Django 5.2 and 6.0
+    SKIP_COLLECTION = frozenset([models.DO_NOTHING])
 
 # How many blocking objects a row error names before "and N more".
 NAMED_BLOCKERS = 5
