@@ -17,6 +17,7 @@ from bulkops.backends import get_backend
 from bulkops.conf import settings
 from bulkops.exceptions import TaskConflict
 from bulkops.models import BulkTask
+from bulkops.operations.base import Operation
 from bulkops.registry import get_operation
 from bulkops.types import UserLike
 
@@ -59,7 +60,7 @@ def submit(
         raise TypeError(f"Operation {operation_name!r} needs a queryset.")
     if user is not None and not user.is_authenticated:
         raise PermissionDenied("Log in to run bulk operations.")
-    if user is not None and check_permission and not _allowed(operation, user, model, permission):
+    if user is not None and check_permission and not may_run(user, operation, model, permission):
         raise PermissionDenied(f"You may not run {operation_name!r} on these rows.")
     cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
 
@@ -99,14 +100,22 @@ def submit(
     return task
 
 
-def _allowed(
-    operation: Any, user: UserLike, model: type[models.Model] | None, permission: str | None
+def may_run(
+    user: UserLike,
+    operation: Operation,
+    model: type[models.Model] | None,
+    permission: str | None = None,
 ) -> bool:
+    """Whether ``user`` may run ``operation`` on ``model``.
+
+    ``permission`` replaces the operation's model permission: ``"app_label.codename"``,
+    or ``"*"`` for anyone (authentication is the caller's to check).
+    """
     if permission == "*":
         return True
     if permission:
         return user.has_perm(permission)
-    return bool(operation.has_permission(user, model))
+    return operation.has_permission(user, model)
 
 
 def _raise_if_locked(lock_key: str, *, exclude: Any = None) -> None:

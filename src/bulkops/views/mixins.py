@@ -172,11 +172,8 @@ class BulkMixin:
         user = self.request.user
         if not user.is_authenticated:
             return False
-        permissions = self.get_bulk_permissions()
-        if action in permissions:
-            perm = permissions[action]
-            return perm is None or user.has_perm(perm)
-        return get_operation(action)().has_permission(user, self.get_bulk_model())
+        permission = self._bulk_permission_for(action)
+        return api.may_run(user, get_operation(action)(), self.get_bulk_model(), permission)
 
     def _bulk_permission_for(self, action: str) -> str | None:
         """The view's own permission for ``action``, as ``submit(permission=)`` takes it."""
