@@ -140,10 +140,6 @@ def _fast_email(validator: Callable[[Any], None]) -> Callable[[Any], None]:
     return check
 
 
-# A decimal written out with more than N digits after the point, or in exponent form.
-_DECIMAL_DOUBT = {places: re.compile(rf"\.\d{{{places + 1}}}|[eE]") for places in range(0, 40)}
-
-
 def _fast_decimal(validator: django_validators.DecimalValidator) -> Callable[[Any], None]:
     """DecimalValidator, with a whole-column check for columns that clearly pass.
 
@@ -153,20 +149,23 @@ def _fast_decimal(validator: django_validators.DecimalValidator) -> Callable[[An
     ``Decimal.as_tuple()`` and a call per value. Any doubt runs the validator itself.
     """
     digits, places = validator.max_digits, validator.decimal_places
+    if digits is None or places is None or digits - places < 1:
+        # No limits, or no room before the point (Django counts the 0 of "0" as a
+        # digit there): the validator decides every value.
+        return validator
+    limit = Decimal(10) ** (digits - places)
+    # More than ``places`` digits after the point, or exponent form.
+    doubt = re.compile(rf"\.\d{{{places + 1}}}|[eE]")
 
     def check(value: Any) -> None:
         validator(value)
 
     def column(values: list[Any]) -> bool:
-        if digits is None or places is None or places >= len(_DECIMAL_DOUBT):
-            return False
-        if digits - places < 1:  # Django counts the 0 of "0" as a digit before the point
-            return False
         if set(map(type, values)) != {Decimal} or not all(map(Decimal.is_finite, values)):
             return False
-        if max(map(abs, values)) >= Decimal(10) ** (digits - places):
+        if max(map(abs, values)) >= limit:
             return False
-        return not _DECIMAL_DOUBT[places].search("\n".join(map(str, values)))
+        return not doubt.search("\n".join(map(str, values)))
 
     check.column = column  # type: ignore[attr-defined]
     return check
