@@ -51,3 +51,11 @@ def log_in(page: Any, live_server: Any, user: Any) -> None:
     client.force_login(user)
     cookie = client.cookies["sessionid"]
     page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def settled(page: Any) -> None:
+    """Wait until htmx has processed the swapped-in panel (its hx-on handlers are live)."""
+    page.wait_for_function(
+        "() => document.querySelector('#bulkops-panel > *')"
+        " && !document.querySelector('#bulkops-panel.htmx-settling, #bulkops-panel .htmx-added')"
+    )

@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from bulkops.models import BulkTask
-from tests.browser.conftest import log_in
-from tests.browser.test_bulk_ui import settled
+from tests.browser.conftest import log_in, settled
 from tests.testapp.models import Customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

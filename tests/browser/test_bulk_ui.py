@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bulkops.models import BulkTask
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, settled
 from tests.testapp.models import Customer, Order
 
 pytestmark = [
@@ -33,14 +33,6 @@ def celery(workers: Any, settings: Any) -> dict[str, Any]:
         "PROGRESS_INTERVAL": 0.1,
     }
     return config
-
-
-def settled(page: Any) -> None:
-    """Wait until htmx has processed the swapped-in panel (its hx-on handlers are live)."""
-    page.wait_for_function(
-        "() => document.querySelector('#bulkops-panel > *')"
-        " && !document.querySelector('#bulkops-panel.htmx-settling, #bulkops-panel .htmx-added')"
-    )
 
 
 def watch_progress(page: Any, timeout: float = 180) -> list[int]:
