@@ -180,3 +180,22 @@ def test_customers_import_a_sample_workbook_and_export_them(
     with open_table(path, filename="export.xlsx") as table:
         assert sum(1 for _ in table.rows()) == 6995
     context.close()
+
+
+def test_filtered_pagination_keeps_the_filter(browser: Any, example_site: str) -> None:
+    # Runs after the import above: of its 6,995 customers, 999 are named "Imported 1…"
+    # (row 1,500 was refused).
+    page = browser.new_page()
+    log_in(page, example_site)
+    page.goto(example_site + "/customers/?name=Imported+1")
+    assert page.locator("select[name=active] option").first.inner_text() == "Any"
+    summary = page.locator(".bulkops-pagination span")
+    assert summary.inner_text() == "Page 1 of 40 · 999 customers"
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url("**page=2**")
+    assert summary.inner_text() == "Page 2 of 40 · 999 customers"
+    assert page.locator("tbody td:nth-child(2)").first.inner_text().startswith("Imported 1")
+    page.get_by_role("link", name="Previous").click()
+    page.wait_for_url("**page=1**")
+    assert summary.inner_text() == "Page 1 of 40 · 999 customers"
+    page.close()
