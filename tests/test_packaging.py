@@ -30,7 +30,9 @@ pytestmark = pytest.mark.timeout(300)
 def run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None, ok: bool = True):
     if env is None:
         # Not the test run's PYTHONPATH: its src/ (with egg-info) would pass for installed.
-        env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "DJANGO_SETTINGS_MODULE"}}
+        env = {
+            k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "DJANGO_SETTINGS_MODULE"}
+        }
     done = subprocess.run(
         [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=240
     )
@@ -144,9 +146,7 @@ def test_the_readme_links_are_absolute_and_share_the_project_url() -> None:
     assert "bash scripts/test" in readme and (ROOT / "scripts/test").exists()
 
 
-def test_a_fresh_project_checks_migrates_and_runs_a_job(
-    fresh_venv: Path, tmp_path: Path
-) -> None:
+def test_a_fresh_project_checks_migrates_and_runs_a_job(fresh_venv: Path, tmp_path: Path) -> None:
     env = project(tmp_path, "fresh")
     django = (fresh_venv, "-m", "django")
     check = run(*django, "check", cwd=tmp_path, env=env)

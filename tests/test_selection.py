@@ -19,6 +19,13 @@ pytestmark = pytest.mark.django_db
 DOCUMENTED = "select the rows again and submit a new job to finish the work"
 
 
+def test_the_message_is_the_one_documented() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "upgrading.md").read_text()
+    assert DOCUMENTED in " ".join(page.replace("> ", " ").split())
+
+
 def _submit(user: Any, queryset: Any, capture: Any) -> BulkTask:
     with capture(execute=True):
         return bulkops.submit(

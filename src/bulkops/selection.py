@@ -90,7 +90,7 @@ def _describe(queryset: models.QuerySet[Any]) -> tuple[dict[str, Any], list[str]
         raise _Unsupported
     model = queryset.model
     filters = _node(query.where, model)
-    order = list(query.order_by)
+    order = [str(name) for name in query.order_by]
     rebuilt = _queryset(model, filters, order)
     # The proof that nothing was lost: both compile to the same SQL with the same values.
     original_sql = query.get_compiler(using=queryset.db).as_sql()
@@ -167,7 +167,7 @@ def _q(node: dict[str, Any]) -> Q:
 def _queryset(
     model: type[models.Model], filters: dict[str, Any], order: list[str]
 ) -> models.QuerySet[Any]:
-    queryset = models.QuerySet(model=model).filter(_q(filters))
+    queryset: models.QuerySet[Any] = models.QuerySet(model=model).filter(_q(filters))
     return queryset.order_by(*order) if order else queryset
 
 
@@ -188,7 +188,7 @@ def _unpickle(task: BulkTask, model: type[models.Model], selection: dict[str, An
     if written_by and written_by != django_feature_version():
         raise SelectionUnavailable(_message(task, f"Django {written_by}"))
     try:
-        query = pickle.loads(bytes(task.query))  # noqa: S301 - written by the server only
+        query = pickle.loads(bytes(task.query or b""))  # noqa: S301 - written by the server only
     except Exception as exc:
         raise SelectionUnavailable(_message(task, "an earlier version")) from exc
     if getattr(query, "model", None) is not model:
