@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _URLS = (ROOT / "pyproject.toml").read_text().split("[project.urls]")[1].split("\n[")[0]
 PROJECT_URLS = dict(re.findall(r'^(\w+) = "([^"]+)"$', _URLS, re.M))
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(300)]
 
 
 def run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None, ok: bool = True):

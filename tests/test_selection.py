@@ -10,6 +10,7 @@ from django.db.models import F, Q
 
 import bulkops
 from bulkops import runner, selection
+from bulkops.exceptions import SelectionUnavailable
 from bulkops.models import BulkTask
 from tests.testapp.models import Item
 
@@ -101,6 +102,10 @@ def test_a_pickled_selection_from_another_django_fails_its_retry_with_the_docume
     assert task.status == "failed"
     assert task.message.startswith("This task's selection of rows was saved by Django 5.1")
     assert DOCUMENTED in task.message
+    # "Retry the failed rows" reads the same selection: refused with the same words
+    # (the task page answers 409 with them).
+    with pytest.raises(SelectionUnavailable, match=DOCUMENTED):
+        bulkops.retry_failed(task, user=user)
 
 
 def test_a_pickle_that_no_longer_loads_fails_its_retry_with_the_documented_message(
