@@ -7,6 +7,7 @@ setuptools of the test environment, so the build itself downloads nothing.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -63,8 +64,10 @@ def fresh_venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
     [wheel] = dist.glob("*.whl")
-    # The test environment's pip installs into the new one: no pip bootstrap per run.
-    run(sys.executable, "-m", "pip", "--python", python, "install", "-q", wheel)
+    # The test environment's pip installs into the new one: no pip bootstrap per run. The
+    # Django of this run (5.2, 6.0 or 6.1 in the matrix), so each cell checks its own.
+    django = f"Django=={importlib.metadata.version('Django')}"
+    run(sys.executable, "-m", "pip", "--python", python, "install", "-q", wheel, django)
     yield python
 
 
