@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import pickle
 from functools import partial
 from typing import Any
 
@@ -13,6 +12,7 @@ from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from bulkops import selection
 from bulkops.backends import get_backend
 from bulkops.conf import settings
 from bulkops.exceptions import TaskConflict
@@ -75,7 +75,7 @@ def submit(
         created_at=timezone.now(),
     )
     if queryset is not None:
-        task.query = pickle.dumps(queryset.query)
+        task.selection, task.query = selection.dump(queryset)
     if operation.locks_model and model is not None:
         task.lock_key = model._meta.label_lower
     if input_file is not None:
