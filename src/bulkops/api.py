@@ -146,6 +146,7 @@ def _dispatch(task_id: Any, inline: bool) -> None:
         logger.exception("bulkops: could not enqueue task %s", task_id)
         BulkTask.objects.filter(pk=task_id, status=BulkTask.Status.PENDING).update(
             status=BulkTask.Status.FAILED,
+            outcome=BulkTask.Outcome.FAILED,
             finished_at=timezone.now(),
             message=f"The task could not be queued: {exc}",
         )
@@ -165,6 +166,7 @@ def cancel(task: BulkTask) -> bool:
     now = timezone.now()
     if BulkTask.objects.filter(pk=task.pk, status=BulkTask.Status.PENDING).update(
         status=BulkTask.Status.CANCELLED,
+        outcome=BulkTask.Outcome.CANCELLED,
         cancel_requested=True,
         finished_at=now,
         message="Cancelled before it started.",
@@ -190,6 +192,7 @@ def retry(task: BulkTask) -> BulkTask:
         with transaction.atomic(using=task._state.db or "default"):
             updated = retryable.update(
                 status=BulkTask.Status.PENDING,
+                outcome="",
                 cancel_requested=False,
                 finished_at=None,
                 message="Queued again; resuming from the last committed chunk.",
@@ -243,6 +246,7 @@ def mark_stalled(task: BulkTask) -> bool:
         .filter(pk=task.pk)
         .update(
             status=BulkTask.Status.FAILED,
+            outcome=BulkTask.Outcome.FAILED,
             finished_at=timezone.now(),
             worker="",
             message=(

@@ -53,6 +53,19 @@ class BulkTask(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Outcome(models.TextChoices):
+        """What a finished task amounts to; blank while it is unfinished.
+
+        ``status`` says how the run ended (it ran to the end, it stopped, it was
+        cancelled); the outcome says what that means for the rows, and is what every
+        page shows: a run that reached the end with failed rows is never "succeeded".
+        """
+
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Finished with failed rows")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
     UNFINISHED = (Status.PENDING, Status.RUNNING)
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
@@ -70,6 +83,11 @@ class BulkTask(models.Model):
     label = models.CharField(_("label"), max_length=255, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+
+    # Written in the same UPDATE as the final status (bulkops.lifecycle.finish).
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, blank=True, db_index=True
     )
 
     total = models.PositiveBigIntegerField(_("total"), null=True, blank=True)
@@ -151,6 +169,19 @@ class BulkTask(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @staticmethod
+    def outcome_of(status: str, *, succeeded: int, failed: int, skipped: int) -> str:
+        """The outcome of a run that ended with ``status`` and these row counts."""
+        if status == BulkTask.Status.CANCELLED:
+            return BulkTask.Outcome.CANCELLED
+        if status != BulkTask.Status.SUCCEEDED:
+            return BulkTask.Outcome.FAILED
+        if not failed:
+            return BulkTask.Outcome.SUCCEEDED
+        if not succeeded and not skipped:
+            return BulkTask.Outcome.FAILED
+        return BulkTask.Outcome.PARTIAL
 
     @property
     def is_stalled(self) -> bool:

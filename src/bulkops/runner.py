@@ -172,8 +172,15 @@ def _finish(
         task.message = message
     if result is not None:
         task.result = result
+    task.outcome = BulkTask.outcome_of(
+        status,
+        succeeded=task.succeeded_count,
+        failed=task.failed_count,
+        skipped=task.skipped_count,
+    )
     fields = {
         "status": status,
+        "outcome": task.outcome,
         "finished_at": now,
         "heartbeat_at": now,
         "message": task.message,
