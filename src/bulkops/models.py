@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bulkops import progress
 from bulkops.conf import settings
 from bulkops.types import UserLike
 
@@ -133,6 +134,10 @@ class BulkTask(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the current attempt began (time and rows already done), so the rate and ETA
+    # of a resumed task count neither the queue's wait nor the rows of earlier attempts.
+    attempt_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempt_start_processed = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = BulkTaskQuerySet.as_manager()
 
@@ -205,19 +210,35 @@ class BulkTask(models.Model):
         return max(end - self.started_at, timedelta(0))
 
     @property
-    def rate(self) -> float | None:
-        """Rows per second since the task started."""
-        elapsed = self.elapsed
-        if not elapsed or not self.processed:
+    def attempt_elapsed(self) -> timedelta | None:
+        """Time the current attempt has run (the whole run for a task never resumed)."""
+        start = self.attempt_started_at or self.started_at
+        if start is None:
             return None
-        return self.processed / elapsed.total_seconds()
+        end = self.finished_at or timezone.now()
+        return max(end - start, timedelta(0))
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second in the current attempt."""
+        elapsed = self.attempt_elapsed
+        if elapsed is None:
+            return None
+        return progress.rate(self.processed - self.attempt_start_processed, elapsed.total_seconds())
 
     @property
     def eta(self) -> timedelta | None:
-        rate = self.rate
-        if self.is_finished or not rate or self.total is None:
+        """Time left, once an estimate means something (see bulkops.progress)."""
+        elapsed = self.attempt_elapsed
+        if self.is_finished or elapsed is None:
             return None
-        return timedelta(seconds=max(self.total - self.processed, 0) / rate)
+        seconds = progress.seconds_left(
+            total=self.total,
+            processed=self.processed,
+            attempt_start=self.attempt_start_processed,
+            attempt_seconds=elapsed.total_seconds(),
+        )
+        return None if seconds is None else timedelta(seconds=seconds)
 
     @property
     def model_class(self) -> type[models.Model] | None:
