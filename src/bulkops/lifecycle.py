@@ -217,7 +217,7 @@ def mark_stalled(task: BulkTask) -> bool:
     Fenced like every write: if its worker was only slow, its next write finds the task
     no longer held and its chunk rolls back instead of applying twice.
     """
-    candidates = BulkTask.objects.stalled().filter(pk=task.pk)
+    candidates: QuerySet[BulkTask] = BulkTask.objects.stalled().filter(pk=task.pk)
     holder = _running_holder(task.pk)
     if holder and holder_is_dead(holder):
         candidates = BulkTask.objects.filter(pk=task.pk, status=Status.RUNNING, worker=holder)
