@@ -510,3 +510,19 @@ def test_ticking_more_than_the_limit_points_to_select_all(
 
     assert selected_count(html) == 5
     assert "At most 5 rows can be ticked one by one" in html
+
+
+def test_a_run_over_a_selection_emptied_elsewhere_is_refused_and_leaves_no_task(
+    client: Client, customers: list[Customer], dummy_backend: list[Any]
+) -> None:
+    url = reverse("customers")
+    post(client, url, bulk_op="toggle", bulk_pk=customers[0].pk, bulk_checked="1")
+    Customer.objects.filter(pk=customers[0].pk).delete()  # gone, as in another tab
+
+    with_htmx = post(client, url, bulk_op="run", bulk_action="delete")
+    plain = client.post(url, {"bulk_op": "run", "bulk_action": "delete"})
+
+    assert "No rows are selected" in with_htmx.content.decode()
+    assert plain.status_code == 400
+    assert "No rows are selected" in plain.content.decode()
+    assert not BulkTask.objects.exists()
