@@ -61,6 +61,7 @@ def test_a_task_whose_local_worker_died_is_resumed_from_its_checkpoint(
         status="running",
         worker=f"{liveness.worker_id().rsplit(':', 1)[0]}:999999",
         attempts=1,
+        processed=17,  # progress the dead run reported past its last commit
         checkpoint={
             "state": {"after_pk": first_ten[-1]},
             "counts": {"processed": 10, "succeeded_count": 10},
@@ -73,6 +74,8 @@ def test_a_task_whose_local_worker_died_is_resumed_from_its_checkpoint(
     task.refresh_from_db()
     assert task.attempts == 2
     assert (task.processed, task.succeeded_count) == (25, 25)
+    # Its rate counts the 15 rows of this attempt, not the 10 of the dead one.
+    assert task.attempt_start_processed == 10
     assert Item.objects.filter(value=-100).count() == 10, "committed chunk must not run again"
     assert Item.objects.filter(value=5).count() == 15
 

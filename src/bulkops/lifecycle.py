@@ -2,7 +2,7 @@
 
 ```
 pending ──claim──▶ running ──finish──▶ succeeded | failed | cancelled   (+ outcome)
-   │                  │ commit_chunk / write / beat (fenced: still held by this worker)
+   │                  │ write (chunk commits, progress) / beat (fenced: still held)
    │                  ├─request_cancel (flag; the worker finishes it)
    │                  └─mark_stalled ──▶ failed (holder silent or dead)
    ├─request_cancel ──▶ cancelled
@@ -161,13 +161,17 @@ def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None
     fields["heartbeat_at"] = now
     db = _db(task)
     try:
-        held(task, db).update(**fields)
+        updated = held(task, db).update(**fields)
     except Exception:
         # The error may have been a dropped connection: retry once on a fresh one, so
         # the row does not stay "running" behind a failure we already know about.
         connections[db].close()
         close_old_connections()
-        held(task, db).update(**fields)
+        updated = held(task, db).update(**fields)
+    if not updated:
+        # Ended as stalled or taken over meanwhile: that row is the truth, not ours.
+        logger.warning("bulkops: task %s was no longer held when its run ended", task.pk)
+        return
     _finished(task)
 
 
