@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bulkops import lifecycle
 from bulkops.backends import get_backend
@@ -70,7 +71,7 @@ def submit(
     cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
     if queryset is not None and not queryset.exists():
         raise NothingSelected(
-            "No rows are selected, so there is nothing to do. Select rows and try again."
+            gettext("No rows are selected, so there is nothing to do. Select rows and try again.")
         )
 
     task = BulkTask(
