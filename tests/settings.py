@@ -107,6 +107,8 @@ BULKOPS = {
     "BACKEND": os.environ.get("BULKOPS_BACKEND", "bulkops.backends.immediate.ImmediateBackend"),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
+    # Worker processes of the heartbeat tests run with a timeout of a second or two.
+    "HEARTBEAT_TIMEOUT": float(os.environ.get("BULKOPS_HEARTBEAT_TIMEOUT", "120")),
     "ZK": {
         "EMPLOYEE_MODEL": "zk_hr.Employee",
         "FIELDS": {

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
@@ -11,7 +12,10 @@ CLERK_PERMISSIONS = ["view_customer", "add_customer", "change_customer", "delete
 
 
 class Command(BaseCommand):
-    help = "Create the demo users if they do not exist: demo / demo (superuser), clerk / clerk."
+    help = (
+        "Create the demo users if they do not exist: demo / demo (superuser), clerk / "
+        "clerk; and schedule the recovery of tasks whose worker died (django-q2)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user_model = get_user_model()
@@ -26,3 +30,20 @@ class Command(BaseCommand):
                 )
             )
             self.stdout.write("Created an ordinary user: clerk / clerk")
+        if settings.BULKOPS["BACKEND"].endswith("DjangoQBackend"):
+            self.schedule_recovery()
+
+    def schedule_recovery(self) -> None:
+        # Recovery runs unattended: a killed worker's task is resumed within a minute,
+        # whether or not anybody has its page open (docs/backends.md, "Recovery").
+        from django_q.models import Schedule
+
+        Schedule.objects.update_or_create(
+            name="bulkops_recover",
+            defaults={
+                "func": "django.core.management.call_command",
+                "args": "'bulkops_recover', '--resume'",
+                "schedule_type": Schedule.MINUTES,
+                "minutes": 1,
+            },
+        )

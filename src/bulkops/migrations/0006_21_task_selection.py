@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bulkops", "0003_task_permission"),
+        ("bulkops", "0005_10_attempt_progress"),
     ]
 
     operations = [
