@@ -94,6 +94,10 @@ TEMPLATE_HEAD = struct.Struct("<HHbb")
 UPLOAD_HEAD = struct.Struct("<III")
 UPLOAD_ENTRY = struct.Struct("<bHbI")
 UPLOAD_TEMPLATE_SIZE = struct.Struct("<H")
+# Users in an upload: as USER72 / USER28 behind a flag byte (2); pyzk writes 1 into
+# the 72-byte record's spare byte after the card number.
+UPLOAD_USER72 = struct.Struct("<BHB8s24sIB7sx24s")
+UPLOAD_USER28 = struct.Struct("<BHB5s8sIxBhI")
 FINGERS = range(10)
 
 # Real-time attendance event payloads.
