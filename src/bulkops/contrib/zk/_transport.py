@@ -145,7 +145,6 @@ class GuardedZK(ZK):  # type: ignore[misc]
             self.guard.abort()
 
 
-
 def upload_users(zk: ZK, users: list[bytes], templates: list[tuple[int, int, bytes]]) -> None:
     """Write packed users (``protocol.pack_upload_user``) and (uid, finger, template)
     triples in one buffered upload: pyzk's ``save_user_template`` for many users at

@@ -8,6 +8,7 @@ in one transfer the device applies whole, or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import protocol as p
@@ -40,9 +41,7 @@ class TemplateCalls:
                 for f in zk.get_templates()
             ]
 
-        return self._retrying(
-            "read fingerprints", lambda: self._with_zk("read fingerprints", read)
-        )
+        return self._retrying("read fingerprints", lambda: self._with_zk("read fingerprints", read))
 
     def set_users_with_templates(
         self, pairs: Sequence[tuple[DeviceUser, Sequence[DeviceTemplate]]]
@@ -59,20 +58,24 @@ class TemplateCalls:
             records = [fmt.upload_record(user, self.encoding) for user in users]
             fingers = [
                 (user.uid or 0, t.finger, t.template)
-                for user, (_, templates) in zip(users, pairs[start : start + UPLOAD_USERS])
+                for user, (_, templates) in zip(
+                    users, pairs[start : start + UPLOAD_USERS], strict=True
+                )
                 for t in templates
                 if t.finger in p.FINGERS and t.template
             ]
 
-            def write(zk: GuardedZK, records: list[bytes] = records, fingers: Any = fingers) -> None:
-                zk.user_packet_size = fmt.size
-                upload_users(zk, records, fingers)
-
-            self._retrying(
-                "write users with fingerprints",
-                lambda write=write: self._with_zk("write users with fingerprints", write),
-            )
+            self._retrying("write users with fingerprints", partial(self._upload, records, fingers))
         return stored
+
+    def _upload(self, records: list[bytes], fingers: list[tuple[int, int, bytes]]) -> None:
+        size = self.user_format().size
+
+        def write(zk: GuardedZK) -> None:
+            zk.user_packet_size = size
+            upload_users(zk, records, fingers)
+
+        self._with_zk("write users with fingerprints", write)
 
     def delete_template(self, uid: int, finger: int) -> bool:
         """Delete one finger; False when the device held none there."""

@@ -60,7 +60,9 @@ def parse_upload(device: SimulatedDevice, data: bytes) -> tuple[list[SimUser], l
         begin = offset + p.UPLOAD_TEMPLATE_SIZE.size
         if not size or begin + size > len(fingers):
             raise ValueError("template outside the upload")
-        templates.append(SimTemplate(uid=uid, fid=fid, template=bytes(fingers[begin : begin + size])))
+        templates.append(
+            SimTemplate(uid=uid, fid=fid, template=bytes(fingers[begin : begin + size]))
+        )
     return users, templates
 
 
