@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from bulkops import runner
 from bulkops.api import retry
 from bulkops.contrib.zk.exceptions import SyncFailed
 from bulkops.contrib.zk.models import AttendanceRecord, Device
 from bulkops.contrib.zk.sessions import DownloadSession
 from bulkops.contrib.zk.simulator import SimulatedDevice, Simulator
 from bulkops.models import BulkTask, BulkTaskError
-from bulkops import runner
 
 from .conftest import finishes_within
 from .test_operations import device_for, operator, run  # noqa: F401  (fixture)
@@ -67,7 +67,9 @@ def test_result_names_each_device(
         sim = SimulatedDevice(serial_number=f"GATE{n}")
         sim.populate(users=5, records=100 * (n + 1))
         device_for(make_simulator(sim), f"Gate {n}")
-    task = run("zk.download_attendance", operator, django_capture_on_commit_callbacks, dummy_backend)
+    task = run(
+        "zk.download_attendance", operator, django_capture_on_commit_callbacks, dummy_backend
+    )
     assert task.status == BulkTask.Status.SUCCEEDED, task.message
     assert task.result["per_device"] == {
         f"Gate {n}": {"read": 100 * (n + 1), "new": 100 * (n + 1), "known": 0} for n in range(3)
