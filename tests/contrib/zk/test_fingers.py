@@ -164,7 +164,9 @@ def test_fingerprints_follow_people_through_pull_and_push(
     )
     assert task.status == BulkTask.Status.SUCCEEDED, task.message
     assert task.result["fingerprints"] == len(source.templates)
-    stored = {(t.user_id, t.finger): bytes(t.template) for t in FingerTemplate._default_manager.all()}
+    stored = {
+        (t.user_id, t.finger): bytes(t.template) for t in FingerTemplate._default_manager.all()
+    }
     assert stored == by_person(source)
 
     # A new clock whose slots are taken in another order: fingers follow user ids.

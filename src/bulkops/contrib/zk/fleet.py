@@ -10,7 +10,7 @@ and row errors stay exactly those of a single-device download.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -33,7 +33,9 @@ class Opened(Generic[S, R]):
     error: DeviceError | None = None
 
 
-def open_all(sessions: list[S], read: Callable[[S], R], *, workers: int) -> Iterator[Opened[S, R]]:
+def open_all(
+    sessions: list[S], read: Callable[[S], R], *, workers: int
+) -> Generator[Opened[S, R], None, None]:
     """Open every session and run ``read`` on it, in parallel; yield each device as it
     is ready (or failed). Sessions yielded without an error are the caller's to close;
     the rest are closed here, also when the caller stops early."""

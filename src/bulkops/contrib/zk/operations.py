@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -388,23 +389,26 @@ class DownloadAttendanceOperation(DeviceOperation):
         report: dict[str, dict[str, Any]] = {}
         notes: list[str] = []
         ctx.progress(stage=f"Reading {len(sessions)} time clocks", force=True)
-        for opened in open_all(sessions, DownloadSession.fetch, workers=workers):
-            device, session = opened.device, opened.session
-            if opened.error is not None:
-                self.device_failed(ctx, device, opened.error, failures)
-                report[device.name] = {"error": opened.error.detail}
-                continue
-            try:
-                report[device.name] = self._store(ctx, session, opened.value or [], len(report))
-            except DeviceError as exc:
-                self.device_failed(ctx, device, exc, failures)
-                report[device.name] = {"error": exc.detail}
-                continue
-            finally:
-                session.close()
-            if report[device.name].get("note"):
-                notes.append(f"{device.name}: {report[device.name]['note']}")
-            self.device_done(ctx, device)
+        # closing(): on a cancel or crash the fleet's sessions are closed right here,
+        # not whenever the suspended generator happens to be collected.
+        with closing(open_all(sessions, DownloadSession.fetch, workers=workers)) as fleet:
+            for opened in fleet:
+                device, session = opened.device, opened.session
+                if opened.error is not None:
+                    self.device_failed(ctx, device, opened.error, failures)
+                    report[device.name] = {"error": opened.error.detail}
+                    continue
+                try:
+                    report[device.name] = self._store(ctx, session, opened.value or [], len(report))
+                except DeviceError as exc:
+                    self.device_failed(ctx, device, exc, failures)
+                    report[device.name] = {"error": exc.detail}
+                    continue
+                finally:
+                    session.close()
+                if report[device.name].get("note"):
+                    notes.append(f"{device.name}: {report[device.name]['note']}")
+                self.device_done(ctx, device)
         if notes:
             ctx.progress(message="; ".join(notes), force=True)
         self.finish(ctx, devices, failures)
