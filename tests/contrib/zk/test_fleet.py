@@ -14,6 +14,7 @@ from bulkops.contrib.zk.models import AttendanceRecord, Device
 from bulkops.contrib.zk.sessions import DownloadSession
 from bulkops.contrib.zk.simulator import SimulatedDevice, Simulator
 from bulkops.models import BulkTask, BulkTaskError
+from tests.contrib.zk.hr.models import Employee
 
 from .conftest import finishes_within
 from .test_operations import device_for, operator, run  # noqa: F401  (fixture)
@@ -117,3 +118,35 @@ def test_a_resumed_download_never_counts_past_its_total(
     assert task.status == BulkTask.Status.SUCCEEDED, task.message
     assert (task.processed, task.total) == (4_001, 4_001)
     assert AttendanceRecord.objects.count() == 4_001
+
+
+def test_a_user_change_reaches_every_clock_that_answers(
+    make_simulator: MakeSim,
+    operator: Any,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
+    dummy_backend: list[Any],
+) -> None:
+    sims = [SimulatedDevice(serial_number=f"GATE{n}", password=77 * (n == 3)) for n in range(5)]
+    for n, sim in enumerate(sims):
+        device_for(make_simulator(sim, reply_delay=1.0 if n == 4 else 0.0), f"Gate {n}")
+    Device.objects.update(timeout=0.3)
+    Device.objects.filter(name="Gate 3").update(password=1)
+    Employee.objects.bulk_create(Employee(badge=str(n), full_name=f"E{n}") for n in range(1, 31))
+    args = (operator, django_capture_on_commit_callbacks, dummy_backend)
+    with finishes_within(30), pytest.raises(SyncFailed, match="3 of 5 time clocks done"):
+        run(
+            "zk.push_users",
+            *args,
+            params={"devices": list(Device.objects.values_list("pk", flat=True))},
+        )
+    Device.objects.filter(name__in=["Gate 3", "Gate 4"]).update(is_active=False)
+    Employee.objects.filter(badge="7").update(full_name="Renamed Seven")
+    task = run("zk.push_users", *args)  # the change, to the three that answer
+    assert task.status == BulkTask.Status.SUCCEEDED, task.message
+    assert (task.succeeded_count, task.skipped_count) == (1, 29)
+    for sim in sims[:3]:
+        assert {u.user_id: u.name for u in sim.user_list()}["7"] == b"Renamed Seven"
+        assert not sim.disabled
+    assert sims[3].users == {} and sims[4].users == {}
+    refs = set(BulkTaskError.objects.values_list("ref", flat=True))
+    assert refs == {"Gate 3", "Gate 4"}  # from the first task; the second had none

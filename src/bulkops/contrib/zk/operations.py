@@ -1,5 +1,6 @@
-"""The zk.* operations: push, pull and copy users (with their fingerprints), and
-download attendance, over many devices in one task.
+"""The zk.* operations over many devices in one task: the shared base, pulling users
+(with their fingerprints) and downloading attendance; pushing and copying users are
+in ``pushing.py``.
 
 Each device gets its own session (lease, connection, keypad lock for writes), so
 one unreachable device never stops the others; its failure is recorded as a row
@@ -10,9 +11,7 @@ every such device. Downloads read the devices in parallel (see ``fleet.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -22,26 +21,21 @@ from bulkops.operations.base import Operation
 from bulkops.registry import register
 
 from .conf import zk_setting
-from .employees import employee_users, store_employees
+from .employees import store_employees
 from .exceptions import DeviceError, SyncFailed
 from .fleet import open_all
 from .mapping import EmployeeMapping
 from .models import Device
-from .records import DeviceTemplate, DeviceUser, Punch
-from .sessions import DeviceSession, DownloadSession, PushSession, record_failure
-from .storage import store_templates, stored_templates
+from .records import DeviceTemplate, Punch
+from .sessions import DeviceSession, DownloadSession, record_failure
+from .storage import store_templates
 
 if TYPE_CHECKING:
-    from bulkops.context import Batch, RunContext
+    from bulkops.context import RunContext
     from bulkops.models import BulkTask
     from bulkops.types import UserLike
 
 logger = logging.getLogger("bulkops.contrib.zk")
-
-PUSH_BATCH = 50
-
-#: (row ref, user, fingers to write or None) for each user a push writes.
-Item = tuple[str, DeviceUser, list[DeviceTemplate] | None]
 
 
 class DeviceOperation(Operation):
@@ -118,193 +112,6 @@ class DeviceOperation(Operation):
             raise SyncFailed(
                 f"{ok} of {len(devices)} time clocks done; failed: " + "; ".join(failures)
             )
-
-
-class UserPush(DeviceOperation):
-    """Writing users (with fingerprints when known) to every target device: the
-    device round trips happen outside each batch's transaction, which only records
-    the outcome, so no database lock is held while devices talk."""
-
-    def push(
-        self,
-        ctx: RunContext,
-        devices: list[Device],
-        batches: Iterator[Batch],
-        convert: Callable[[Batch], tuple[list[Item], list[Any]]],
-        wanted_ids: Callable[[], set[str]],
-    ) -> dict[str, Any]:
-        templates = bool(ctx.params.get("templates", True))
-        failures: list[str] = []
-        sessions: dict[int, tuple[Device, PushSession]] = {}
-        written = removed = 0
-        try:
-            for device in devices:
-                ctx.progress(stage=f"Connecting to {device.name}", force=True)
-                session = PushSession(device, templates=templates)
-                try:
-                    session.__enter__()
-                except DeviceError as exc:
-                    self.device_failed(ctx, device, exc, failures)
-                    continue
-                sessions[device.pk] = (device, session)
-            ctx.progress(stage="Writing users", force=True)
-            for batch in batches:
-                items, problems = convert(batch)
-                verdicts = [
-                    (ref, self._push_everywhere(ctx, user, fingers, sessions, failures))
-                    for ref, user, fingers in items
-                ]
-                with batch:
-                    for problem in problems:
-                        batch.error(problem.message, ref=problem.ref, field=problem.field)
-                    for ref, (status, message, field) in verdicts:
-                        if status == "invalid":
-                            batch.error(message, ref=ref, field=field)
-                        elif status == "written":
-                            batch.succeeded()
-                            written += 1
-                        else:
-                            batch.skipped()
-            if ctx.params.get("remove_missing") and sessions:
-                ctx.progress(stage="Removing users that are not in the list", force=True)
-                wanted = wanted_ids()
-                for pk, (device, session) in list(sessions.items()):
-                    try:
-                        removed += session.remove_missing(wanted)
-                    except DeviceError as exc:
-                        self.device_failed(ctx, device, exc, failures)
-                        del sessions[pk]
-                        session.close()
-        finally:
-            for _device, session in sessions.values():
-                session.close()  # unlock, disconnect, release: also on cancel or crash
-        self.finish(ctx, devices, failures)
-        return {"devices": len(devices), "written": written, "removed": removed}
-
-    def _push_everywhere(
-        self,
-        ctx: RunContext,
-        user: DeviceUser,
-        fingers: list[DeviceTemplate] | None,
-        sessions: dict[int, tuple[Device, PushSession]],
-        failures: list[str],
-    ) -> tuple[str, str, str]:
-        """Write one user to every open device: ("written" | "unchanged" | "invalid",
-        message, field). A device that fails is closed and left out from then on."""
-        outcomes = []
-        for pk, (device, session) in list(sessions.items()):
-            try:
-                outcomes.append((device, session.push(user, fingers)))
-            except DeviceError as exc:
-                self.device_failed(ctx, device, exc, failures)
-                del sessions[pk]
-                session.close()
-        bad = [(d, o) for d, o in outcomes if o.status == "invalid"]
-        if bad:
-            return "invalid", "; ".join(f"{d.name}: {o.message}" for d, o in bad), bad[0][1].field
-        if any(o.status == "written" for _d, o in outcomes):
-            return "written", "", ""
-        return "unchanged", "", ""
-
-
-@register
-class PushUsersOperation(UserPush):
-    """Write the selected employees (default: all) to the devices, matched by user id,
-    with the fingerprints stored for them (unless ``templates`` is false).
-
-    Params: ``devices``, ``remove_missing`` (delete device users that are not among
-    the employees), ``templates``.
-    """
-
-    name = "zk.push_users"
-    label = "Push users to time clocks"
-
-    def get_total(self, task: BulkTask) -> int | None:
-        return self._employees(task).count()
-
-    def _employees(self, task: BulkTask) -> models.QuerySet[Any]:
-        queryset = task.get_queryset()
-        return queryset if queryset is not None else EmployeeMapping.from_settings().get_queryset()
-
-    def run(self, ctx: RunContext) -> dict[str, Any]:
-        mapping = EmployeeMapping.from_settings()
-        employees = self._employees(ctx.task)
-        templates = bool(ctx.params.get("templates", True))
-
-        def convert(batch: Batch) -> tuple[list[Item], list[Any]]:
-            converted = employee_users(mapping, employees.filter(pk__in=batch.items))
-            ids = [user.user_id for _ref, user in converted.users]
-            fingers = stored_templates(ids) if templates else {}
-            items = [(ref, u, fingers.get(u.user_id)) for ref, u in converted.users]
-            return items, converted.problems
-
-        # Small batches: each user costs device round trips, and progress moves
-        # (and the task's heartbeat is written) once per committed batch.
-        size = int(ctx.params.get("chunk_size") or PUSH_BATCH)
-        return self.push(
-            ctx,
-            self.devices(ctx),
-            ctx.batches(employees, size=size),
-            convert,
-            lambda: {mapping.user_id_of(e) for e in employees.iterator()},
-        )
-
-
-@register
-class CopyUsersOperation(UserPush):
-    """Copy the users of the ``source`` device, with their fingerprints, to the
-    ``devices`` (matched by user id; each target keeps its own slot numbers)."""
-
-    name = "zk.copy_users"
-    label = "Copy users between time clocks"
-
-    def clean_params(
-        self,
-        params: dict[str, Any],
-        *,
-        model: type[models.Model] | None,
-        queryset: models.QuerySet[Any] | None,
-        user: UserLike | None,
-    ) -> dict[str, Any]:
-        raw = getattr(params.get("source"), "pk", params.get("source"))
-        try:
-            source = Device.objects.get(pk=int(str(raw)))
-        except (TypeError, ValueError, Device.DoesNotExist):
-            raise ValidationError({"source": "Choose the time clock to copy from."}) from None
-        cleaned = super().clean_params(params, model=model, queryset=queryset, user=user)
-        targets = [pk for pk in cleaned["devices"] if pk != source.pk]
-        if not targets:
-            raise ValidationError({"devices": "Choose a time clock other than the source."})
-        return {**cleaned, "source": source.pk, "devices": targets}
-
-    def get_total(self, task: BulkTask) -> int | None:
-        return None  # known once the source has been read
-
-    def run(self, ctx: RunContext) -> dict[str, Any]:
-        source = Device.objects.using(ctx.db).get(pk=ctx.params["source"])
-        templates = bool(ctx.params.get("templates", True))
-        ctx.progress(stage=f"Reading users from {source.name}", force=True)
-        try:
-            with DeviceSession(source) as session:
-                users = session.client.get_users()
-                fingers = session.client.get_templates() if templates else []
-        except DeviceError as exc:
-            self.device_failed(ctx, source, exc, [])
-            raise SyncFailed(f"{source.name}: {exc.detail}") from exc
-        by_uid: dict[int, list[DeviceTemplate]] = {}
-        for t in fingers:
-            by_uid.setdefault(t.uid, []).append(t)
-        items: list[Item] = [
-            (u.user_id, replace(u, uid=None), by_uid.get(u.uid or 0) or None) for u in users
-        ]
-        ctx.set_total(len(items))
-        return self.push(
-            ctx,
-            self.devices(ctx),
-            ctx.batches(items, size=int(ctx.params.get("chunk_size") or PUSH_BATCH)),
-            lambda batch: (list(batch.items), []),
-            lambda: {u.user_id for u in users},
-        )
 
 
 @register

@@ -156,6 +156,13 @@ class PushSession(DeviceSession):
     ) -> PushOutcome:
         """Write ``user`` (and ``fingers``, merged with those the device holds)."""
         self.keep_alive()
+        return self.write(user, fingers)
+
+    def write(
+        self, user: DeviceUser, fingers: Sequence[DeviceTemplate] | None = None
+    ) -> PushOutcome:
+        """``push`` without renewing the lease: device calls only, no database, so a
+        fleet may run it on a worker thread (renewing the leases itself)."""
         user_id = self.format.normalize_user_id(user.user_id)
         if user_id in self.seen:
             return PushOutcome("invalid", f"user id {user_id!r} appears twice", "user_id")
