@@ -198,7 +198,9 @@ class DownloadAttendanceOperation(DeviceOperation):
         ctx.progress(stage=f"Reading {len(sessions)} time clocks", force=True)
         # closing(): on a cancel or crash the fleet's sessions are closed right here,
         # not whenever the suspended generator happens to be collected.
-        with closing(open_all(sessions, DownloadSession.fetch, workers=workers)) as fleet:
+        with closing(
+            open_all(sessions, DownloadSession.fetch, workers=workers, tick=ctx.progress)
+        ) as fleet:
             for opened in fleet:
                 device, session = opened.device, opened.session
                 if opened.error is not None:

@@ -64,7 +64,7 @@ class UserPush(DeviceOperation):
         opening = [PushSession(device, templates=templates) for device in devices]
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(devices))))
         try:
-            with closing(open_all(opening, _nothing, workers=workers)) as fleet:
+            with closing(open_all(opening, _nothing, workers=workers, tick=ctx.progress)) as fleet:
                 for opened in fleet:
                     if opened.error is not None:
                         self.device_failed(ctx, opened.device, opened.error, failures)
