@@ -58,14 +58,21 @@ def clear_data(conn: ZK) -> None:
 
 
 @pytest.mark.parametrize("high_rate", [False, True], ids=["one-by-one", "high-rate"])
-def test_pyzk_backup_then_restore(make_simulator: MakeSim, tmp_path: Path, high_rate: bool) -> None:
+@pytest.mark.parametrize("udp", [False, True], ids=["tcp-72", "udp-28"])
+def test_pyzk_backup_then_restore(
+    make_simulator: MakeSim, tmp_path: Path, high_rate: bool, udp: bool
+) -> None:
     """The calls of pyzk's test_backup_restore.py, backup run then restore run."""
-    device = enrolled(30)
+    device = enrolled(30, user_format=28 if udp else 72)
     original = by_person(device)
-    sim = make_simulator(device)
+    names = [u.name for u in device.user_list()]
+    sim = make_simulator(device, udp=udp)
     backup = tmp_path / "SIM.json.bak"
 
-    conn = ZK(sim.host, port=sim.port, timeout=5, ommit_ping=True).connect()
+    def connect() -> ZK:
+        return ZK(sim.host, port=sim.port, timeout=5, ommit_ping=True, force_udp=udp).connect()
+
+    conn = connect()
     serial, fp_version = conn.get_serialnumber(), conn.get_fp_version()
     conn.read_sizes()
     users = conn.get_users()
@@ -81,7 +88,7 @@ def test_pyzk_backup_then_restore(make_simulator: MakeSim, tmp_path: Path, high_
     backup.write_text(json.dumps(data, indent=1))
     conn.disconnect()
 
-    conn = ZK(sim.host, port=sim.port, timeout=5, ommit_ping=True).connect()
+    conn = connect()
     data = json.loads(backup.read_text())
     assert data["fp_version"] == conn.get_fp_version()
     users = [User.json_unpack(u) for u in data["users"]]
@@ -99,7 +106,7 @@ def test_pyzk_backup_then_restore(make_simulator: MakeSim, tmp_path: Path, high_
     else:  # pyzk 0.9 has no HR_save_usertemplates: the same upload through our client
         upload_users(
             conn,
-            [u.repack73() for u in users],
+            [u.repack29() if udp else u.repack73() for u in users],
             [(f.uid, f.fid, f.template) for _u, fingers in pairs for f in fingers],
         )
     conn.enable_device()
@@ -109,7 +116,7 @@ def test_pyzk_backup_then_restore(make_simulator: MakeSim, tmp_path: Path, high_
     assert one.template == device.templates[(3, one.fid)].template
     conn.disconnect()
     assert by_person(device) == original
-    assert [u.name for u in device.user_list()] == [f"User {n:05d}".encode() for n in range(1, 31)]
+    assert [u.name for u in device.user_list()] == names
 
 
 def test_delete_of_an_absent_user_is_answered_ok(make_simulator: MakeSim) -> None:
