@@ -3,6 +3,7 @@ options, keypad lock."""
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -161,12 +162,19 @@ class SimulatedDevice:
         return (datetime.now() + self.clock_offset).replace(microsecond=0)
 
     # Changes ----------------------------------------------------------------------
-    def populate(self, *, users: int = 0, records: int = 0, start: datetime | None = None) -> None:
-        """Fill the device with ``users`` users and ``records`` punches, deterministically."""
+    def populate(
+        self, *, users: int = 0, records: int = 0, fingers: int = 0, start: datetime | None = None
+    ) -> None:
+        """Fill the device with ``users`` users (each with ``fingers`` enrolled fingers
+        of sample bytes) and ``records`` punches, deterministically."""
         start = start or datetime(2026, 1, 5, 7, 0, 0)
         with self.lock:
             for uid in range(1, users + 1):
                 self.store_user(SimUser(uid=uid, user_id=str(uid), name=self._sample_name(uid)))
+                for fid in range(min(fingers, len(p.FINGERS))):
+                    sample = random.Random(uid * 10 + fid)
+                    template = sample.randbytes(sample.randrange(500, 1600))
+                    self.templates[(uid, fid)] = SimTemplate(uid, fid, template)
             pool = max(users, 1)
             for n in range(records):
                 user_no = n % pool + 1
