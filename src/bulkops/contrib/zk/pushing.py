@@ -55,13 +55,12 @@ class UserPush(DeviceOperation):
         convert: Callable[[Batch], tuple[list[Item], list[Any]]],
         wanted_ids: Callable[[], set[str]],
     ) -> dict[str, Any]:
-        templates = bool(ctx.params.get("templates", True))
         workers = int(ctx.params.get("parallel") or zk_setting("PARALLEL_DEVICES"))
         failures: list[str] = []
         sessions: dict[int, PushSession] = {}
         written = removed = 0
         ctx.progress(stage=f"Connecting to {len(devices)} time clocks", force=True)
-        opening = [PushSession(device, templates=templates) for device in devices]
+        opening = [PushSession(device) for device in devices]
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(devices))))
         try:
             with closing(open_all(opening, _nothing, workers=workers, tick=ctx.progress)) as fleet:

@@ -129,16 +129,14 @@ class PushOutcome:
 
 
 class PushSession(DeviceSession):
-    """Writes users to one device, matched by user id; the keypad stays locked. With
-    ``templates``, the device's fingerprints are read too, so a user's fingers are
-    written only when the device lacks them or holds other bytes."""
+    """Writes users to one device, matched by user id; the keypad stays locked. The
+    device's fingerprints are read before the first user with fingers is written
+    (only then: a push without any leaves a device without the command alone), so a
+    user's fingers are written only when the device lacks them or holds other bytes."""
 
-    def __init__(
-        self, device: Device, *, client: ZKClient | None = None, templates: bool = False
-    ) -> None:
+    def __init__(self, device: Device, *, client: ZKClient | None = None) -> None:
         super().__init__(device, lock=True, client=client)
-        self.templates = templates
-        self.fingers: dict[int, dict[int, bytes]] = {}
+        self._fingers: dict[int, dict[int, bytes]] | None = None
         self.on_device: dict[str, DeviceUser] = {}
         self.seen: set[str] = set()
         self.format: UserFormat
@@ -147,9 +145,15 @@ class PushSession(DeviceSession):
         self.on_device = {u.user_id: u for u in self.client.get_users()}
         self.format = self.client.user_format()
         self._slots = _FreeSlots(u.uid or 0 for u in self.on_device.values())
-        if self.templates:
+
+    @property
+    def fingers(self) -> dict[int, dict[int, bytes]]:
+        """The device's fingers by uid and finger, read on first use."""
+        if self._fingers is None:
+            self._fingers = {}
             for t in self.client.get_templates():
-                self.fingers.setdefault(t.uid, {})[t.finger] = t.template
+                self._fingers.setdefault(t.uid, {})[t.finger] = t.template
+        return self._fingers
 
     def push(
         self, user: DeviceUser, fingers: Sequence[DeviceTemplate] | None = None
@@ -180,7 +184,7 @@ class PushSession(DeviceSession):
             if current is None:
                 self._slots.give_back(uid)
             return PushOutcome("invalid", exc.detail, exc.field)
-        have = self.fingers.get(uid, {})
+        have = self.fingers.get(uid, {}) if fingers else {}
         missing = [t for t in fingers or () if have.get(t.finger) != t.template]
         if current == wanted and not missing:
             return PushOutcome("unchanged")

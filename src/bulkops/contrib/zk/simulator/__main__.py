@@ -79,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"listening {simulator.host}:{simulator.port}", flush=True)
     print(
         f"serial {device.serial_number}, {len(device.users)} users, "
-        f"{len(device.templates)} fingerprints, {len(device.records)} records{', UDP too' if args.udp else ''}; Ctrl+C stops",
+        f"{len(device.templates)} fingerprints, {len(device.records)} records"
+        f"{', UDP too' if args.udp else ''}; Ctrl+C stops",
         flush=True,
     )
     try:
