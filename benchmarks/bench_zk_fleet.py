@@ -1,6 +1,8 @@
-"""ZK fleet row: one ``zk.download_attendance`` task over 5 simulated clocks of
+"""ZK fleet rows: one ``zk.download_attendance`` task over 5 simulated clocks of
 20,000 punches each, against the sum of five single-clock downloads run one after
-another. The devices are read in parallel; storing stays on the task's thread."""
+another; once with clocks answering at loopback speed, once with each packet of the
+clocks delayed by 20 ms (a device that takes its time, as real ones do). The devices
+are read in parallel; storing stays on the task's thread."""
 
 from __future__ import annotations
 
@@ -21,11 +23,16 @@ DEVICES = 5
 
 def run(report: Report, args: argparse.Namespace) -> None:
     records = 4_000 if args.quick else 20_000
+    for delay in (0.0, 0.02):
+        measure(report, records, delay)
+
+
+def measure(report: Report, records: int, delay: float) -> None:
     sims = []
     for n in range(DEVICES):
         device = SimulatedDevice(serial_number=f"FLEET{n}")
         device.populate(users=300, records=records)
-        sims.append(Simulator(device).start())
+        sims.append(Simulator(device, reply_delay=delay).start())
     fleet, one_by_one = [], []
     try:
         with override_settings(BULKOPS={"BACKEND": "bulkops.backends.immediate.ImmediateBackend"}):
@@ -54,7 +61,8 @@ def run(report: Report, args: argparse.Namespace) -> None:
     seconds = statistics.median(fleet)
     report.compare(
         "zk",
-        f"zk.download_attendance, {DEVICES} clocks x {records:,} punches in one task",
+        f"zk.download_attendance, {DEVICES} clocks x {records:,} punches in one task"
+        + (f", {delay * 1000:.0f} ms per device packet" if delay else ""),
         seconds,
         baseline_name="the five single-clock downloads one after another",
         baseline_seconds=statistics.median(one_by_one),

@@ -139,7 +139,7 @@ class UserPush(DeviceOperation):
 
 
 def _nothing(session: PushSession) -> None:
-    """Opening a push session reads what it needs (users, fingers) already."""
+    """Opening a push session reads what it needs (the device's users) already."""
 
 
 def _write_all(session: PushSession, items: Sequence[Item]) -> list[PushOutcome]:
