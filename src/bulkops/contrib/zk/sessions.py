@@ -205,6 +205,8 @@ class PushSession(DeviceSession):
                 self.keep_alive()
                 self.client.delete_user(user.uid)
                 del self.on_device[user_id]
+                if self._fingers is not None:
+                    self._fingers.pop(user.uid, None)  # the device drops them with the user
                 removed += 1
         return removed
 
