@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from zk import ZK, const
 from zk.finger import Finger
 from zk.user import User
 
+import bulkops
 from bulkops.contrib.zk._transport import upload_users
 from bulkops.contrib.zk.client import ZKClient
 from bulkops.contrib.zk.models import FingerTemplate
@@ -217,3 +219,17 @@ def test_copy_users_with_fingerprints_between_clocks(
     assert (task.total, task.succeeded_count) == (25, 25)
     assert by_person(target) == by_person(source)
     assert FingerTemplate._default_manager.count() == 0  # device to device: nothing stored
+
+
+def test_copy_needs_a_source_and_another_clock(
+    make_simulator: MakeSim,
+    operator: Any,  # noqa: F811
+) -> None:
+    gate = device_for(make_simulator(), "Gate A")
+    with pytest.raises(ValidationError, match="copy from"):
+        bulkops.submit("zk.copy_users", user=operator, params={"devices": [gate.pk]})
+    with pytest.raises(ValidationError, match="other than the source"):
+        bulkops.submit("zk.copy_users", user=operator, params={"source": gate.pk})
+    other = device_for(make_simulator(), "Gate B")
+    task = bulkops.submit("zk.copy_users", user=operator, params={"source": str(gate.pk)})
+    assert (task.params["source"], task.params["devices"]) == (gate.pk, [other.pk])

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from bulkops.registry import register
 
@@ -210,11 +211,11 @@ class CopyUsersOperation(UserPush):
         try:
             source = Device.objects.get(pk=int(str(raw)))
         except (TypeError, ValueError, Device.DoesNotExist):
-            raise ValidationError({"source": "Choose the time clock to copy from."}) from None
+            raise ValidationError({"source": _("Choose the time clock to copy from.")}) from None
         cleaned = super().clean_params(params, model=model, queryset=queryset, user=user)
         targets = [pk for pk in cleaned["devices"] if pk != source.pk]
         if not targets:
-            raise ValidationError({"devices": "Choose a time clock other than the source."})
+            raise ValidationError({"devices": _("Choose a time clock other than the source.")})
         return {**cleaned, "source": source.pk, "devices": targets}
 
     def get_total(self, task: BulkTask) -> int | None:
