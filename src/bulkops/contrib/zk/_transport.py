@@ -146,7 +146,7 @@ class GuardedZK(ZK):  # type: ignore[misc]
 
 
 def upload_users(zk: ZK, users: list[bytes], templates: list[tuple[int, int, bytes]]) -> None:
-    """Write packed users (``protocol.pack_upload_user``) and (uid, finger, template)
+    """Write packed users (``UserFormat.upload_record``) and (uid, finger, template)
     triples in one buffered upload: pyzk's ``save_user_template`` for many users at
     once (``HR_save_usertemplates`` in later pyzk), with text already encoded here."""
     table, fingers = [], []
