@@ -73,6 +73,35 @@ def open_input(task: BulkTask) -> Table:
     return table
 
 
+def bind_task(task: BulkTask, table: Table, *, using: str = "default") -> tuple[Any, ChunkWriter]:
+    """The task's definition bound to the file's headers, and the writer for its rows."""
+    params = task.params
+    model = task.model_class
+    assert model is not None
+    definition = get_definition(model, params.get("definition") or None)
+    options = definition.get_options(
+        day_first=params.get("day_first", definition.day_first),
+        decimal_separator=params.get("decimal_separator"),
+        date1904=table.date1904,
+    )
+    mapping = params.get("mapping")
+    bound = definition.bind(
+        table.headers,
+        mode=params["mode"],
+        key_fields=params.get("key_fields"),
+        mapping={int(k): v for k, v in mapping.items()} if mapping else None,
+        options=options,
+    )
+    writer = ChunkWriter(
+        model,
+        mode=params["mode"],
+        key_fields=bound.key_fields,
+        file_fields=bound.field_names,
+        using=using,
+    )
+    return bound, writer
+
+
 class _RolledBack(Exception):  # noqa: N818 - not an error: carries a dry run's result
     def __init__(self, written: WriteResult) -> None:
         super().__init__()
@@ -166,32 +195,9 @@ class ImportOperation(Operation):
     # Running -------------------------------------------------------------------------
     def run(self, ctx: RunContext) -> dict[str, Any]:
         params = ctx.params
-        model = ctx.model
-        assert model is not None
-        definition = get_definition(model, params.get("definition") or None)
-        mode: Mode = params["mode"]
         ctx.progress(stage="Reading the file", force=True)
         with open_input(ctx.task) as table:
-            options = definition.get_options(
-                day_first=params.get("day_first", definition.day_first),
-                decimal_separator=params.get("decimal_separator"),
-                date1904=table.date1904,
-            )
-            mapping = params.get("mapping")
-            bound = definition.bind(
-                table.headers,
-                mode=mode,
-                key_fields=params.get("key_fields"),
-                mapping={int(k): v for k, v in mapping.items()} if mapping else None,
-                options=options,
-            )
-            writer = ChunkWriter(
-                model,
-                mode=mode,
-                key_fields=bound.key_fields,
-                file_fields=bound.field_names,
-                using=ctx.db,
-            )
+            bound, writer = bind_task(ctx.task, table, using=ctx.db)
             dry_run = bool(params.get("dry_run"))
             try:
                 ctx.set_total(table.row_count)

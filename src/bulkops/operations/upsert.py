@@ -260,6 +260,31 @@ class ChunkWriter:
                 kept = [item for item in kept if item[0].row not in refused]
         return kept
 
+    def classify(self, rows: list[CleanRow]) -> list[tuple[str, list[str]]]:
+        """What writing each row would do now: ("new" | "changed" | "unchanged", fields).
+
+        For the preview's markers; writes nothing and remembers nothing. The changed
+        fields are model field names.
+        """
+        if not self.keys or self.mode == "create":
+            return [("new", []) for _ in rows]
+        keys = [self._key(row) for row in rows]
+        existing = self._existing([k for k in keys if None not in k])
+        marks: list[tuple[str, list[str]]] = []
+        for row, key in zip(rows, keys, strict=True):
+            found = existing.get(key)
+            if found is None:
+                marks.append(("new", []))
+                continue
+            changed = [
+                f.name
+                for f in self.update_fields
+                if f.attname in row.data
+                and row.data[f.attname] != found[self.positions[f.attname]]
+            ]
+            marks.append(("changed" if changed else "unchanged", changed))
+        return marks
+
     def remember(self, rows: list[CleanRow]) -> None:
         """Note rows written before a resume, so a later repeat is still refused."""
         self._drop_duplicates(rows, WriteResult())
