@@ -296,3 +296,43 @@ def test_choose_another_sheet(
     assert task.params["sheet"] == "Customers"
     runner.run(task.pk)
     assert list(Customer.objects.values_list("name", flat=True)) == ["Ann"]
+
+
+def test_check_marks_each_row_and_pages_through_the_file(client_in: Any, settings: Any) -> None:
+    Customer.objects.create(name="Ann", email="ann@example.com")
+    Customer.objects.create(name="Old name", email="bob@example.com")
+    rows = [["Name", "E-mail"], ["Ann", "ann@example.com"], ["Bob", "bob@example.com"]]
+    rows += [[f"New {i}", f"n{i}@example.com"] for i in range(60)]
+    rows += [["Eve", "not-an-email"], ["Ann again", "ann@example.com"]]
+    upload(client_in, xlsx_bytes(rows), "people.xlsx")
+    html = check_html(client_in)
+    assert '<dd class="bulkops-will-create">60</dd>' in html
+    assert '<dd class="bulkops-will-update">1</dd>' in html
+    assert '<dd class="bulkops-will-skip">1</dd>' in html
+    assert '<dd class="bulkops-will-fail">2</dd>' in html
+    marks = dict(re.findall(r'data-row="(\d+)" data-kind="(\w+)"', html))
+    assert (marks["2"], marks["3"], marks["4"]) == ("unchanged", "changed", "new")
+    assert len(marks) == 50 and "Page 1 of 2" in html
+    changed = html[html.index('id="bulkops-row-3"') :]
+    assert '<span class="bulkops-import-changed-fields">Name</span>' in changed[:600]
+
+    check = BulkTask.objects.get(params__dry_run=True)
+    page = client_in.get(
+        reverse("bulkops:import-check", kwargs={"pk": check.pk}), {"page": 2}
+    ).content.decode()
+    marks = dict(re.findall(r'data-row="(\d+)" data-kind="(\w+)"', page))
+    assert sorted(marks, key=int)[0] == "52" and marks["64"] == marks["65"] == "error"
+    bad = page[page.index('id="bulkops-row-64"') :]
+    assert 'class="bulkops-import-bad-cell" aria-describedby="bulkops-reason-64">not-an-email' in bad
+    assert "Enter a valid email address." in bad[: bad.index("</tr>")]
+    again = page[page.index('id="bulkops-row-65"') :]
+    assert 'An earlier row of this file has the same e-mail address' in again[:800]
+    assert Customer.objects.count() == 2  # the check wrote nothing
+
+
+def test_check_of_someone_else_is_404(client_in: Any, django_user_model: Any) -> None:
+    upload(client_in, xlsx_bytes(ROWS), "people.xlsx")
+    check = BulkTask.objects.get(params__dry_run=True)
+    client_in.force_login(django_user_model.objects.create_user("other"))
+    response = client_in.get(reverse("bulkops:import-check", kwargs={"pk": check.pk}))
+    assert response.status_code == 404
