@@ -61,9 +61,7 @@ def axe_js() -> str:
 def serious_violations(page: Any, axe_js: str) -> list[str]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=axe_js)
-    result = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at "
         + ", ".join(str(node["target"]) for node in v["nodes"][:5])
@@ -115,7 +113,8 @@ def test_preview_marks_rows_shows_reasons_and_passes_axe(
     bad = page.locator("#bulkops-row-4 td.bulkops-import-bad-cell")
     assert bad.count() == 1 and bad.inner_text().startswith("not-an-email")
     style = bad.evaluate(
-        "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e.parentElement.firstElementChild).backgroundColor]"
+        "e => [getComputedStyle(e).outlineStyle,"
+        " getComputedStyle(e.parentElement.firstElementChild).backgroundColor]"
     )
     assert style[0] == "solid" and style[1] not in ("rgba(0, 0, 0, 0)", "transparent")
     reason = page.locator("#bulkops-reason-4")

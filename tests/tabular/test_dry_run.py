@@ -25,7 +25,7 @@ def products(count: int, start: int = 0) -> list[list[Any]]:
 
 
 def errors_of(task: BulkTask) -> dict[int, tuple[str, str]]:
-    return {e.row: (e.field, e.message) for e in task.errors.order_by("row")}
+    return {int(e.row or 0): (e.field, e.message) for e in task.errors.order_by("row")}
 
 
 def counts_of(task: BulkTask) -> dict[str, int]:
@@ -61,12 +61,16 @@ def test_create_only_over_existing_rows_fails_them_all_in_the_dry_run(
     assert errors_of(dry) == errors_of(real)
     assert sorted(errors_of(dry)) == list(range(2, 9))
     assert errors_of(dry)[2] == ("", 'A product with SKU "IMP-0" already exists.')
-    assert counts_of(dry) == counts_of(real) == {
-        "created": 3,
-        "updated": 0,
-        "unchanged": 0,
-        "failed": 7,
-    }
+    assert (
+        counts_of(dry)
+        == counts_of(real)
+        == {
+            "created": 3,
+            "updated": 0,
+            "unchanged": 0,
+            "failed": 7,
+        }
+    )
 
 
 def test_duplicate_keys_by_value_across_chunks_and_foreign_keys_and_unique_values(
@@ -104,12 +108,16 @@ def test_duplicate_keys_by_value_across_chunks_and_foreign_keys_and_unique_value
     assert errors[12] == ("Country", 'No country with ID "999999".')
     assert errors[6] == ("Price", '"12,3,4" is not a number.')
     assert errors[22][1].startswith("The database refused this row: ")
-    assert counts_of(dry) == counts_of(real) == {
-        "created": 292,
-        "updated": 0,
-        "unchanged": 1,  # IMP-3 holds what the file says
-        "failed": 7,
-    }
+    assert (
+        counts_of(dry)
+        == counts_of(real)
+        == {
+            "created": 292,
+            "updated": 0,
+            "unchanged": 1,  # IMP-3 holds what the file says
+            "failed": 7,
+        }
+    )
     assert Product.objects.filter(number__in=[-1, -2]).count() == 2
 
 
@@ -139,9 +147,11 @@ def test_a_repeat_straddling_a_resume_is_still_refused(
     runner.run(real.pk)  # a fresh writer, as in another process
     real.refresh_from_db()
     assert real.status == BulkTask.Status.SUCCEEDED
-    assert errors_of(real) == errors_of(dry) == {
-        81: ("", 'An earlier row of this file has the same SKU "S-10".')
-    }
+    assert (
+        errors_of(real)
+        == errors_of(dry)
+        == {81: ("", 'An earlier row of this file has the same SKU "S-10".')}
+    )
     assert counts_of(real) == counts_of(dry)
     assert Product.objects.get(sku="S-10").name == "Show 10"
 
@@ -175,12 +185,16 @@ def test_a_clean_dry_run_predicts_the_import_exactly(run_import: Any) -> None:
     Product.objects.filter(sku__in=["IMP-1", "IMP-2"]).update(name="Renamed")
     data = xlsx_bytes([HEADERS, *products(60)])
     dry, real = check_then_import(run_import, data, "p.xlsx", mode="upsert", key_fields=["sku"])
-    assert counts_of(dry) == counts_of(real) == {
-        "created": 20,
-        "updated": 2,
-        "unchanged": 38,
-        "failed": 0,
-    }
+    assert (
+        counts_of(dry)
+        == counts_of(real)
+        == {
+            "created": 20,
+            "updated": 2,
+            "unchanged": 38,
+            "failed": 0,
+        }
+    )
 
 
 def test_a_bad_cell_on_row_60000_is_found_before_anything_is_written(run_import: Any) -> None:

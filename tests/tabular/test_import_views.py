@@ -270,7 +270,7 @@ def test_choose_another_sheet(
     assert '<option value="Customers">Customers</option>' in html
     assert "None of the column headers match" in html
     token = token_of(first)
-    response = preview(
+    preview(
         client_in,
         {
             "token": token,
@@ -323,10 +323,11 @@ def test_check_marks_each_row_and_pages_through_the_file(client_in: Any, setting
     marks = dict(re.findall(r'data-row="(\d+)" data-kind="(\w+)"', page))
     assert sorted(marks, key=int)[0] == "52" and marks["64"] == marks["65"] == "error"
     bad = page[page.index('id="bulkops-row-64"') :]
-    assert 'class="bulkops-import-bad-cell" aria-describedby="bulkops-reason-64">not-an-email' in bad
+    cell = 'class="bulkops-import-bad-cell" aria-describedby="bulkops-reason-64">not-an-email'
+    assert cell in bad
     assert "Enter a valid email address." in bad[: bad.index("</tr>")]
     again = page[page.index('id="bulkops-row-65"') :]
-    assert 'An earlier row of this file has the same e-mail address' in again[:800]
+    assert "An earlier row of this file has the same e-mail address" in again[:800]
     assert Customer.objects.count() == 2  # the check wrote nothing
 
 

@@ -279,8 +279,7 @@ class ChunkWriter:
             changed = [
                 f.name
                 for f in self.update_fields
-                if f.attname in row.data
-                and row.data[f.attname] != found[self.positions[f.attname]]
+                if f.attname in row.data and row.data[f.attname] != found[self.positions[f.attname]]
             ]
             marks.append(("changed" if changed else "unchanged", changed))
         return marks

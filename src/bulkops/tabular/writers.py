@@ -32,9 +32,7 @@ def neutralize(text: str) -> str:
     return text
 
 
-def export_value(
-    value: Any, tz: datetime.tzinfo | None = None, *, guard: bool = True
-) -> CellValue:
+def export_value(value: Any, tz: datetime.tzinfo | None = None, *, guard: bool = True) -> CellValue:
     """One Python value -> a cell value openpyxl and csv can write safely.
 
     ``guard=False`` leaves formula-like text as it is: for .xlsx, whose writer stores
@@ -95,7 +93,6 @@ def write_xlsx(
     Rows past Excel's 1,048,576-row limit continue on a new sheet with the header repeated.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)

@@ -73,9 +73,7 @@ def _rows_page(task: BulkTask, page: int) -> dict[str, Any]:
         try:
             rows = list(islice(table.rows(), start, start + PAGE_ROWS))
             numbers = [number for number, _values in rows]
-            stored = {
-                e.row: e for e in task.errors.filter(row__in=numbers).order_by("pk") if e.row
-            }
+            stored = {e.row: e for e in task.errors.filter(row__in=numbers).order_by("pk") if e.row}
             cleaned = bound.clean_chunk([r for r in rows if r[0] not in stored])
             good = [row for row in cleaned.rows if row.row not in cleaned.failed]
             marks = dict(zip([r.row for r in good], writer.classify(good), strict=True))
