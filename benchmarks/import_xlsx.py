@@ -222,7 +222,13 @@ def _setup() -> None:
         for model in (Country, Customer):
             if model._meta.db_table not in existing:
                 editor.create_model(model)
-    Customer.objects.all().delete()
+    if connection.vendor == "postgresql":
+        # A really empty table: rows deleted (or rolled back) by the previous importer
+        # would leave dead index entries under the same keys for this one to step over.
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {Customer._meta.db_table}")
+    else:
+        Customer.objects.all().delete()
 
 
 def _bulkops_dry(path: Path) -> dict[str, Any]:
