@@ -219,7 +219,7 @@ class ImportOperation(Operation):
         same way). Only its progress, counts and row errors are committed.
         """
         offset = int(ctx.checkpoint.get("offset", 0))
-        if offset:
+        if offset and writer.remembers:
             self._remember(ctx, table, bound, writer, offset)
         ctx.progress(stage="Checking every row" if dry_run else "Importing", force=True)
         prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)

@@ -284,6 +284,11 @@ class ChunkWriter:
             marks.append(("changed" if changed else "unchanged", changed))
         return marks
 
+    @property
+    def remembers(self) -> bool:
+        """Whether rows before a resume matter: only for repeats of keys or unique values."""
+        return bool(self.key_attnames or self.unique_sets)
+
     def remember(self, rows: list[CleanRow]) -> None:
         """Note rows written before a resume, so a later repeat is still refused."""
         self._drop_duplicates(rows, WriteResult())
