@@ -28,7 +28,8 @@ def _canonical(value: Any) -> str:
     # Equal in the database means equal here: 1.0 and 1.00 are one numeric value, and an
     # aware datetime is an instant whatever its zone.
     if isinstance(value, decimal.Decimal):
-        value = value.normalize() if value.is_finite() else value
+        if value.is_finite():
+            value = value.normalize() if value else decimal.Decimal(0)  # -0 is 0
         return f"d{value}"
     if isinstance(value, bool):
         return f"b{int(value)}"
