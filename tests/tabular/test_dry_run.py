@@ -165,7 +165,9 @@ def test_all_or_nothing_reports_every_failing_row_in_one_pass(run_import: Any) -
     params = {"mode": "create", "key_fields": ["sku"], "atomic": True, "chunk_size": 100}
     dry, real = check_then_import(run_import, xlsx_bytes([HEADERS, *rows]), "p.xlsx", **params)
     assert Product.objects.count() == 1
-    assert real.result["all_or_nothing_refused"] is True
+    assert real.result["all_or_nothing_refused"] is dry.result["all_or_nothing_refused"] is True
+    assert counts_of(dry) == counts_of(real)
+    assert counts_of(real)["created"] == 0
     assert sorted(errors_of(real)) == [5, 8, 11, 252] == sorted(errors_of(dry))
     assert errors_of(real) == errors_of(dry)
     assert errors_of(real)[5] == ("", 'An earlier row of this file has the same SKU "IMP-1".')

@@ -337,3 +337,11 @@ def test_check_of_someone_else_is_404(client_in: Any, django_user_model: Any) ->
     client_in.force_login(django_user_model.objects.create_user("other"))
     response = client_in.get(reverse("bulkops:import-check", kwargs={"pk": check.pk}))
     assert response.status_code == 404
+
+
+def test_all_or_nothing_check_says_nothing_will_be_imported(client_in: Any) -> None:
+    upload(client_in, xlsx_bytes(ROWS), "people.xlsx", atomic="on")
+    html = check_html(client_in)
+    assert "data-refused" in html and "nothing will be imported" in html
+    assert '<dd class="bulkops-will-create">0</dd>' in html
+    assert '<dd class="bulkops-will-fail">2</dd>' in html

@@ -206,7 +206,9 @@ class ImportOperation(Operation):
                 self._pass(ctx, table, bound, writer, dry_run=dry_run)
             finally:
                 writer.close()
-        return self._finish(ctx, dry_run=dry_run)
+        # A checked all-or-nothing import with a failing row will write nothing: say so.
+        refused = dry_run and bool(params.get("atomic")) and ctx.task.failed_count > 0
+        return self._finish(ctx, dry_run=dry_run, nothing_written=refused)
 
     def _pass(
         self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter, *, dry_run: bool

@@ -52,6 +52,7 @@ def check_context(task: BulkTask, *, page: Any = 1, errors_page: Any = 1) -> dic
         "unchanged": task.skipped_count,
         "failed": task.failed_count,
     }
+    context["refused"] = bool(result.get("all_or_nothing_refused"))
     failures = Paginator(task.errors.exclude(row=None).order_by("row", "pk"), PAGE_ERRORS)
     context["failures"] = failures.get_page(_page_number(errors_page))
     if task.status != BulkTask.Status.SUCCEEDED:
