@@ -345,3 +345,15 @@ def test_all_or_nothing_check_says_nothing_will_be_imported(client_in: Any) -> N
     assert "data-refused" in html and "nothing will be imported" in html
     assert '<dd class="bulkops-will-create">0</dd>' in html
     assert '<dd class="bulkops-will-fail">2</dd>' in html
+
+
+def test_rows_past_the_stored_errors_still_show_their_reason(client_in: Any, settings: Any) -> None:
+    settings.BULKOPS = {**settings.BULKOPS, "MAX_ERRORS": 1}
+    upload(client_in, xlsx_bytes(ROWS), "people.xlsx")
+    html = check_html(client_in)
+    assert '<dd class="bulkops-will-fail">2</dd>' in html
+    assert "1 more failing row is not listed" in html
+    row = html[html.index('id="bulkops-row-4"') :]
+    row = row[: row.index("</tr>")]
+    assert 'data-kind="error"' in row and "No country with code &quot;XX&quot;." in row
+    assert 'class="bulkops-import-bad-cell" aria-describedby="bulkops-reason-4">XX' in row

@@ -55,6 +55,7 @@ def check_context(task: BulkTask, *, page: Any = 1, errors_page: Any = 1) -> dic
     context["refused"] = bool(result.get("all_or_nothing_refused"))
     failures = Paginator(task.errors.exclude(row=None).order_by("row", "pk"), PAGE_ERRORS)
     context["failures"] = failures.get_page(_page_number(errors_page))
+    context["unlisted"] = max(task.failed_count - failures.count, 0)
     if task.status != BulkTask.Status.SUCCEEDED:
         return context
     try:
@@ -82,11 +83,27 @@ def _rows_page(task: BulkTask, page: int) -> dict[str, Any]:
             writer.close()
         headers = table.headers
     field_headers = {c.field.name: c.header for c in bound.columns}
+    # Rows past MAX_ERRORS have no stored error; their cleaning errors are shown instead.
+    fresh: dict[int, list[Any]] = {}
+    for problem in cleaned.errors:
+        fresh.setdefault(problem.row, []).append(problem)
     shown = []
     for number, values in rows:
         error = stored.get(number)
         kind, changed = ("error", []) if error else marks.get(number, ("error", []))
-        bad = {h.strip() for h in error.field.split(", ")} if error and error.field else set()
+        if error is not None:
+            reason = error.message
+            bad = {h.strip() for h in error.field.split(", ")} if error.field else set()
+        else:
+            found = fresh.get(number, [])
+            reason = (
+                found[0].message
+                if len(found) == 1
+                else "\n".join(
+                    f'Column "{p.column}": {p.message}' if p.column else p.message for p in found
+                )
+            )
+            bad = {p.column for p in fresh.get(number, []) if p.column}
         changed_headers = {field_headers.get(name, name) for name in changed}
         cells = [
             {
@@ -101,7 +118,7 @@ def _rows_page(task: BulkTask, page: int) -> dict[str, Any]:
                 "number": number,
                 "kind": kind,
                 "changed": [field_headers.get(name, name) for name in changed],
-                "error": error,
+                "reason": reason,
                 "cells": cells,
             }
         )
