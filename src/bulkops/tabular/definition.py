@@ -316,10 +316,13 @@ class BoundImport:
     ) -> None:
         for col in self.columns:
             model_field = col.field
-            if not (model_field.is_relation and model_field.many_to_one and col.column.lookup):
+            if not (model_field.is_relation and model_field.many_to_one):
                 continue
-            attname, lookup = model_field.attname, col.column.lookup
             related = model_field.related_model
+            # A bare id is checked too: on PostgreSQL the foreign key is only checked at
+            # COMMIT, which would fail the whole chunk instead of naming the row.
+            lookup = col.column.lookup or related._meta.pk.name  # type: ignore[union-attr]
+            attname = model_field.attname
             cache = self._fk_cache.setdefault(attname, {})
             wanted = {data[attname] for _, data, _ in pending if data.get(attname) is not None}
             missing = wanted - cache.keys()

@@ -32,8 +32,12 @@ def neutralize(text: str) -> str:
     return text
 
 
-def export_value(value: Any, tz: datetime.tzinfo | None = None) -> CellValue:
-    """One Python value -> a cell value openpyxl and csv can write safely."""
+def export_value(value: Any, tz: datetime.tzinfo | None = None, *, guard: bool = True) -> CellValue:
+    """One Python value -> a cell value openpyxl and csv can write safely.
+
+    ``guard=False`` leaves formula-like text as it is: for .xlsx, whose writer stores
+    it as a text cell, which a spreadsheet never evaluates.
+    """
     if value is None or isinstance(value, bool | int | float | Decimal):
         return value
     if isinstance(value, datetime.datetime):
@@ -53,7 +57,7 @@ def export_value(value: Any, tz: datetime.tzinfo | None = None) -> CellValue:
         text = bytes(value).hex()
     else:
         text = str(value)
-    return neutralize(text)
+    return neutralize(text) if guard else text
 
 
 def _xlsx_text(value: CellValue) -> CellValue:
@@ -62,6 +66,18 @@ def _xlsx_text(value: CellValue) -> CellValue:
         if len(value) > EXCEL_MAX_CHARS:
             value = value[: EXCEL_MAX_CHARS - 1] + "…"
     return value
+
+
+def _text_cell(sheet: Any, value: CellValue) -> Any:
+    # openpyxl makes every string that starts with "=" a formula; a text cell keeps the
+    # characters exactly, so the export imports back unchanged (no apostrophe) and no
+    # spreadsheet runs it. "+", "-" and "@" strings are text cells already.
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
 
 
 def write_xlsx(
@@ -77,7 +93,6 @@ def write_xlsx(
     Rows past Excel's 1,048,576-row limit continue on a new sheet with the header repeated.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
@@ -93,7 +108,7 @@ def write_xlsx(
         sheet = workbook.create_sheet(title=title[:31])
         header_cells = []
         for header in headers:
-            cell = WriteOnlyCell(sheet, value=_xlsx_text(neutralize(str(header))))
+            cell = _text_cell(sheet, _xlsx_text(str(header)))
             cell.font = bold
             header_cells.append(cell)
         sheet.append(header_cells)
@@ -106,7 +121,13 @@ def write_xlsx(
             sheet = new_sheet()
             sheet_rows = 1
         assert sheet is not None
-        sheet.append([_xlsx_text(export_value(value, tz)) for value in row])
+        values = [_xlsx_text(export_value(value, tz, guard=False)) for value in row]
+        sheet.append(
+            [
+                _text_cell(sheet, v) if isinstance(v, str) and v.startswith("=") else v
+                for v in values
+            ]
+        )
         sheet_rows += 1
         written += 1
     if sheet is None:

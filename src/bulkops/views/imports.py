@@ -30,6 +30,7 @@ from bulkops.operations.imports import limits_from_settings
 from bulkops.tabular import TableError, open_table
 from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
 from bulkops.tabular.sniff import human_size
+from bulkops.views.import_check import check_context
 from bulkops.views.import_forms import ImportOptionsForm, UploadForm
 
 SESSION_KEY = "bulkops_imports"
@@ -69,6 +70,9 @@ class ImportView(LoginRequiredMixin, View):
     template_name = "bulkops/import/page.html"
     step = "page"
     size_guard: SizeLimitHandler | None = None
+    # Files with fewer rows are checked inside the preview request; larger ones by a
+    # background task with its own progress bar.
+    check_inline_rows = 2_000
 
     # Configuration hooks ---------------------------------------------------------
     def get_model(self) -> type[models.Model]:
@@ -187,21 +191,7 @@ class ImportView(LoginRequiredMixin, View):
             options = {**form.initial, **form.cleaned_data}
             return self.render_preview(token, options, mapping=mapping, form=form)
         data = form.cleaned_data
-        params = {
-            "mode": data["mode"],
-            "key_fields": [data["key_field"]] if data.get("key_field") else [],
-            "mapping": {str(k): v for k, v in mapping.items()} if mapping is not None else None,
-            "day_first": data["dates"] != "mdy",
-            "decimal_separator": data.get("decimal_separator") or None,
-            "atomic": bool(data.get("atomic")),
-            "filename": staged["filename"],
-            "sheet": data.get("sheet") or None,
-        }
-        definition_class = type(self.get_definition())
-        qualname = definition_class.__qualname__
-        if definition_class is not ImportDefinition and "<locals>" not in qualname:
-            # The worker may run in another process: name the definition, not the model.
-            params["definition"] = f"{definition_class.__module__}.{qualname}"
+        params = self.import_params(data, mapping, staged)
         with default_storage.open(staged["path"], "rb") as handle:
             try:
                 task = bulkops.submit(
@@ -221,6 +211,53 @@ class ImportView(LoginRequiredMixin, View):
         return self.render("bulkops/import/started.html", context)
 
     # Helpers -----------------------------------------------------------------------
+    def import_params(
+        self, data: dict[str, Any], mapping: dict[int, str | None] | None, staged: dict[str, str]
+    ) -> dict[str, Any]:
+        """The import task's params from the options form (the check uses the same)."""
+        params = {
+            "mode": data.get("mode") or "upsert",
+            "key_fields": [data["key_field"]] if data.get("key_field") else [],
+            "mapping": {str(k): v for k, v in mapping.items()} if mapping is not None else None,
+            "day_first": data.get("dates") != "mdy",
+            "decimal_separator": data.get("decimal_separator") or None,
+            "atomic": bool(data.get("atomic")),
+            "filename": staged["filename"],
+            "sheet": data.get("sheet") or None,
+        }
+        definition_class = type(self.get_definition())
+        qualname = definition_class.__qualname__
+        if definition_class is not ImportDefinition and "<locals>" not in qualname:
+            # The worker may run in another process: name the definition, not the model.
+            params["definition"] = f"{definition_class.__module__}.{qualname}"
+        return params
+
+    def start_check(
+        self, token: str, options: dict[str, Any], mapping: dict[int, str | None] | None
+    ) -> BulkTask:
+        """The dry run of the whole file with these options; inline when the file is small."""
+        staged = self.request.session[SESSION_KEY][token]
+        previous = staged.get("check")
+        if previous:
+            # Options changed: the check of the old options is of no use any more.
+            old = BulkTask.objects.visible_to(self.request.user).filter(pk=previous).first()
+            if old is not None and not old.is_finished:
+                bulkops.cancel(old)
+        params = {**self.import_params(options, mapping, staged), "dry_run": True}
+        with default_storage.open(staged["path"], "rb") as handle:
+            task = bulkops.submit(
+                "import",
+                user=self.request.user,
+                model=self.get_model(),
+                params=params,
+                input_file=File(handle, name=staged["filename"]),
+                sync_threshold=self.check_inline_rows,
+            )
+        staged["check"] = str(task.pk)
+        self.request.session.modified = True
+        task.refresh_from_db()  # a small file has been checked already
+        return task
+
     def options_form(self, form_class: type[ImportOptionsForm], **kwargs: Any) -> Any:
         definition = self.get_definition()
         initial = {
@@ -296,6 +333,14 @@ class ImportView(LoginRequiredMixin, View):
         context.update(
             {"token": token, "form": form, "problem": problem or context.get("problem", "")}
         )
+        if context.get("can_import") and not context["problem"] and not form.errors:
+            try:
+                check = self.start_check(token, options, mapping)
+            except (ValidationError, PermissionDenied) as exc:
+                messages = getattr(exc, "messages", None) or [str(exc)]
+                context.update(problem=" ".join(messages), can_import=False)
+            else:
+                context.update(check_context(check))
         return self.render("bulkops/import/preview.html", context)
 
 
