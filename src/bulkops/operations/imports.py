@@ -286,6 +286,7 @@ class ImportOperation(Operation):
         if not ctx.checkpoint.get("written"):
             self._pass(ctx, table, bound, writer, dry_run=True)
         if ctx.task.failed_count:
+            ctx.void_successes()
             ctx.progress(stage="Nothing imported", force=True)
             return self._finish(ctx, nothing_written=True)
         if ctx.checkpoint.get("written"):
