@@ -288,7 +288,7 @@ HOSTILE = [
     (
         xlsx_bytes([["Name"] + [None] * 16382 + ["x"]]),
         "wide.xlsx",
-        '"wide.xlsx" has 16,384 columns; the most accepted is 200. Delete the unused columns and '
+        '"wide.xlsx" has values in 16,384 columns (A to XFD); the most accepted is 200. Delete the unused columns and '
         "upload it again.",
     ),
     (

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import BinaryIO, Literal
 
 from . import csvread
 from .errors import TableError
 from .limits import Limits
+from .scan import SheetScan, ods_is_encrypted, scan_archive
 
-Format = Literal["xlsx", "ods", "xls", "csv"]
+Format = Literal["xlsx", "xlsb", "ods", "xls", "csv"]
 
 EXTENSIONS: dict[str, Format] = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
+    ".xlsb": "xlsb",
     ".ods": "ods",
     ".xls": "xls",
     ".csv": "csv",
@@ -29,6 +32,7 @@ EXTENSIONS: dict[str, Format] = {
 }
 FORMAT_LABELS: dict[Format, str] = {
     "xlsx": "Excel workbook (.xlsx)",
+    "xlsb": "Excel binary workbook (.xlsb)",
     "ods": "OpenDocument spreadsheet (.ods)",
     "xls": "Excel 97-2003 workbook (.xls)",
     "csv": "CSV text file",
@@ -75,6 +79,8 @@ class Detected:
     size: int
     date1904: bool = False
     sheets: tuple[SheetRef, ...] = ()
+    scans: dict[str, SheetScan] = field(default_factory=dict)
+    """What each xlsx sheet really holds, by zip member (see scan.py)."""
 
 
 def human_size(size: int) -> str:
@@ -103,7 +109,7 @@ def format_for_filename(filename: str) -> Format:
         shown = suffix or "(no extension)"
         raise TableError(
             f'"{filename}" has the file type {shown}, which cannot be imported. '
-            "Upload an .xlsx, .ods or .csv file.",
+            "Upload an .xlsx, .xlsb, .ods, .xls or .csv file.",
             code="unsupported_type",
         ) from None
 
@@ -178,7 +184,7 @@ def _detect_cfb(fp: BinaryIO, filename: str, expected: Format, size: int) -> Det
     tail = b""
     while block := fp.read(1024 * 1024):
         window = tail + block
-        if any(marker in window for marker in CFB_ENCRYPTION_MARKERS):
+        if any(marker in window for marker in CFB_ENCRYPTION_MARKERS) or _xls_filepass(window):
             fp.seek(0)
             raise _encrypted(filename)
         tail = window[-overlap:]
@@ -186,6 +192,19 @@ def _detect_cfb(fp: BinaryIO, filename: str, expected: Format, size: int) -> Det
     if expected == "xls":
         return Detected("xls", size)
     raise _mismatch(filename, expected, "an Excel 97-2003 workbook (.xls)")
+
+
+# The BOF record that opens the workbook globals of a BIFF5/BIFF8 stream. An .xls saved
+# with a password has a FILEPASS record (type 0x002F) right behind it.
+_XLS_GLOBALS_BOF = re.compile(rb"\x09\x08([\x08\x10])\x00\x00[\x05\x06]\x05\x00")
+
+
+def _xls_filepass(window: bytes) -> bool:
+    for match in _XLS_GLOBALS_BOF.finditer(window):
+        after = match.start() + 4 + match.group(1)[0]
+        if window[after : after + 2] == b"\x2f\x00":
+            return True
+    return False
 
 
 def _check_text(head: bytes, filename: str) -> None:
@@ -213,8 +232,10 @@ def _detect_zip(
     try:
         _check_zip_directory(infos, filename, expected, limits)
         names = {info.filename for info in infos}
-        if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
-            actual: Format = "xlsx"
+        if "[Content_Types].xml" in names and "xl/workbook.bin" in names:
+            actual: Format = "xlsb"
+        elif "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+            actual = "xlsx"
         elif "mimetype" in names and _read_member(archive, "mimetype", 256).strip() == ODS_MIMETYPE:
             actual = "ods"
         elif "word/document.xml" in names:
@@ -227,15 +248,19 @@ def _detect_zip(
             raise _mismatch(filename, expected, "a zip archive, not a spreadsheet")
         if actual != expected:
             raise _mismatch(filename, expected, f"an {FORMAT_LABELS[actual]}")
-        if actual == "ods":
-            return Detected("ods", size)
+        if actual == "ods" and ods_is_encrypted(archive):
+            raise _encrypted(filename)
+        if actual != "xlsx":
+            scan_archive(archive, filename, limits, set())
+            return Detected(actual, size)
         workbook_xml = _read_member(archive, "xl/workbook.xml", 4 * 1024 * 1024).decode(
             "utf-8", "replace"
         )
         date1904 = bool(re.search(r"date1904\s*=\s*\"(1|true)\"", workbook_xml))
         sheets = _xlsx_sheets(archive, workbook_xml, names)
-        return Detected("xlsx", size, date1904=date1904, sheets=sheets)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+        scans = scan_archive(archive, filename, limits, {s.path for s in sheets if s.path})
+        return Detected("xlsx", size, date1904=date1904, sheets=sheets, scans=scans)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error):
         raise _corrupt(filename, expected) from None
     finally:
         archive.close()
@@ -334,18 +359,25 @@ def sheet_dimension(fp: BinaryIO, path: str) -> tuple[int, int] | None:
 def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
     """Data rows, read cheaply from the file's own metadata; None when unknown.
 
-    Used where loading the sheet would be wasteful (counting a job at submit time):
-    xlsx by its declared dimension, CSV by its lines.
+    Used where loading the sheet would be wasteful (counting a job at submit time): a
+    parsed upload by its stored count, CSV by its lines, xlsx by the cells that really
+    hold values (never by the ``<dimension>`` the file declares).
     """
+    from . import stored
+
     limits = limits or Limits()
     try:
+        count = stored.stored_row_count(source)
+        if count is not None:
+            return count
         detected = detect(source, filename, limits)
         if detected.format == "csv":
             layout = csvread.scan(source, filename)
             return max(layout.line_count - 1 - int(layout.skip_first_line), 0)
-        if detected.format == "xlsx" and detected.sheets and detected.sheets[0].path:
-            dimension = sheet_dimension(source, detected.sheets[0].path)
-            return max(dimension[0] - 1, 0) if dimension else None
+        for ref in detected.sheets:
+            scan = detected.scans.get(ref.path or "")
+            if scan is not None and scan.cells:
+                return scan.last_row - scan.first_row if scan.extent_known else None
     except (TableError, OSError, ValueError):
         return None
     finally:

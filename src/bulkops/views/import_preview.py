@@ -44,6 +44,7 @@ def build_preview(
             return context
         with table:
             context.update(
+                notices=table.notices,
                 headers=table.headers,
                 row_count=table.row_count,
                 sheet=table.sheet_name,

@@ -1,0 +1,203 @@
+"""One streaming pass over every member of a zipped workbook, before any parser runs.
+
+The readers (calamine, openpyxl) trust what the file says about itself: the declared
+uncompressed sizes, the ``<dimension>`` of a sheet, entity declarations. calamine
+allocates the whole rectangle between the first and the last cell holding a value,
+so two cells at A1 and XFD1048576 ask for 512 GB and abort the process. This pass
+decompresses each member once in constant memory, measures what is really there and
+refuses what would not fit the limits, so the parser that runs afterwards is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from .errors import TableError
+from .limits import Limits
+
+BLOCK = 1024 * 1024
+MAX_ERROR_CELLS = 10_000
+MB = 1024 * 1024
+
+# A valued cell: ``<c r="B7" ...>`` (a self-closing ``<c r="B7" s="1"/>`` only carries a
+# style). Every writer we know puts ``r`` first; a cell that does not makes the extent
+# unknown, and the reader then checks the loaded sheet instead.
+_VALUED_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>/]*(?:/(?!>)[^>/]*)*>')
+_CELL_WITHOUT_REF = re.compile(rb"<(?:\w+:)?c(?:>|\s+(?!r=)[a-z])")
+_ERROR_CELL = re.compile(
+    rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?\bt="e"[^>]*>'
+    rb"(?:(?!</(?:\w+:)?c>).){0,4000}?<(?:\w+:)?v>([^<]*)</",
+    re.DOTALL,
+)
+_SHARED_STRING = re.compile(rb"</(?:\w+:)?si>")
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@dataclass
+class SheetScan:
+    """What one sheet really holds (xlsx only)."""
+
+    cells: int = 0
+    """Cells holding a value."""
+    first_row: int = 0
+    last_row: int = 0
+    first_column: int = 0
+    last_column: int = 0
+    extent_known: bool = True
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(row, column) -> error code such as ``#DIV/0!``; both 1-based."""
+
+    @property
+    def area(self) -> int:
+        if not self.cells:
+            return 0
+        rows = self.last_row - self.first_row + 1
+        return rows * (self.last_column - self.first_column + 1)
+
+
+def column_number(letters: bytes) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + char - 64
+    return index
+
+
+def column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _too_big(filename: str, what: str, size: int, limit: int) -> TableError:
+    return TableError(
+        f'"{filename}" holds {what} of {size / MB:,.0f} MB once unpacked; the most accepted '
+        f"is {limit / MB:,.0f} MB. Split the data into smaller files.",
+        code="part_too_large",
+    )
+
+
+def scan_archive(
+    archive: zipfile.ZipFile,
+    filename: str,
+    limits: Limits,
+    sheet_paths: set[str],
+) -> dict[str, SheetScan]:
+    """Decompress every member once; refuse entity declarations and oversize parts."""
+    total = 0
+    sheets: dict[str, SheetScan] = {}
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        name = info.filename
+        is_xml = name.endswith((".xml", ".rels", ".vml"))
+        is_sheet = name in sheet_paths and name.endswith(".xml")
+        is_strings = name.endswith("sharedStrings.xml")
+        scan = SheetScan() if is_sheet else None
+        size = 0
+        strings = 0
+        carry = b""
+        with archive.open(info) as member:
+            while block := member.read(BLOCK):
+                if size == 0 and is_xml and _DTD.search(block[:65536]):
+                    raise TableError(
+                        f'"{filename}" declares XML entities (a document type definition), '
+                        "which spreadsheet programs never write; it was refused as unsafe.",
+                        code="xml_entities",
+                    )
+                size += len(block)
+                total += len(block)
+                if size > limits.max_part_size:
+                    raise _too_big(filename, f"a part ({name})", size, limits.max_part_size)
+                if total > limits.max_uncompressed_size:
+                    raise _too_big(filename, "data", total, limits.max_uncompressed_size)
+                if scan is None and not is_strings:
+                    continue
+                data = carry + block
+                cut = data.rfind(b">") + 1
+                data, carry = data[:cut], data[cut:]
+                if len(carry) > 4 * BLOCK:
+                    raise TableError(
+                        f'"{filename}" holds an XML tag longer than 4 MB and cannot be read.',
+                        code="corrupt",
+                    )
+                if scan is not None:
+                    _scan_cells(data, scan)
+                else:
+                    strings += len(_SHARED_STRING.findall(data))
+                    if strings > limits.max_shared_strings:
+                        raise TableError(
+                            f'"{filename}" holds more than {limits.max_shared_strings:,} '
+                            "distinct texts, the most accepted. Split the data into smaller "
+                            "files.",
+                            code="too_many_strings",
+                        )
+        if scan is not None:
+            sheets[name] = scan
+    return sheets
+
+
+def _scan_cells(data: bytes, scan: SheetScan) -> None:
+    if scan.extent_known and _CELL_WITHOUT_REF.search(data):
+        scan.extent_known = False
+    found = _VALUED_CELL.findall(data)
+    if not found:
+        return
+    scan.cells += len(found)
+    rows = {int(row) for _, row in found}
+    columns = {column_number(letters) for letters in {letters for letters, _ in found}}
+    low_row, high_row = min(rows), max(rows)
+    low_col, high_col = min(columns), max(columns)
+    if scan.cells == len(found):
+        scan.first_row, scan.last_row = low_row, high_row
+        scan.first_column, scan.last_column = low_col, high_col
+    else:
+        scan.first_row = min(scan.first_row, low_row)
+        scan.last_row = max(scan.last_row, high_row)
+        scan.first_column = min(scan.first_column, low_col)
+        scan.last_column = max(scan.last_column, high_col)
+    if b't="e"' in data and len(scan.errors) < MAX_ERROR_CELLS:
+        for letters, row, code in _ERROR_CELL.findall(data):
+            key = (int(row), column_number(letters))
+            scan.errors[key] = code.decode("utf-8", "replace").strip() or "#ERROR"
+            if len(scan.errors) >= MAX_ERROR_CELLS:
+                break
+
+
+def check_area(filename: str, scan: SheetScan, limits: Limits) -> None:
+    """Refuse a sheet whose used area would not fit in memory, before loading it."""
+    if not scan.cells:
+        return
+    columns = scan.last_column - scan.first_column + 1
+    if columns > limits.max_columns:
+        raise TableError(
+            f'"{filename}" has values in {columns:,} columns '
+            f"({column_letters(scan.first_column)} to {column_letters(scan.last_column)}); "
+            f"the most accepted is {limits.max_columns:,}. Delete the unused columns "
+            "and upload it again.",
+            code="too_many_columns",
+        )
+    if scan.last_row - scan.first_row > limits.max_rows:
+        raise TableError(
+            f'"{filename}" has more than {limits.max_rows:,} rows, the most one import '
+            "accepts. Split it into smaller files.",
+            code="too_many_rows",
+        )
+    if scan.area > limits.max_cells:
+        raise TableError(
+            f'"{filename}" uses {scan.area:,} cells (rows × columns holding values); the '
+            f"most accepted is {limits.max_cells:,}. Split it into smaller files.",
+            code="too_many_cells",
+        )
+
+
+def ods_is_encrypted(archive: zipfile.ZipFile) -> bool:
+    try:
+        with archive.open("META-INF/manifest.xml") as member:
+            manifest = member.read(4 * MB)
+    except KeyError:
+        return False
+    return b"encryption-data" in manifest
