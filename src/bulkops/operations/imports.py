@@ -37,6 +37,9 @@ def limits_from_settings() -> Limits:
         max_file_size=int(settings.MAX_UPLOAD_SIZE),
         max_rows=int(settings.MAX_ROWS),
         max_columns=int(settings.MAX_COLUMNS),
+        max_cells=int(settings.MAX_CELLS),
+        max_uncompressed_size=int(settings.MAX_UNPACKED_SIZE),
+        max_part_size=int(settings.MAX_PART_SIZE),
     )
 
 

@@ -43,6 +43,8 @@ class Table:
     delimiter: str | None = None
     notices: list[str]
     """Things the user should check before importing (an encoding that was guessed)."""
+    may_hold_errors = False
+    """True when some cell may be an :class:`ErrorCell` (``#DIV/0!``...)."""
 
     def __init__(self, fp: BinaryIO, detected: Detected, filename: str, limits: Limits) -> None:
         self._fp = fp
@@ -242,6 +244,7 @@ class CalamineTable(Table):
         self._scan = scans[index]
         if self._scan is not None:
             check_area(filename, self._scan, limits)
+            self.may_hold_errors = bool(self._scan.errors)
         self._sheet = workbook.get_sheet_by_index(index)
         self._check_columns(self._sheet.width)
         end = self._sheet.end
@@ -297,6 +300,7 @@ class OpenpyxlTable(Table):
         self._scan = scans[index]
         if self._scan is not None:
             check_area(filename, self._scan, limits)
+            self.may_hold_errors = bool(self._scan.errors)
         self._worksheet = workbook[self.sheet_name]
         # Never the declared <dimension>: openpyxl would pad every row to it.
         self._worksheet.reset_dimensions()  # type: ignore[union-attr]

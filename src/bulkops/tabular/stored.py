@@ -26,6 +26,7 @@ from .readers import Row, Table
 from .sniff import Detected
 
 MAGIC = b"BULKOPS-TABLE 1\n"
+CHUNK = 1000
 SUFFIX = ".bulkops-rows"
 
 
@@ -73,14 +74,22 @@ def write_table(table: Table, dest: IO[bytes]) -> int:
     with tempfile.TemporaryFile() as rows_file:
         encoder = json.JSONEncoder(ensure_ascii=False, default=_encode, check_circular=False)
         encode = encoder.encode
+        errors = table.may_hold_errors
         count = 0
+        chunk: list[Any] = []
+        # One JSON line per 1,000 rows: one encoder call instead of a thousand.
         for number, values in table.rows():
-            # ErrorCell is a str: JSON would store it as plain text without this.
-            if any(value.__class__ is ErrorCell for value in values):
+            if errors and ErrorCell in set(map(type, values)):
+                # ErrorCell is a str: JSON would store it as plain text without this.
                 values = [_encode(v) if v.__class__ is ErrorCell else v for v in values]
-            rows_file.write(encode([number, values]).encode())
-            rows_file.write(b"\n")
-            count += 1
+            chunk.append((number, values))
+            if len(chunk) >= CHUNK:
+                rows_file.write(encode(chunk).encode() + b"\n")
+                count += len(chunk)
+                chunk = []
+        if chunk:
+            rows_file.write(encode(chunk).encode() + b"\n")
+            count += len(chunk)
         meta = {
             "filename": table.filename,
             "format": table.format,
@@ -166,13 +175,19 @@ class StoredTable(Table):
             if not line.strip():
                 continue
             try:
-                number, values = json.loads(line)
-                cells = [_decode(v) for v in values[:width]]
+                chunk = json.loads(line)
+                rows = [
+                    (
+                        int(number),
+                        [v if v.__class__ is not dict else _decode(v) for v in values[:width]],
+                    )
+                    for number, values in chunk
+                ]
             except (ValueError, TypeError) as exc:
                 raise TableError(
                     f'"{self.filename}" is damaged and cannot be read.', code="corrupt"
                 ) from exc
-            yield int(number), cells
+            yield from rows
 
     def rows(self, *, after: int = 0) -> Iterator[Row]:
         return self._shape(self._records(), after)
