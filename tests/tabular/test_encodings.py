@@ -8,9 +8,15 @@ import pytest
 
 from bulkops.tabular import TableError, open_table
 
-JAPANESE = "名前,都市,メモ\n山田太郎,東京,営業部の担当者です\n佐藤花子,大阪,経理部\n鈴木一郎,名古屋,開発チーム\n"
+JAPANESE = (
+    "名前,都市,メモ\n山田太郎,東京,営業部の担当者です\n佐藤花子,大阪,経理部\n"
+    "鈴木一郎,名古屋,開発チーム\n"
+)
 CHINESE = "姓名,城市,备注\n张伟,北京,销售部门负责人\n王芳,上海,财务部\n李娜,广州,研发团队\n"
-RUSSIAN = "Имя;Город;Заметка\nИван Петров;Москва;отдел продаж\nОльга Смирнова;Санкт-Петербург;бухгалтерия\n"
+RUSSIAN = (
+    "Имя;Город;Заметка\nИван Петров;Москва;отдел продаж\n"
+    "Ольга Смирнова;Санкт-Петербург;бухгалтерия\n"
+)
 WESTERN = "Name;City\nJosé Müller;Zürich\nFrançois;Besançon\n"
 
 
@@ -65,7 +71,7 @@ def test_user_choice_overrides_detection() -> None:
 
 
 def test_chosen_encoding_that_does_not_fit_is_refused_with_line() -> None:
-    data = "a,b\nok,ok\nok,ok\n".encode() + JAPANESE.encode("shift_jis")
+    data = b"a,b\nok,ok\nok,ok\n" + JAPANESE.encode("shift_jis")
     with pytest.raises(TableError) as info:
         read(data, encoding="utf-8")
     assert info.value.code == "bad_encoding"

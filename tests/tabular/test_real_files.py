@@ -83,7 +83,9 @@ def test_the_sheet_the_user_names_is_read() -> None:
         assert table.headers == ["Name", "E-mail"]
     with pytest.raises(TableError) as info:
         table_of(data, "people.xlsx", sheet="Nope")
-    assert info.value.message == "\"people.xlsx\" has no sheet 'Nope'; its sheets are 'A', 'People'."
+    assert (
+        info.value.message == "\"people.xlsx\" has no sheet 'Nope'; its sheets are 'A', 'People'."
+    )
 
 
 def test_all_sheets_empty_is_refused_as_empty() -> None:
@@ -166,9 +168,7 @@ def test_error_cells_written_by_openpyxl_are_errors_too() -> None:
     assert isinstance(values[1], ErrorCell) and values[1].ref == "B2"
 
 
-def test_error_cells_become_row_errors_in_an_import(
-    countries: Any, run_import: Any
-) -> None:
+def test_error_cells_become_row_errors_in_an_import(countries: Any, run_import: Any) -> None:
     data = raw_xlsx([("S", sheet_xml(cells_xml([r[:2] for r in ERRORS])))])
     task = run_import(data, "people.xlsx", mode="create", key_fields=["email"])
     assert task.failed_count == 1
@@ -177,7 +177,9 @@ def test_error_cells_become_row_errors_in_an_import(
         row == 3 and "cell A3 holds the spreadsheet error #N/A (value not available)" in message
         for row, _field, message in messages
     ), messages
-    assert any(row == 3 and "cell B3 holds the spreadsheet error #REF!" in m for row, _, m in messages)
+    assert any(
+        row == 3 and "cell B3 holds the spreadsheet error #REF!" in m for row, _, m in messages
+    )
     assert sorted(Customer.objects.values_list("email", flat=True)) == [
         "ann@example.com",
         "bob@example.com",

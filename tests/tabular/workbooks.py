@@ -34,7 +34,9 @@ def cells_xml(rows: Iterable[Sequence[Any]], start_row: int = 1) -> str:
                 continue
             if isinstance(value, tuple):
                 code, formula = value
-                cells.append(f'<c r="{ref}" t="e"><f>{escape(formula)}</f><v>{escape(code)}</v></c>')
+                cells.append(
+                    f'<c r="{ref}" t="e"><f>{escape(formula)}</f><v>{escape(code)}</v></c>'
+                )
             elif isinstance(value, int | float):
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
             else:
@@ -58,7 +60,10 @@ def raw_xlsx(
     compress: int = zipfile.ZIP_DEFLATED,
 ) -> bytes:
     """An .xlsx from sheet XML parts; a part of ``b"chart"`` becomes a chart sheet."""
-    overrides = ['<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>']
+    overrides = [
+        '<Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    ]
     entries, rels, members = [], [], {}
     for index, (name, xml) in enumerate(sheets, start=1):
         if xml == b"chart":
@@ -81,7 +86,9 @@ def raw_xlsx(
         rels.append(f'<Relationship Id="rId{index}" Type="{REL}/{kind}" Target="{path}"/>')
     if shared_strings is not None:
         members["xl/sharedStrings.xml"] = shared_strings
-        rels.append(f'<Relationship Id="rId99" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>')
+        rels.append(
+            f'<Relationship Id="rId99" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
+        )
         overrides.append(
             '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
             'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
@@ -103,7 +110,9 @@ def raw_xlsx(
             + "</sheets></workbook>"
         ).encode(),
         "xl/_rels/workbook.xml.rels": (
-            f'<?xml version="1.0"?><Relationships xmlns="{PKG}">' + "".join(rels) + "</Relationships>"
+            f'<?xml version="1.0"?><Relationships xmlns="{PKG}">'
+            + "".join(rels)
+            + "</Relationships>"
         ).encode(),
         **members,
     }
@@ -153,7 +162,11 @@ def xlsb_bytes(rows: Sequence[Sequence[Any]], sheet: str = "Data") -> bytes:
                 body += _record(0x05, head + struct.pack("<d", float(value)))  # BrtCellReal
     body += _record(0x92) + _record(0x82)
     parts = {
-        "[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>',
+        "[Content_Types].xml": (
+            b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            b'content-types"><Default Extension="bin" ContentType="application/'
+            b'vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>'
+        ),
         "_rels/.rels": (
             f'<?xml version="1.0"?><Relationships xmlns="{PKG}"><Relationship Id="rId1" '
             f'Type="{REL}/officeDocument" Target="xl/workbook.bin"/></Relationships>'
@@ -174,7 +187,9 @@ def xlsb_bytes(rows: Sequence[Sequence[Any]], sheet: str = "Data") -> bytes:
 
 def encrypted_xls_bytes() -> bytes:
     """A BIFF8 workbook stream that opens with BOF then FILEPASS (RC4), as Excel saves it."""
-    bof = struct.pack("<HH", 0x0809, 16) + struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 0x0206)
+    bof = struct.pack("<HH", 0x0809, 16) + struct.pack(
+        "<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 0x0206
+    )
     filepass = struct.pack("<HH", 0x002F, 54) + struct.pack("<HHH", 1, 1, 1) + bytes(48)
     stream = bof + filepass + struct.pack("<HH", 0x000A, 0)  # EOF
     return cfb_bytes("Workbook") + stream + bytes(-len(stream) % 512)
@@ -197,7 +212,9 @@ def encrypted_ods_bytes() -> bytes:
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr(
+            zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet"
+        )
         archive.writestr("content.xml", bytes(range(256)) * 8, zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()

@@ -147,7 +147,6 @@ class Table:
                 values.extend([None] * (width - len(values)))
             yield number, values
 
-
     def _guard(
         self, records: Iterator[tuple[int, Sequence[CellValue]]]
     ) -> Iterator[tuple[int, Sequence[CellValue]]]:

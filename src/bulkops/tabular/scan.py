@@ -37,7 +37,14 @@ _ERROR_CELL = re.compile(
     re.DOTALL,
 )
 _SHARED_STRING = re.compile(rb"</(?:\w+:)?si>")
-_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+# Also spelled in UTF-16, which XML parsers accept as well.
+_DTD = re.compile(
+    b"|".join(
+        re.escape(word.encode(codec))
+        for word in ("<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity")
+        for codec in ("ascii", "utf-16-le", "utf-16-be")
+    )
+)
 
 
 @dataclass
@@ -147,8 +154,7 @@ def scan_archive(
 
 def _scan_cells(data: bytes, scan: SheetScan) -> None:
     if scan.extent_known and (
-        data.count(b"<c ") + data.count(b"<c>") != data.count(b'<c r="')
-        or b':c r="' in data
+        data.count(b"<c ") + data.count(b"<c>") != data.count(b'<c r="') or b':c r="' in data
     ):
         scan.extent_known = False  # prefixed or r-less cells: measured after loading
     if b"/>" in data:

@@ -67,8 +67,9 @@ def _parse(
     encoding: str | None,
 ) -> dict[str, Any]:
     with (
-        open_table(upload, filename=filename, limits=limits, sheet=sheet, encoding=encoding)
-        as table,
+        open_table(
+            upload, filename=filename, limits=limits, sheet=sheet, encoding=encoding
+        ) as table,
         tempfile.TemporaryFile() as out,
     ):
         rows = write_table(table, out)

@@ -28,8 +28,8 @@ from bulkops.models import BulkTask
 from bulkops.operations.imports import limits_from_settings
 from bulkops.tabular import TableError
 from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
-from bulkops.tabular.sniff import human_size
 from bulkops.tabular.names import display_name, storage_name
+from bulkops.tabular.sniff import human_size
 from bulkops.tabular.stored import SUFFIX
 from bulkops.views.import_forms import ImportOptionsForm, UploadForm
 from bulkops.views.import_staging import STAGING, restage, stage_upload
