@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ RUSSIAN = (
 WESTERN = "Name;City\nJosé Müller;Zürich\nFrançois;Besançon\n"
 
 
-def read(data: bytes, encoding: str | None = None) -> tuple[object, list[list[object]]]:
+def read(data: bytes, encoding: str | None = None) -> tuple[Any, list[list[Any]]]:
     table = open_table(io.BytesIO(data), filename="people.csv", encoding=encoding)
     return table, [values for _, values in table.rows()]
 

@@ -110,7 +110,7 @@ def test_libreoffice_declared_size_of_a_whole_sheet_is_not_trusted(engine: Engin
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_lying_dimension_counts_the_rows_really_there(engine: Engine) -> None:
-    rows = [["n"], *[[i] for i in range(500)]]
+    rows: list[list[Any]] = [["n"], *[[i] for i in range(500)]]
     data = raw_xlsx([("S", sheet_xml(cells_xml(rows), dimension="A1:B2"))])
     with table_of(data, "lying.xlsx", engine=engine) as table:
         assert table.row_count == 500
@@ -132,7 +132,7 @@ def test_password_protected_files_are_named_as_such(data: bytes, filename: str) 
     assert info.value.message.startswith(f'"{filename}" is protected with a password.')
 
 
-ERRORS = [
+ERRORS: list[list[Any]] = [
     ["Name", "E-mail", "Score"],
     ["Ann", "ann@example.com", ("#DIV/0!", "1/0")],
     [("#N/A", "NA()"), ("#REF!", "#REF!+1"), ("#VALUE!", '"a"+1')],

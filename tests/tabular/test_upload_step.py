@@ -82,7 +82,7 @@ def test_any_file_name_is_stored_safely_and_shown_as_given(
     assert task.params["filename"] == shown
     assert task.failed_count == 1
     assert task.result_file  # the error report was written, not lost
-    assert len(task.result_file.name.rsplit("/", 1)[-1].encode()) <= 120
+    assert len(str(task.result_file.name).rsplit("/", 1)[-1].encode()) <= 120
     assert "/" not in task.message
 
 
@@ -121,3 +121,29 @@ def test_sheet_named_at_upload_is_read(client_in: Any) -> None:
     )
     html = upload(client_in, data, "p.xlsx", sheet="People").content.decode()
     assert "p1@example.com" in html
+
+
+def test_lying_dimension_submitted_from_code_is_queued_too(
+    importer: Any,
+    registered: Any,
+    settings: Any,
+    dummy_backend: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.core.files.base import ContentFile
+
+    import bulkops
+
+    settings.BULKOPS = {**settings.BULKOPS, "SYNC_THRESHOLD": 100}
+    data = raw_xlsx([("S", sheet_xml(cells_xml(people(5000)), dimension="A1:B2"))])
+    with django_capture_on_commit_callbacks(execute=True):
+        task = bulkops.submit(
+            "import",
+            user=importer,
+            model=Customer,
+            params={"filename": "big.xlsx", "mode": "create"},
+            input_file=ContentFile(data, name="big.xlsx"),
+        )
+    task.refresh_from_db()
+    assert (task.total, task.status) == (5000, BulkTask.Status.PENDING)
+    assert dummy_backend == [task.pk]
