@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .workbooks import raw_xlsx, sheet_xml
+from .workbooks import ods_raw, raw_xlsx, sheet_xml
 
 SECONDS = 10
 EXTRA_MB = 300
@@ -236,3 +236,44 @@ def test_worst_accepted_file_and_three_concurrent_previews(tmp_path: Path) -> No
     assert (result["outcome"], result["rows"]) == ("read", 200_000)
     previews = run_child(stored, "worst.xlsx", "preview")
     assert previews["rows"] == [20 + 50_000] * 3
+
+
+ODS_HEADER = (
+    '<table:table-row><table:table-cell office:value-type="string"><text:p>Name</text:p>'
+    "</table:table-cell></table:table-row>"
+)
+
+
+@pytest.mark.parametrize(
+    ("rows", "code"),
+    [
+        # 1 KB that calamine would turn into 100,000,000 cells (6 GB, 20 s).
+        (
+            '<table:table-row table:number-rows-repeated="1000000"><table:table-cell '
+            'office:value-type="float" office:value="1" table:number-columns-repeated="100"/>'
+            "</table:table-row>",
+            "too_many_cells",
+        ),
+        (
+            '<table:table-row><table:table-cell office:value-type="float" office:value="1" '
+            'table:number-columns-repeated="16384"/></table:table-row>',
+            "too_many_columns",
+        ),
+    ],
+)
+def test_ods_repeats_are_counted_before_loading(tmp_path: Path, rows: str, code: str) -> None:
+    path = write(tmp_path, "repeat.ods", ods_raw(ODS_HEADER + rows))
+    result = run_child(path, "repeat.ods")
+    assert (result["outcome"], result["code"]) == ("refused", code)
+
+
+def test_ods_filler_rows_libreoffice_writes_are_read_right(tmp_path: Path) -> None:
+    rows = (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>Ann</text:p>'
+        '</table:table-cell><table:table-cell table:number-columns-repeated="1023"/>'
+        '</table:table-row><table:table-row table:number-rows-repeated="1048574">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    )
+    path = write(tmp_path, "filler.ods", ods_raw(ODS_HEADER + rows))
+    result = run_child(path, "filler.ods")
+    assert (result["outcome"], result["rows"]) == ("read", 1)

@@ -171,7 +171,7 @@ class Table:
     def _scan_for(self, detected: Detected, index: int) -> SheetScan | None:
         if index < len(detected.sheets):
             return detected.scans.get(detected.sheets[index].path or "")
-        return None
+        return detected.scans.get(f"#{index}")  # .ods tables, in document order
 
     def _inject_errors(
         self, records: Iterator[tuple[int, Sequence[CellValue]]], scan: SheetScan | None, first: int

@@ -37,6 +37,15 @@ _ERROR_CELL = re.compile(
     re.DOTALL,
 )
 _SHARED_STRING = re.compile(rb"</(?:\w+:)?si>")
+# OpenDocument: a row or a cell may stand for many ("number-rows-repeated"): a 1 KB
+# content.xml can describe a billion valued cells, which calamine would materialise.
+_ODS_TABLE = re.compile(rb"<table:table(?=[\s/>])[^>]*?(/?)>")
+_ODS_ROW = re.compile(
+    rb"<table:table-row\b([^>]*?)(/?)>(.*?)(?:</table:table-row>|(?=<table:table-row\b))", re.DOTALL
+)
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_ROWS_REPEATED = re.compile(rb'number-rows-repeated="([0-9]+)"')
+_ODS_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="([0-9]+)"')
 # Also spelled in UTF-16, which XML parsers accept as well.
 _DTD = re.compile(
     b"|".join(
@@ -60,6 +69,8 @@ class SheetScan:
     extent_known: bool = True
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     """(row, column) -> error code such as ``#DIV/0!``; both 1-based."""
+    next_row: int = 1
+    """OpenDocument only: the number of the next row while streaming."""
 
     @property
     def area(self) -> int:
@@ -106,7 +117,9 @@ def scan_archive(
             continue
         name = info.filename
         is_xml = name.endswith((".xml", ".rels", ".vml"))
-        is_sheet = name in sheet_paths and name.endswith(".xml")
+        is_ods = name == "content.xml" and "content.xml" in sheet_paths
+        is_sheet = name in sheet_paths and name.endswith(".xml") and not is_ods
+        ods: list[SheetScan] = []
         is_strings = name.endswith("sharedStrings.xml")
         scan = SheetScan() if is_sheet else None
         size = 0
@@ -126,10 +139,12 @@ def scan_archive(
                     raise _too_big(filename, f"a part ({name})", size, limits.max_part_size)
                 if total > limits.max_uncompressed_size:
                     raise _too_big(filename, "data", total, limits.max_uncompressed_size)
-                if scan is None and not is_strings:
+                if scan is None and not is_strings and not is_ods:
                     continue
                 data = carry + block
-                cut = data.rfind(b">") + 1
+                cut = data.rfind(b"</table:table-row>") + 18 if is_ods else data.rfind(b">") + 1
+                if is_ods and cut == 17:
+                    cut = 0
                 data, carry = data[:cut], data[cut:]
                 if len(carry) > 4 * BLOCK:
                     raise TableError(
@@ -138,6 +153,8 @@ def scan_archive(
                     )
                 if scan is not None:
                     _scan_cells(data, scan)
+                elif is_ods:
+                    _scan_ods(data, ods, limits, filename)
                 else:
                     strings += len(_SHARED_STRING.findall(data))
                     if strings > limits.max_shared_strings:
@@ -149,7 +166,52 @@ def scan_archive(
                         )
         if scan is not None:
             sheets[name] = scan
+        if is_ods:
+            if carry.strip():
+                _scan_ods(carry, ods, limits, filename)
+            sheets.update({f"#{index}": table for index, table in enumerate(ods)})
     return sheets
+
+
+def _scan_ods(data: bytes, tables: list[SheetScan], limits: Limits, filename: str) -> None:
+    """Add the rows of ``data`` (whole ``<table:table-row>`` elements) to the scans.
+
+    Each table's used area counts repeated rows and cells; a table outgrowing the
+    limits is refused at once, before the block after it is even read.
+    """
+    starts = [m.start() for m in _ODS_TABLE.finditer(data) if not m.group(1)]
+    for match in _ODS_ROW.finditer(data):
+        while starts and starts[0] <= match.start():
+            starts.pop(0)
+            tables.append(SheetScan())
+        if not tables:
+            tables.append(SheetScan())
+        table = tables[-1]
+        row, row_repeat = table.next_row, _repeat(_ODS_ROWS_REPEATED, match.group(1))
+        table.next_row += row_repeat
+        column = valued = last = 0
+        if match.group(2):
+            continue  # a self-closing row holds no cell
+        for cell in _ODS_CELL.finditer(match.group(3)):
+            repeat = _repeat(_ODS_COLUMNS_REPEATED, cell.group(1))
+            if b"value-type" in cell.group(1):
+                valued += repeat
+                last = column + repeat
+            column += repeat
+        if valued:
+            table.cells += valued * row_repeat
+            table.first_row = table.first_row or row
+            table.last_row = row + row_repeat - 1
+            table.first_column = 1
+            table.last_column = max(table.last_column, last)
+            check_area(filename, table, limits)
+    for _ in starts:  # tables that start after the last row of this block
+        tables.append(SheetScan())
+
+
+def _repeat(pattern: re.Pattern[bytes], attrs: bytes) -> int:
+    found = pattern.search(attrs)
+    return int(found.group(1)) if found else 1
 
 
 def _scan_cells(data: bytes, scan: SheetScan) -> None:

@@ -251,8 +251,9 @@ def _detect_zip(
         if actual == "ods" and ods_is_encrypted(archive):
             raise _encrypted(filename)
         if actual != "xlsx":
-            scan_archive(archive, filename, limits, set())
-            return Detected(actual, size)
+            # For .ods the scan measures each table's used area, repeats included.
+            scans = scan_archive(archive, filename, limits, {"content.xml"})
+            return Detected(actual, size, scans=scans)
         workbook_xml = _read_member(archive, "xl/workbook.xml", 4 * 1024 * 1024).decode(
             "utf-8", "replace"
         )
