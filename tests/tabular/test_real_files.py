@@ -194,6 +194,14 @@ def test_xlsb_is_read() -> None:
         assert [values for _, values in table.rows()] == [["Ann", 1.5], ["Bob", 2.0]]
 
 
+def test_xlsb_error_cells_are_errors_too() -> None:
+    data = xlsb_bytes([["Name", "Score"], ["Ann", ("#DIV/0!",)], ["Bob", 3]])
+    with table_of(data, "book.xlsb") as table:
+        rows = [values for _, values in table.rows()]
+    assert isinstance(rows[0][1], ErrorCell) and (rows[0][1], rows[0][1].ref) == ("#DIV/0!", "B2")
+    assert rows[1] == ["Bob", 3.0]
+
+
 def test_ods_first_sheet_still_read() -> None:
     with table_of(ods_bytes(PEOPLE), "people.ods") as table:
         assert [values for _, values in table.rows()] == PEOPLE[1:]

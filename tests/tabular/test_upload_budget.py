@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .workbooks import ods_raw, raw_xlsx, sheet_xml
+from .workbooks import ods_raw, raw_xlsx, sheet_xml, xlsb_bytes
 
 SECONDS = 10
 EXTRA_MB = 300
@@ -277,3 +277,9 @@ def test_ods_filler_rows_libreoffice_writes_are_read_right(tmp_path: Path) -> No
     path = write(tmp_path, "filler.ods", ods_raw(ODS_HEADER + rows))
     result = run_child(path, "filler.ods")
     assert (result["outcome"], result["rows"]) == ("read", 1)
+
+
+def test_xlsb_cells_far_apart_are_refused_before_loading(tmp_path: Path) -> None:
+    data = xlsb_bytes([["Name"], ["Ann"]], far_cell=(900_000, 16383))
+    result = run_child(write(tmp_path, "far.xlsb", data), "far.xlsb")
+    assert (result["outcome"], result["code"]) == ("refused", "too_many_columns")

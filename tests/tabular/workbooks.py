@@ -141,7 +141,13 @@ def _wide(text: str) -> bytes:
     return struct.pack("<I", len(text)) + text.encode("utf-16-le")
 
 
-def xlsb_bytes(rows: Sequence[Sequence[Any]], sheet: str = "Data") -> bytes:
+XLSB_ERRORS = {"#DIV/0!": 0x07, "#N/A": 0x2A, "#REF!": 0x17, "#VALUE!": 0x0F}
+
+
+def xlsb_bytes(
+    rows: Sequence[Sequence[Any]], sheet: str = "Data", *, far_cell: tuple[int, int] | None = None
+) -> bytes:
+    """An .xlsb; ``far_cell`` (0-based row, column) adds one number far from the rest."""
     book = (
         _record(0x83)  # BrtBeginBook
         + _record(0x8F)  # BrtBeginBundleShs
@@ -160,6 +166,11 @@ def xlsb_bytes(rows: Sequence[Sequence[Any]], sheet: str = "Data") -> bytes:
                 body += _record(0x06, head + _wide(value))  # BrtCellSt
             elif isinstance(value, int | float):
                 body += _record(0x05, head + struct.pack("<d", float(value)))  # BrtCellReal
+            elif isinstance(value, tuple):  # ("#DIV/0!",): BrtCellError with its code
+                body += _record(0x03, head + bytes([XLSB_ERRORS[value[0]]]))
+    if far_cell:
+        body += _record(0x00, struct.pack("<IIHBBI", far_cell[0], 0, 300, 0, 0, 0))
+        body += _record(0x05, struct.pack("<II", far_cell[1], 0) + struct.pack("<d", 1.0))
     body += _record(0x92) + _record(0x82)
     parts = {
         "[Content_Types].xml": (

@@ -119,6 +119,7 @@ def scan_archive(
         is_xml = name.endswith((".xml", ".rels", ".vml"))
         is_ods = name == "content.xml" and "content.xml" in sheet_paths
         is_sheet = name in sheet_paths and name.endswith(".xml") and not is_ods
+        xlsb = XlsbScan() if name in sheet_paths and name.endswith(".bin") else None
         ods: list[SheetScan] = []
         is_strings = name.endswith("sharedStrings.xml")
         scan = SheetScan() if is_sheet else None
@@ -139,6 +140,9 @@ def scan_archive(
                     raise _too_big(filename, f"a part ({name})", size, limits.max_part_size)
                 if total > limits.max_uncompressed_size:
                     raise _too_big(filename, "data", total, limits.max_uncompressed_size)
+                if xlsb is not None:
+                    xlsb.feed(block)
+                    continue
                 if scan is None and not is_strings and not is_ods:
                     continue
                 data = carry + block
@@ -166,6 +170,8 @@ def scan_archive(
                         )
         if scan is not None:
             sheets[name] = scan
+        if xlsb is not None:
+            sheets[name] = xlsb.scan
         if is_ods:
             if carry.strip():
                 _scan_ods(carry, ods, limits, filename)
@@ -207,6 +213,91 @@ def _scan_ods(data: bytes, tables: list[SheetScan], limits: Limits, filename: st
             check_area(filename, table, limits)
     for _ in starts:  # tables that start after the last row of this block
         tables.append(SheetScan())
+
+
+# .xlsb (BIFF12): records of a 7-bit varint type and size. Cell records carry their
+# column; the row comes from the last BrtRowHdr; "short" cells follow the previous one.
+_XLSB_ROW = 0x00
+_XLSB_CELLS = frozenset(range(0x02, 0x0C))  # Rk, Error, Bool, Real, St, Isst, Fmla*
+_XLSB_SHORT_CELLS = frozenset(range(0x0D, 0x13))
+_XLSB_BLANKS = frozenset((0x01, 0x0C))
+_XLSB_ERRORS = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+    0x2B: "#GETTING_DATA",
+}
+
+
+class XlsbScan:
+    """Streams one .xlsb sheet part, record by record, into a SheetScan."""
+
+    def __init__(self) -> None:
+        self.scan = SheetScan()
+        self._buffer = b""
+        self._row = 0
+        self._column = -1
+
+    def feed(self, block: bytes) -> None:
+        data = self._buffer + block
+        position, end = 0, len(data)
+        scan = self.scan
+        while True:
+            start = position
+            kind, position = _varint(data, position, 2)
+            size, position = _varint(data, position, 4) if position >= 0 else (0, -1)
+            if position < 0 or position + size > end:
+                self._buffer = data[start:]
+                return
+            body_at = position
+            position += size
+            if kind == _XLSB_ROW and size >= 4:
+                self._row = int.from_bytes(data[body_at : body_at + 4], "little") + 1
+                self._column = -1
+                continue
+            if kind in _XLSB_CELLS and size >= 4:
+                self._column = int.from_bytes(data[body_at : body_at + 4], "little")
+            elif kind in _XLSB_SHORT_CELLS:
+                self._column += 1
+            elif kind in _XLSB_BLANKS:
+                if kind == 0x01 and size >= 4:
+                    self._column = int.from_bytes(data[body_at : body_at + 4], "little")
+                else:
+                    self._column += 1
+                continue
+            else:
+                continue
+            row, column = self._row, self._column + 1
+            if not scan.cells:
+                scan.first_row = scan.last_row = row
+                scan.first_column = scan.last_column = column
+            else:
+                scan.first_row = min(scan.first_row, row)
+                scan.last_row = max(scan.last_row, row)
+                scan.first_column = min(scan.first_column, column)
+                scan.last_column = max(scan.last_column, column)
+            scan.cells += 1
+            if kind in (0x03, 0x0B) and size >= 9 and len(scan.errors) < MAX_ERROR_CELLS:
+                code = _XLSB_ERRORS.get(data[body_at + 8], "#ERROR")
+                scan.errors[(row, column)] = code
+
+
+def _varint(data: bytes, position: int, most: int) -> tuple[int, int]:
+    """A BIFF12 varint at ``position``: (value, next position), or (0, -1) if cut off."""
+    value = 0
+    for index in range(most):
+        if position >= len(data):
+            return 0, -1
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << (7 * index)
+        if not byte & 0x80:
+            break
+    return value, position
 
 
 def _repeat(pattern: re.Pattern[bytes], attrs: bytes) -> int:

@@ -250,6 +250,10 @@ def _detect_zip(
             raise _mismatch(filename, expected, f"an {FORMAT_LABELS[actual]}")
         if actual == "ods" and ods_is_encrypted(archive):
             raise _encrypted(filename)
+        if actual == "xlsb":
+            refs = _xlsb_sheets(archive, names)
+            scans = scan_archive(archive, filename, limits, {r.path for r in refs if r.path})
+            return Detected(actual, size, sheets=refs, scans=scans)
         if actual != "xlsx":
             # For .ods the scan measures each table's used area, repeats included.
             scans = scan_archive(archive, filename, limits, {"content.xml"})
@@ -324,6 +328,55 @@ def _xlsx_sheets(
         size = archive.getinfo(found).file_size if found else 0
         sheets.append(SheetRef(_unescape(attrs.get("name", "")), found, size))
     return tuple(sheets)
+
+
+def _rel_targets(archive: zipfile.ZipFile, rels_path: str, names: set[str]) -> dict[str, str]:
+    targets: dict[str, str] = {}
+    if rels_path in names:
+        rels = _read_member(archive, rels_path, 4 * 1024 * 1024)
+        for match in _REL_RE.finditer(rels.decode("utf-8", "replace")):
+            attrs = dict(_ATTR_RE.findall(match.group(1)))
+            target = attrs.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            targets[attrs.get("Id", "")] = target
+    return targets
+
+
+def _xlsb_sheets(archive: zipfile.ZipFile, names: set[str]) -> tuple[SheetRef, ...]:
+    """Sheet names and parts from the BrtBundleSh records of ``xl/workbook.bin``."""
+    targets = _rel_targets(archive, "xl/_rels/workbook.bin.rels", names)
+    book = _read_member(archive, "xl/workbook.bin", 4 * 1024 * 1024)
+    sheets = []
+    position = 0
+    while position < len(book):
+        kind, position = _xlsb_varint(book, position, 2)
+        size, position = _xlsb_varint(book, position, 4)
+        if position < 0:
+            break
+        body = book[position : position + size]
+        position += size
+        if kind == 0x9C and len(body) >= 12:
+            rel_id, offset = _xlsb_text(body, 8)
+            name, _ = _xlsb_text(body, offset)
+            path = targets.get(rel_id)
+            sheets.append(SheetRef(name, path if path in names else None))
+    return tuple(sheets)
+
+
+def _xlsb_varint(data: bytes, position: int, most: int) -> tuple[int, int]:
+    from .scan import _varint
+
+    if position < 0:
+        return 0, -1
+    return _varint(data, position, most)
+
+
+def _xlsb_text(body: bytes, offset: int) -> tuple[str, int]:
+    count = int.from_bytes(body[offset : offset + 4], "little")
+    if count == 0xFFFFFFFF:
+        return "", offset + 4
+    end = offset + 4 + 2 * count
+    return body[offset + 4 : end].decode("utf-16-le", "replace"), end
 
 
 def _unescape(text: str) -> str:
