@@ -1,8 +1,8 @@
 """Run in a child process by test_upload_budget: stage one upload, or preview it.
 
 Prints one JSON line: the outcome, the seconds taken and the peak memory added over
-what the interpreter held after its imports (ru_maxrss: it sees Rust allocations too,
-which tracemalloc does not).
+what the interpreter held after its imports (the process's resident peak: it sees the
+Rust reader's allocations too, which tracemalloc does not).
 """
 
 from __future__ import annotations
@@ -25,6 +25,16 @@ from bulkops.views.import_preview import PREVIEW_CHECK_ROWS, PREVIEW_ROWS  # noq
 
 
 def peak_mb() -> float:
+    # VmHWM, the peak of this process's own memory map. ru_maxrss is not enough: Linux
+    # carries it over from the parent across fork and exec, so a child of a big pytest
+    # process would start at the parent's peak and never show its own.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

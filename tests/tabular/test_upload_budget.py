@@ -234,6 +234,8 @@ def test_worst_accepted_file_and_three_concurrent_previews(tmp_path: Path) -> No
     stored = tmp_path / "worst.rows"
     result = run_child(path, "worst.xlsx", "stage", str(stored))
     assert (result["outcome"], result["rows"]) == ("read", 200_000)
+    # The measurement sees the reader's native memory (1,000,000 cells in calamine).
+    assert result["extra_mb"] > 20, result
     previews = run_child(stored, "worst.xlsx", "preview")
     assert previews["rows"] == [20 + 50_000] * 3
 
