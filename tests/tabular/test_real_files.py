@@ -22,6 +22,7 @@ from .workbooks import (
     encrypted_xls_bytes,
     raw_xlsx,
     sheet_xml,
+    xls_bytes,
     xlsb_bytes,
 )
 
@@ -200,6 +201,16 @@ def test_xlsb_error_cells_are_errors_too() -> None:
         rows = [values for _, values in table.rows()]
     assert isinstance(rows[0][1], ErrorCell) and (rows[0][1], rows[0][1].ref) == ("#DIV/0!", "B2")
     assert rows[1] == ["Bob", 3.0]
+
+
+def test_xls_empty_first_sheet_skipped_and_error_cells_named() -> None:
+    rows: list[list[Any]] = [["Name", "Score"], ["Ann", ("#DIV/0!",)], ["Bob", 3]]
+    data = xls_bytes([("Empty", []), ("People", rows)])
+    with table_of(data, "old.xls") as table:
+        assert table.sheet_name == "People"
+        got = [values for _, values in table.rows()]
+    assert isinstance(got[0][1], ErrorCell) and (got[0][1], got[0][1].ref) == ("#DIV/0!", "B2")
+    assert got[1] == ["Bob", 3.0]
 
 
 def test_ods_first_sheet_still_read() -> None:

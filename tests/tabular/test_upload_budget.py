@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .workbooks import ods_raw, raw_xlsx, sheet_xml, xlsb_bytes
+from .workbooks import ods_raw, raw_xlsx, sheet_xml, xls_bytes, xlsb_bytes
 
 SECONDS = 10
 EXTRA_MB = 300
@@ -285,3 +285,13 @@ def test_xlsb_cells_far_apart_are_refused_before_loading(tmp_path: Path) -> None
     data = xlsb_bytes([["Name"], ["Ann"]], far_cell=(900_000, 16383))
     result = run_child(write(tmp_path, "far.xlsb", data), "far.xlsb")
     assert (result["outcome"], result["code"]) == ("refused", "too_many_columns")
+
+
+def test_xls_cells_far_apart_are_refused_before_loading(tmp_path: Path) -> None:
+    # 4 KB that calamine turns into 256 x 65,536 cells: over 1 GB.
+    data = xls_bytes([("Far", [["Name", 1]])])
+    number = data.find(struct.pack("<HH", 0x0203, 14))
+    data = data[: number + 4] + struct.pack("<HH", 65535, 255) + data[number + 8 :]
+    result = run_child(write(tmp_path, "far.xls", data), "far.xls")
+    assert (result["outcome"], result["code"]) == ("refused", "too_many_cells")
+    assert "uses 16,777,216 cells" in result["message"]

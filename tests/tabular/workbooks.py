@@ -258,3 +258,85 @@ def ods_raw(rows_xml: str) -> bytes:
         archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
+
+
+# .xls: a BIFF8 workbook stream inside a compound file (CFB), as Excel 97-2003 writes it.
+def _biff(kind: int, body: bytes = b"") -> bytes:
+    return struct.pack("<HH", kind, len(body)) + body
+
+
+def _bof(kind: int) -> bytes:
+    return _biff(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 0x0206))
+
+
+def xls_bytes(sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> bytes:
+    """Numbers, text (LABEL) and error cells ``("#DIV/0!",)`` on each named sheet."""
+    codes = {"#NULL!": 0x00, "#DIV/0!": 0x07, "#VALUE!": 0x0F, "#REF!": 0x17, "#N/A": 0x2A}
+    substreams = []
+    for _, rows in sheets:
+        body = _bof(0x0010)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                head = struct.pack("<HHH", r, c, 15)
+                if isinstance(value, tuple):
+                    body += _biff(0x0205, head + bytes([codes[value[0]], 1]))  # BOOLERR
+                elif isinstance(value, int | float):
+                    body += _biff(0x0203, head + struct.pack("<d", float(value)))  # NUMBER
+                elif value is not None:
+                    text = str(value).encode("utf-16-le")
+                    body += _biff(0x0204, head + struct.pack("<HB", len(text) // 2, 1) + text)
+        substreams.append(body + _biff(0x000A))
+    globals_ = _bof(0x0005) + _biff(0x0042, struct.pack("<H", 1200))  # CODEPAGE: UTF-16
+    sizes = [len(_biff(0x0085, bytes(6) + _wide8(name))) for name, _ in sheets]
+    offset = len(globals_) + sum(sizes) + 4  # + EOF
+    for (name, _), body in zip(sheets, substreams, strict=True):
+        globals_ += _biff(0x0085, struct.pack("<IBB", offset, 0, 0) + _wide8(name))
+        offset += len(body)
+    stream = globals_ + _biff(0x000A) + b"".join(substreams)
+    stream += bytes(max(0, 4096 - len(stream)))  # regular sectors, no mini stream
+    return _cfb({"Workbook": stream})
+
+
+def _wide8(text: str) -> bytes:
+    return struct.pack("<BB", len(text), 1) + text.encode("utf-16-le")
+
+
+def _cfb(streams: dict[str, bytes]) -> bytes:
+    """A version 3 compound file: sector 0 the FAT, 1 the directory, then the streams."""
+    sector = 512
+    body, fat, starts = b"", [0xFFFFFFFD, 0xFFFFFFFE], []
+    for data in streams.values():
+        data += bytes(-len(data) % sector)
+        first = 2 + len(body) // sector
+        count = len(data) // sector
+        starts.append(first)
+        fat += [first + i + 1 for i in range(count - 1)] + [0xFFFFFFFE]
+        body += data
+    assert len(fat) <= sector // 4, "one FAT sector is enough for the tests"
+    fat += [0xFFFFFFFF] * (sector // 4 - len(fat))
+    header = bytearray(sector)
+    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIIIIIII", header, 0x2C, 1, 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+    struct.pack_into("<I", header, 0x4C, 0)  # DIFAT[0]: the FAT is sector 0
+    header[0x50:] = b"\xff" * (sector - 0x50)
+    entries = bytearray()
+    names = ["Root Entry", *streams]
+    for index, name in enumerate(names):
+        entry = bytearray(128)
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        entry[: len(encoded)] = encoded
+        struct.pack_into("<HBB", entry, 64, len(encoded), 5 if index == 0 else 2, 1)
+        right = index + 1 if 0 < index < len(names) - 1 else 0xFFFFFFFF
+        child = 1 if index == 0 and len(names) > 1 else 0xFFFFFFFF
+        struct.pack_into("<III", entry, 68, 0xFFFFFFFF, right, child)
+        if index == 0:
+            struct.pack_into("<II", entry, 116, 0xFFFFFFFE, 0)
+        else:
+            struct.pack_into(
+                "<II", entry, 116, starts[index - 1], len(list(streams.values())[index - 1])
+            )
+        entries += entry
+    entries += bytes(-len(entries) % sector)
+    fat_sector = struct.pack(f"<{sector // 4}I", *fat)
+    return bytes(header) + fat_sector + bytes(entries[:sector]) + body

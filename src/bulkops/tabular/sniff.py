@@ -7,6 +7,7 @@ is judged before any decompression of sheet data happens.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -141,7 +142,7 @@ def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
     fp.seek(0)
 
     if head.startswith(CFB_MAGIC):
-        return _detect_cfb(fp, filename, expected, size)
+        return _detect_cfb(fp, filename, expected, size, limits)
     if head.startswith(ZIP_MAGIC):
         return _detect_zip(fp, filename, expected, size, limits)
     if expected == "csv":
@@ -177,7 +178,9 @@ def _corrupt(filename: str, expected: Format) -> TableError:
     )
 
 
-def _detect_cfb(fp: BinaryIO, filename: str, expected: Format, size: int) -> Detected:
+def _detect_cfb(
+    fp: BinaryIO, filename: str, expected: Format, size: int, limits: Limits
+) -> Detected:
     # The CFB directory is usually near the start but may sit anywhere; the file is
     # already bounded by max_file_size, so scanning it in blocks is cheap.
     overlap = 64
@@ -190,8 +193,30 @@ def _detect_cfb(fp: BinaryIO, filename: str, expected: Format, size: int) -> Det
         tail = window[-overlap:]
     fp.seek(0)
     if expected == "xls":
-        return Detected("xls", size)
+        return _detect_xls(fp, filename, size, limits)
     raise _mismatch(filename, expected, "an Excel 97-2003 workbook (.xls)")
+
+
+def _detect_xls(fp: BinaryIO, filename: str, size: int, limits: Limits) -> Detected:
+    """Each sheet's used area and error cells, from the records (see xlsscan.py).
+
+    calamine builds every sheet of an .xls as soon as it opens it, so every sheet must
+    fit, not only the one that will be read.
+    """
+    from .scan import check_area
+    from .xlsscan import NotReadable, scan_sheets, workbook_stream
+
+    try:
+        found = scan_sheets(workbook_stream(fp, size))
+    except (NotReadable, struct.error, ValueError):
+        return Detected("xls", size)  # calamine will judge it (and call it damaged)
+    finally:
+        fp.seek(0)
+    refs = tuple(SheetRef(name, f"xls:{index}") for index, (name, _, _) in enumerate(found))
+    scans = {f"xls:{index}": scan for index, (_, _, scan) in enumerate(found)}
+    for scan in scans.values():
+        check_area(filename, scan, limits)
+    return Detected("xls", size, sheets=refs, scans=scans)
 
 
 # The BOF record that opens the workbook globals of a BIFF5/BIFF8 stream. An .xls saved
