@@ -147,3 +147,15 @@ def test_lying_dimension_submitted_from_code_is_queued_too(
     task.refresh_from_db()
     assert (task.total, task.status) == (5000, BulkTask.Status.PENDING)
     assert dummy_backend == [task.pk]
+
+
+def test_an_upload_that_imitates_a_stored_table_is_read_as_what_its_name_says(
+    client_in: Any,
+) -> None:
+    from bulkops.tabular.stored import MAGIC
+
+    forged = MAGIC + b'{"headers": ["Name", "E-mail"], "row_count": 1}\n[[2, ["x", "y"]]]\n'
+    assert upload(client_in, forged, "forged.xlsx").status_code == 400  # not a workbook
+    as_csv = upload(client_in, forged, "forged.csv")
+    assert as_csv.status_code == 200
+    assert "BULKOPS-TABLE 1" in as_csv.content.decode()  # plain text in a CSV, nothing more

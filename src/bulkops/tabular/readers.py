@@ -287,6 +287,7 @@ def open_table(
     sheet: str | int | None = None,
     engine: Engine = "auto",
     encoding: str | None = None,
+    stored: bool = True,
 ) -> Table:
     """Open a spreadsheet or CSV file and read its header row.
 
@@ -294,7 +295,9 @@ def open_table(
     columns) runs here, before a single data row is yielded; all of them raise
     :class:`TableError`. ``filename`` is the name the user uploaded (its extension
     decides the expected format); it defaults to the path's name. ``encoding`` forces
-    the text encoding of a CSV file instead of detecting it.
+    the text encoding of a CSV file instead of detecting it. ``stored=False`` reads a
+    file that starts like a stored table (stored.py) as what its name says: for
+    uploads, which must never hand the server pre-parsed rows.
     """
     limits = limits or Limits()
     owned: BinaryIO | None = None
@@ -315,7 +318,7 @@ def open_table(
             owned = fp
         filename = filename or os.path.basename(str(getattr(source, "name", "") or "")) or "upload"
     try:
-        table = _open(fp, filename, limits, sheet, engine, encoding)
+        table = _open(fp, filename, limits, sheet, engine, encoding, stored)
     except TableError:
         if owned:
             owned.close()
@@ -343,11 +346,12 @@ def _open(
     sheet: str | int | None,
     engine: Engine,
     encoding: str | None = None,
+    stored: bool = True,
 ) -> Table:
     from .engines import CalamineTable, OpenpyxlTable
     from .stored import StoredTable, is_stored
 
-    if is_stored(fp):
+    if stored and is_stored(fp):
         return StoredTable(fp, filename, limits)
     detected = detect(fp, filename, limits)
     if detected.format == "csv":

@@ -68,7 +68,12 @@ def _parse(
 ) -> dict[str, Any]:
     with (
         open_table(
-            upload, filename=filename, limits=limits, sheet=sheet, encoding=encoding
+            upload,
+            filename=filename,
+            limits=limits,
+            sheet=sheet,
+            encoding=encoding,
+            stored=False,  # an upload is a spreadsheet, never rows someone pre-parsed
         ) as table,
         tempfile.TemporaryFile() as out,
     ):
