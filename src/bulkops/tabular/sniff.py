@@ -60,8 +60,6 @@ FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf", "a 7-Zip archive"),
 )
 
-_DIMENSION_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
-
 
 @dataclass(frozen=True)
 class Detected:
@@ -79,16 +77,6 @@ def human_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
-
-
-def column_index(letters: str | bytes) -> int:
-    """1-based index of an Excel column name (A=1, XFD=16384)."""
-    if isinstance(letters, bytes):
-        letters = letters.decode("ascii")
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index
 
 
 def format_for_filename(filename: str) -> Format:
@@ -315,27 +303,6 @@ def _bomb(filename: str) -> TableError:
         "and was refused as unsafe.",
         code="zip_bomb",
     )
-
-
-def sheet_dimension(fp: BinaryIO, path: str) -> tuple[int, int] | None:
-    """(rows, columns) declared at the top of a sheet's XML, or None when absent.
-
-    Only the first few kilobytes are decompressed, so this is safe on any sheet.
-    """
-    try:
-        with zipfile.ZipFile(fp) as archive, archive.open(path) as member:
-            head = member.read(16 * 1024)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
-        return None
-    finally:
-        fp.seek(0)
-    match = _DIMENSION_RE.search(head)
-    if not match:
-        return None
-    first_col, first_row, last_col, last_row = match.groups()
-    if last_col is None:
-        return int(first_row), column_index(first_col)
-    return int(last_row), column_index(last_col)
 
 
 def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
