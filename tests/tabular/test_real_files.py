@@ -14,7 +14,7 @@ from bulkops.tabular.cells import ErrorCell
 from bulkops.tabular.readers import Engine
 from bulkops.tabular.sniff import estimate_rows
 
-from .files import ods_bytes
+from .files import cfb_bytes, ods_bytes
 from .models_app.models import Customer
 from .workbooks import (
     cells_xml,
@@ -124,6 +124,8 @@ def test_lying_dimension_counts_the_rows_really_there(engine: Engine) -> None:
     [
         (encrypted_xls_bytes(), "locked.xls"),
         (encrypted_ods_bytes(), "locked.ods"),
+        (cfb_bytes("EncryptionInfo", "EncryptedPackage"), "locked.xlsx"),
+        (cfb_bytes("EncryptionInfo", "EncryptedPackage"), "locked.xlsb"),
     ],
 )
 def test_password_protected_files_are_named_as_such(data: bytes, filename: str) -> None:
