@@ -218,3 +218,22 @@ def test_xls_empty_first_sheet_skipped_and_error_cells_named() -> None:
 def test_ods_first_sheet_still_read() -> None:
     with table_of(ods_bytes(PEOPLE), "people.ods") as table:
         assert [values for _, values in table.rows()] == PEOPLE[1:]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_namespace_prefixed_sheet_xml_is_measured_and_read(engine: Engine) -> None:
+    # Some generators qualify every element: <x:worksheet><x:sheetData><x:row><x:c ...>.
+    plain = sheet_xml(cells_xml(PEOPLE)).decode()
+    prefixed = (
+        plain.replace("<worksheet xmlns=", "<x:worksheet xmlns:x=")
+        .replace("</worksheet>", "</x:worksheet>")
+        .replace("<", "<x:")
+        .replace("<x:/", "</x:")
+        .replace("<x:?xml", "<?xml")
+        .replace("<x:x:", "<x:")
+        .replace("</x:x:", "</x:")
+    )
+    data = raw_xlsx([("Empty", sheet_xml("")), ("People", prefixed.encode())])
+    with table_of(data, "prefixed.xlsx", engine=engine) as table:
+        assert table.sheet_name == "People"
+        assert [values for _, values in table.rows()] == PEOPLE[1:]

@@ -46,7 +46,7 @@ class CalamineTable(Table):
         def has_data(index: int) -> bool:
             scan = scans[index]
             if scan is not None:
-                return scan.cells > 0
+                return scan.cells > 0 or not scan.extent_known
             # .xls/.ods/.xlsb: only loading tells; their size is bounded by the zip scan.
             return workbook.get_sheet_by_index(index).end is not None
 
@@ -104,7 +104,7 @@ class OpenpyxlTable(Table):
 
         def has_data(index: int) -> bool:
             scan = scans[index]
-            return scan is not None and scan.cells > 0
+            return scan is not None and (scan.cells > 0 or not scan.extent_known)
 
         index = _pick_sheet(filename, self.sheet_names, usable, sheet, has_data)
         self.sheet_name = self.sheet_names[index]

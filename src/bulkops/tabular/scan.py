@@ -30,6 +30,7 @@ _EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"[^>]*/>')
 _EMPTY_ROW = re.compile(rb"<row\b[^>]*/>|<row\b[^>]*>\s*</row>")
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})')
 _ROW_NUMBER = re.compile(rb'<row r="([0-9]{1,7})"')
+_PREFIX = re.compile(rb"<(\w+):worksheet\b")
 _CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
 _ERROR_CELL = re.compile(
     rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?\bt="e"[^>]*>'
@@ -71,6 +72,8 @@ class SheetScan:
     """(row, column) -> error code such as ``#DIV/0!``; both 1-based."""
     next_row: int = 1
     """OpenDocument only: the number of the next row while streaming."""
+    prefix: bytes | None = None
+    """The namespace prefix of the sheet's elements, once seen (b"" for none)."""
 
     @property
     def area(self) -> int:
@@ -306,10 +309,16 @@ def _repeat(pattern: re.Pattern[bytes], attrs: bytes) -> int:
 
 
 def _scan_cells(data: bytes, scan: SheetScan) -> None:
-    if scan.extent_known and (
-        data.count(b"<c ") + data.count(b"<c>") != data.count(b'<c r="') or b':c r="' in data
-    ):
-        scan.extent_known = False  # prefixed or r-less cells: measured after loading
+    if scan.prefix is None:
+        # Some writers qualify every element (<x:c r="A1">): drop the prefix, at C speed.
+        found = _PREFIX.search(data[:4096])
+        scan.prefix = found.group(1) if found else b""
+    if scan.prefix:
+        data = data.replace(b"<" + scan.prefix + b":", b"<").replace(
+            b"</" + scan.prefix + b":", b"</"
+        )
+    if scan.extent_known and data.count(b"<c ") + data.count(b"<c>") != data.count(b'<c r="'):
+        scan.extent_known = False  # cells without a leading r: measured after loading
     if b"/>" in data:
         data = _EMPTY_ROW.sub(b"", _EMPTY_CELL.sub(b"", data))
     cells = data.count(b'<c r="')
