@@ -53,7 +53,7 @@ def stage(path: str, filename: str, stored: str) -> dict[str, object]:
 
 def preview(stored: str, filename: str, results: list[int]) -> None:
     # What a preview request reads: the first rows shown, then up to the check limit.
-    with open(stored, "rb") as fp, open_table(fp, filename=filename) as table:
+    with open(stored, "rb") as fp, open_table(fp, filename=filename, stored=True) as table:
         shown = table.preview(PREVIEW_ROWS)
         checked = sum(1 for _ in itertools.islice(table.rows(), PREVIEW_CHECK_ROWS))
         results.append(len(shown) + checked)

@@ -159,3 +159,28 @@ def test_an_upload_that_imitates_a_stored_table_is_read_as_what_its_name_says(
     as_csv = upload(client_in, forged, "forged.csv")
     assert as_csv.status_code == 200
     assert "BULKOPS-TABLE 1" in as_csv.content.decode()  # plain text in a CSV, nothing more
+
+
+def test_a_file_submitted_from_code_is_never_taken_for_a_stored_table(
+    importer: Any, registered: Any, dummy_backend: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core.files.base import ContentFile
+
+    import bulkops
+    from bulkops.tabular.stored import MAGIC
+
+    forged = MAGIC + b'{"headers": ["Name", "E-mail"], "row_count": 1}\n[[2, ["x", "y"]]]\n'
+    with django_capture_on_commit_callbacks(execute=True):
+        task = bulkops.submit(
+            "import",
+            user=importer,
+            model=Customer,
+            params={"filename": "forged.xlsx", "mode": "create", "stored": False},
+            input_file=ContentFile(forged, name="forged.xlsx"),
+        )
+    with pytest.raises(Exception):  # noqa: B017 - the runner re-raises what failed the task
+        runner.run(task.pk)
+    task.refresh_from_db()
+    assert task.status == BulkTask.Status.FAILED
+    assert "is named like an Excel workbook (.xlsx)" in task.message
+    assert not Customer.objects.exists()

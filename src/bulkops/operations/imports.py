@@ -67,6 +67,7 @@ def open_input(task: BulkTask) -> Table:
             filename=params.get("filename") or PurePath(task.input_file.name or "").name,
             limits=limits_from_settings(),
             sheet=params.get("sheet"),
+            stored=bool(params.get("stored")),
         )
     except BaseException:
         handle.close()
@@ -136,6 +137,8 @@ class ImportOperation(Operation):
             "filename": str(params.get("filename") or ""),
             "definition": params.get("definition") or "",
             "chunk_size": params.get("chunk_size"),
+            # The input is a table the upload step parsed (never set from user input).
+            "stored": bool(params.get("stored", False)),
         }
 
     def get_total(self, task: BulkTask) -> int | None:
@@ -147,6 +150,7 @@ class ImportOperation(Operation):
                     filename=task.params.get("filename")
                     or PurePath(task.input_file.name or "").name,
                     limits=limits_from_settings(),
+                    stored=bool(task.params.get("stored")),
                 )
         except OSError:
             return None

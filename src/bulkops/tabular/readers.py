@@ -287,7 +287,7 @@ def open_table(
     sheet: str | int | None = None,
     engine: Engine = "auto",
     encoding: str | None = None,
-    stored: bool = True,
+    stored: bool = False,
 ) -> Table:
     """Open a spreadsheet or CSV file and read its header row.
 
@@ -295,9 +295,9 @@ def open_table(
     columns) runs here, before a single data row is yielded; all of them raise
     :class:`TableError`. ``filename`` is the name the user uploaded (its extension
     decides the expected format); it defaults to the path's name. ``encoding`` forces
-    the text encoding of a CSV file instead of detecting it. ``stored=False`` reads a
-    file that starts like a stored table (stored.py) as what its name says: for
-    uploads, which must never hand the server pre-parsed rows.
+    the text encoding of a CSV file instead of detecting it. ``stored=True`` reads a
+    stored table (stored.py) the server wrote itself; without it such a file is read
+    as what its name says, so an upload can never hand the server pre-parsed rows.
     """
     limits = limits or Limits()
     owned: BinaryIO | None = None
@@ -346,7 +346,7 @@ def _open(
     sheet: str | int | None,
     engine: Engine,
     encoding: str | None = None,
-    stored: bool = True,
+    stored: bool = False,
 ) -> Table:
     from .engines import CalamineTable, OpenpyxlTable
     from .stored import StoredTable, is_stored

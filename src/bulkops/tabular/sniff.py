@@ -305,18 +305,20 @@ def _bomb(filename: str) -> TableError:
     )
 
 
-def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
+def estimate_rows(
+    source: BinaryIO, *, filename: str, limits: Limits | None = None, stored: bool = False
+) -> int | None:
     """Data rows, read cheaply from the file's own metadata; None when unknown.
 
     Used where loading the sheet would be wasteful (counting a job at submit time): a
     parsed upload by its stored count, CSV by its lines, xlsx by the cells that really
     hold values (never by the ``<dimension>`` the file declares).
     """
-    from . import stored
+    from . import stored as stored_table
 
     limits = limits or Limits()
     try:
-        count = stored.stored_row_count(source)
+        count = stored_table.stored_row_count(source) if stored else None
         if count is not None:
             return count
         detected = detect(source, filename, limits)

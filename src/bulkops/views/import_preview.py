@@ -38,6 +38,7 @@ def build_preview(
                 filename=staged["filename"],
                 limits=limits,
                 sheet=options.get("sheet") or None,
+                stored=True,  # written by the upload step (import_staging.py)
             )
         except TableError as exc:
             context["problem"] = exc.message

@@ -73,7 +73,6 @@ def _parse(
             limits=limits,
             sheet=sheet,
             encoding=encoding,
-            stored=False,  # an upload is a spreadsheet, never rows someone pre-parsed
         ) as table,
         tempfile.TemporaryFile() as out,
     ):

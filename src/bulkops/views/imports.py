@@ -218,6 +218,7 @@ class ImportView(LoginRequiredMixin, View):
             "atomic": bool(data.get("atomic")),
             "filename": staged["filename"],
             "sheet": data.get("sheet") or None,
+            "stored": True,  # input_file is the table the upload step stored
         }
         definition_class = type(self.get_definition())
         qualname = definition_class.__qualname__
