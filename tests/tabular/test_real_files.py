@@ -20,6 +20,7 @@ from .workbooks import (
     cells_xml,
     encrypted_ods_bytes,
     encrypted_xls_bytes,
+    ods_raw,
     raw_xlsx,
     sheet_xml,
     xls_bytes,
@@ -237,3 +238,19 @@ def test_namespace_prefixed_sheet_xml_is_measured_and_read(engine: Engine) -> No
     with table_of(data, "prefixed.xlsx", engine=engine) as table:
         assert table.sheet_name == "People"
         assert [values for _, values in table.rows()] == PEOPLE[1:]
+
+
+def test_ods_error_cells_written_by_libreoffice_are_errors() -> None:
+    rows = (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>Name</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="string"><text:p>Score</text:p>'
+        "</table:table-cell></table:table-row>"
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>Ann</text:p>'
+        '</table:table-cell><table:table-cell table:formula="of:=1/0" office:value-type="string" '
+        'office:string-value="" calcext:value-type="error"><text:p>#DIV/0!</text:p>'
+        "</table:table-cell></table:table-row>"
+    )
+    with table_of(ods_raw(rows), "calc.ods") as table:
+        [(_, values)] = list(table.rows())
+    assert values[0] == "Ann"
+    assert isinstance(values[1], ErrorCell) and (values[1], values[1].ref) == ("#DIV/0!", "B2")

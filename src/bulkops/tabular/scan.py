@@ -45,6 +45,7 @@ _ODS_ROW = re.compile(
     rb"<table:table-row\b([^>]*?)(/?)>(.*?)(?:</table:table-row>|(?=<table:table-row\b))", re.DOTALL
 )
 _ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_TEXT = re.compile(rb"\s*<text:p>([^<]*)</text:p>")
 _ODS_ROWS_REPEATED = re.compile(rb'number-rows-repeated="([0-9]+)"')
 _ODS_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="([0-9]+)"')
 # Also spelled in UTF-16, which XML parsers accept as well.
@@ -201,11 +202,20 @@ def _scan_ods(data: bytes, tables: list[SheetScan], limits: Limits, filename: st
         column = valued = last = 0
         if match.group(2):
             continue  # a self-closing row holds no cell
-        for cell in _ODS_CELL.finditer(match.group(3)):
+        content = match.group(3)
+        for cell in _ODS_CELL.finditer(content):
             repeat = _repeat(_ODS_COLUMNS_REPEATED, cell.group(1))
             if b"value-type" in cell.group(1):
                 valued += repeat
                 last = column + repeat
+                if b'value-type="error"' in cell.group(1):
+                    # LibreOffice: calcext:value-type="error", the code as the cell's text.
+                    text = _ODS_TEXT.match(content, cell.end())
+                    code = text.group(1).decode("utf-8", "replace") if text else "#ERROR"
+                    for r in range(row, row + min(row_repeat, 100)):
+                        for c in range(column + 1, column + 1 + min(repeat, 100)):
+                            if len(table.errors) < MAX_ERROR_CELLS:
+                                table.errors[(r, c)] = code
             column += repeat
         if valued:
             table.cells += valued * row_repeat
