@@ -80,6 +80,9 @@ def test_any_file_name_is_stored_safely_and_shown_as_given(
     runner.run(task.pk)
     task.refresh_from_db()
     assert task.params["filename"] == shown
+    # The worker reads the table the upload step stored, not the workbook again.
+    assert str(task.input_file.name).endswith(".bulkops-rows")
+    assert task.params["stored"] is True
     assert task.failed_count == 1
     assert task.result_file  # the error report was written, not lost
     assert len(str(task.result_file.name).rsplit("/", 1)[-1].encode()) <= 120
