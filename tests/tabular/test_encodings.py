@@ -85,3 +85,12 @@ def test_unknown_encoding_name_is_refused() -> None:
     with pytest.raises(TableError) as info:
         read(b"a,b\n1,2\n", encoding="klingon-8")
     assert info.value.code == "bad_encoding"
+
+
+def test_first_non_ascii_text_far_down_a_big_file_is_detected() -> None:
+    # 1.2 MB of plain ASCII, then Cyrillic: the head alone cannot tell the encoding.
+    head = "Name;City;Note\n" + "Ivan;Moskva;ok\n" * 80_000
+    data = (head + "Иван Петров;Москва;отдел продаж\n" * 50).encode("cp1251")
+    table, rows = read(data)
+    assert table.encoding == "cp1251"
+    assert rows[-1] == ["Иван Петров", "Москва", "отдел продаж"]

@@ -73,8 +73,13 @@ def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayo
         if utf8_ok:
             try:
                 utf8.decode(block)
-            except UnicodeDecodeError:
+            except UnicodeDecodeError as exc:
                 utf8_ok = False
+                if len(sample) >= encodings.SAMPLE:
+                    # The head was clean: judge by the text around the first bad byte.
+                    start = block.rfind(b"\n", 0, max(exc.start, 0)) + 1
+                    late = block[start : start + encodings.SAMPLE // 2]
+                    sample = sample[: encodings.SAMPLE // 2] + late
         last = block[-2:]
     if utf8_ok:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import re
 from collections.abc import Iterable
 from typing import BinaryIO
 
@@ -60,6 +61,7 @@ _WIDER = {
 # encoding used, and the user can choose another at upload.
 _COMMON = ("cp1252", "cp1251", "cp1250")
 SAMPLE = 512 * 1024
+_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*\n?")
 
 
 def canonical(name: str) -> str:
@@ -85,6 +87,10 @@ def detect(sample: bytes) -> list[str]:
 
     cut = sample.rfind(b"\n") + 1 if len(sample) >= SAMPLE else len(sample)
     sample = sample[: cut or len(sample)]
+    # Only lines with non-ASCII bytes tell codepages apart; thousands of ASCII lines
+    # around a few Cyrillic ones make the detector guess a Latin codepage.
+    telling = b"".join(_NON_ASCII_LINE.findall(sample))
+    sample = telling or sample
     results = list(from_bytes(sample, explain=False))
     names: list[str] = []
     for match in results:
