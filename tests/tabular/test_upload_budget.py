@@ -8,6 +8,7 @@ three concurrent previews of the worst accepted file under the same in total.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -96,7 +97,7 @@ def lying_zip(tmp_path: Path) -> Path:
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     deflated = compressor.compress(real) + compressor.flush()
     path = tmp_path / "lying.xlsx"
-    with zipfile.ZipFile(path, "w") as out, zipfile.ZipFile(__import__("io").BytesIO(data)) as src:
+    with zipfile.ZipFile(path, "w") as out, zipfile.ZipFile(io.BytesIO(data)) as src:
         for info in src.infolist():
             if info.filename != "xl/worksheets/sheet1.xml":
                 out.writestr(info, src.read(info.filename))
@@ -155,7 +156,7 @@ def test_declared_huge_shared_strings_are_refused_before_reading(tmp_path: Path)
     path = tmp_path / "huge.xlsx"
     data = raw_xlsx([("S", sheet(header(1)))])
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-        with zipfile.ZipFile(__import__("io").BytesIO(data)) as src:
+        with zipfile.ZipFile(io.BytesIO(data)) as src:
             for info in src.infolist():
                 out.writestr(info.filename, src.read(info.filename))
         with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as member:
@@ -186,9 +187,9 @@ def test_entity_amplification_is_refused_as_unsafe(tmp_path: Path, where: str) -
         data = raw_xlsx([("S", xml.encode("utf-16"))])
     else:
         data = raw_xlsx([("S", sheet(header(1)))])
-        patched = __import__("io").BytesIO()
+        patched = io.BytesIO()
         with (
-            zipfile.ZipFile(__import__("io").BytesIO(data)) as src,
+            zipfile.ZipFile(io.BytesIO(data)) as src,
             zipfile.ZipFile(patched, "w") as out,
         ):
             for info in src.infolist():
