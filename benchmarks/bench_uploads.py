@@ -8,13 +8,14 @@ concurrent previews of the worst accepted file under the same in total.
 
 from __future__ import annotations
 
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from tests.tabular.test_upload_budget import LAUGHS, header, lying_zip, rows_xml, sheet
-from tests.tabular.workbooks import ods_raw, raw_xlsx, xlsb_bytes
+from tests.tabular.workbooks import ods_raw, raw_xlsx, xls_bytes, xlsb_bytes
 
 SECONDS, MEGABYTES = 10.0, 300.0
 
@@ -49,12 +50,19 @@ def _files(folder: Path, rows: int) -> dict[str, tuple[Path, str]]:
             "far.xlsb", xlsb_bytes([["Name"], ["Ann"]], far_cell=(900_000, 16383))
         ),
         "10^8 repeated cells (.ods, 1 KB)": put("repeat.ods", ods_raw(ods_repeat)),
+        "A1 and IV65536 (.xls, 4 KB)": put("far.xls", _far_xls()),
         "zip directory lying about a size": (lying_zip(folder), "lying.xlsx"),
         f"{rows:,} rows x 5 behind <dimension A1:B2>": put(
             "worst.xlsx",
             raw_xlsx([("S", sheet(header() + rows_xml(rows), dimension="A1:B2"))]),
         ),
     }
+
+
+def _far_xls() -> bytes:
+    data = xls_bytes([("Far", [["Name", 1]])])
+    number = data.find(struct.pack("<HH", 0x0203, 14))
+    return data[: number + 4] + struct.pack("<HH", 65535, 255) + data[number + 8 :]
 
 
 def run(report: Any, args: Any) -> None:
