@@ -90,6 +90,8 @@ def submit(
     if input_file is not None:
         task.input_file.save(_basename(input_file.name or "upload"), input_file, save=False)
     task.label = label or operation.get_label(task)
+    if len(task.label) > 255:  # a long uploaded file name must not break the insert
+        task.label = task.label[:254] + "…"
     task.total = operation.get_total(task)
     if task.lock_key:
         _raise_if_locked(task.lock_key)

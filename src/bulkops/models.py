@@ -14,15 +14,17 @@ from django.utils.translation import gettext_lazy as _
 
 from bulkops import progress
 from bulkops.conf import settings
+from bulkops.tabular.names import storage_name
 from bulkops.types import UserLike
 
 
 def _upload_to(instance: BulkTask, filename: str) -> str:
-    return timezone.now().strftime(settings.UPLOAD_TO) + f"{instance.pk}/{filename}"
+    # A name of any length and script is stored short; the task keeps the name as given.
+    return timezone.now().strftime(settings.UPLOAD_TO) + f"{instance.pk}/{storage_name(filename)}"
 
 
 def _results_to(instance: BulkTask, filename: str) -> str:
-    return timezone.now().strftime(settings.RESULTS_TO) + f"{instance.pk}/{filename}"
+    return timezone.now().strftime(settings.RESULTS_TO) + f"{instance.pk}/{storage_name(filename)}"
 
 
 class BulkTaskQuerySet(models.QuerySet["BulkTask"]):

@@ -38,6 +38,9 @@ def limits_from_settings() -> Limits:
         max_file_size=int(settings.MAX_UPLOAD_SIZE),
         max_rows=int(settings.MAX_ROWS),
         max_columns=int(settings.MAX_COLUMNS),
+        max_cells=int(settings.MAX_CELLS),
+        max_uncompressed_size=int(settings.MAX_UNPACKED_SIZE),
+        max_part_size=int(settings.MAX_PART_SIZE),
     )
 
 
@@ -65,6 +68,7 @@ def open_input(task: BulkTask) -> Table:
             filename=params.get("filename") or PurePath(task.input_file.name or "").name,
             limits=limits_from_settings(),
             sheet=params.get("sheet"),
+            stored=bool(params.get("stored")),
         )
     except BaseException:
         handle.close()
@@ -170,6 +174,8 @@ class ImportOperation(Operation):
             "definition": params.get("definition") or "",
             "chunk_size": params.get("chunk_size"),
             "dry_run": bool(params.get("dry_run", False)),
+            # The input is a table the upload step parsed (never set from user input).
+            "stored": bool(params.get("stored", False)),
         }
 
     def get_total(self, task: BulkTask) -> int | None:
@@ -181,6 +187,7 @@ class ImportOperation(Operation):
                     filename=task.params.get("filename")
                     or PurePath(task.input_file.name or "").name,
                     limits=limits_from_settings(),
+                    stored=bool(task.params.get("stored")),
                 )
         except OSError:
             return None

@@ -32,6 +32,32 @@ def neutralize(text: str) -> str:
     return text
 
 
+# Every character a spreadsheet may take as the list separator when it opens a CSV
+# (Excel follows the system's: "," in the US, ";" in most of Europe), and line breaks.
+_CSV_SPLIT = re.compile(r"([,;\t|\r\n]+)")
+_TRIGGER = re.compile(r'^([\s"]*)([=+\-@])')
+
+
+def neutralize_csv(text: str) -> str:
+    """Make sure no piece of ``text`` starts a formula, whatever separator splits it.
+
+    ``a;=cmd|' /C calc'!A0`` written to a comma-separated file is one harmless cell
+    in the US, but Excel in most of Europe splits it at ";" and runs the second
+    piece. Each piece between possible separators that would start with ``= + - @``
+    (after spaces and quotes) gets an apostrophe before that character; numbers such
+    as ``-5`` or ``+34 600 123 456`` stay as typed.
+    """
+    if not any(char in text for char in "=+-@"):
+        return text
+    pieces = _CSV_SPLIT.split(text)
+    for index in range(0, len(pieces), 2):  # odd indexes are the separators themselves
+        piece = pieces[index]
+        match = _TRIGGER.match(piece)
+        if match and not _PLAIN_NUMBER.fullmatch(piece.strip()):
+            pieces[index] = match.group(1) + "'" + piece[match.end(1) :]
+    return "".join(pieces)
+
+
 def export_value(value: Any, tz: datetime.tzinfo | None = None, *, guard: bool = True) -> CellValue:
     """One Python value -> a cell value openpyxl and csv can write safely.
 
@@ -148,10 +174,10 @@ def write_csv(
     text = io.TextIOWrapper(dest, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
     try:
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow([neutralize(str(h)) for h in headers])
+        writer.writerow([neutralize_csv(neutralize(str(h))) for h in headers])
         written = 0
         for row in rows:
-            writer.writerow([_csv_text(export_value(value, tz)) for value in row])
+            writer.writerow([neutralize_csv(_csv_text(export_value(value, tz))) for value in row])
             written += 1
         text.flush()
     finally:

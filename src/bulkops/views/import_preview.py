@@ -38,12 +38,14 @@ def build_preview(
                 filename=staged["filename"],
                 limits=limits,
                 sheet=options.get("sheet") or None,
+                stored=True,  # written by the upload step (import_staging.py)
             )
         except TableError as exc:
             context["problem"] = exc.message
             return context
         with table:
             context.update(
+                notices=table.notices,
                 headers=table.headers,
                 row_count=table.row_count,
                 sheet=table.sheet_name,

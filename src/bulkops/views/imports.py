@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from pathlib import PurePath
 from typing import Any
 
 from django.apps import apps
@@ -27,14 +26,16 @@ import bulkops
 from bulkops.conf import settings
 from bulkops.models import BulkTask
 from bulkops.operations.imports import limits_from_settings
-from bulkops.tabular import TableError, open_table
+from bulkops.tabular import TableError
 from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
+from bulkops.tabular.names import display_name, storage_name
 from bulkops.tabular.sniff import human_size
 from bulkops.views.import_check import check_context
+from bulkops.tabular.stored import SUFFIX
 from bulkops.views.import_forms import ImportOptionsForm, UploadForm
+from bulkops.views.import_staging import STAGING, restage, stage_upload
 
 SESSION_KEY = "bulkops_imports"
-STAGING = "bulkops/staging"
 
 
 class SizeLimitHandler(FileUploadHandler):
@@ -158,29 +159,50 @@ class ImportView(LoginRequiredMixin, View):
                 f"{human_size(limit)}.",
                 status=413,
             )
-        filename = PurePath(upload.name.replace("\\", "/")).name
+        filename = display_name(upload.name)
+        token = uuid.uuid4().hex
         try:
-            with open_table(upload.file, filename=filename, limits=limits_from_settings()):
-                pass
+            # The one parse of this upload: later steps read the stored rows.
+            entry = stage_upload(
+                upload.file,
+                filename=filename,
+                token=token,
+                storage=default_storage,
+                limits=limits_from_settings(),
+                sheet=form.cleaned_data.get("sheet") or None,
+                encoding=form.cleaned_data.get("encoding") or None,
+            )
         except TableError as exc:
             return self.upload_error(exc.message, form=form)
-        token = uuid.uuid4().hex
-        path = default_storage.save(f"{STAGING}/{token}/{filename}", upload)
         staged = request.session.setdefault(SESSION_KEY, {})
-        staged[token] = {
-            "path": path,
-            "filename": filename,
-            "model": self.get_model()._meta.label_lower,
-        }
+        staged[token] = {**entry, "model": self.get_model()._meta.label_lower}
         request.session.modified = True
-        options = {k: v for k, v in form.cleaned_data.items() if k != "file"}
+        options = {
+            k: v for k, v in form.cleaned_data.items() if k not in ("file", "encoding", "sheet")
+        }
         return self.render_preview(token, options, mapping=None)
 
     def preview(self, request: HttpRequest) -> HttpResponse:
-        token, _staged = self.staged(request)
+        token, staged = self.staged(request)
         form = self.options_form(ImportOptionsForm, data=request.POST)
         form.is_valid()
         options = {**form.initial, **form.cleaned_data}
+        sheet = options.get("sheet") or ""
+        if sheet and staged.get("original") and sheet != staged.get("sheet"):
+            try:  # another sheet was picked: the one case where the file is read again
+                staged = restage(
+                    staged,
+                    token=token,
+                    storage=default_storage,
+                    limits=limits_from_settings(),
+                    sheet=sheet,
+                )
+            except TableError as exc:
+                return self.render_preview(
+                    token, options, mapping=None, form=form, problem=exc.message
+                )
+            request.session[SESSION_KEY][token] = staged
+            request.session.modified = True
         return self.render_preview(token, options, mapping=self.posted_mapping(request), form=form)
 
     def confirm(self, request: HttpRequest) -> HttpResponse:
@@ -199,7 +221,7 @@ class ImportView(LoginRequiredMixin, View):
                     user=request.user,
                     model=self.get_model(),
                     params=params,
-                    input_file=File(handle, name=staged["filename"]),
+                    input_file=File(handle, name=storage_name(staged["filename"]) + SUFFIX),
                 )
             except ValidationError as exc:
                 return self.render_preview(
@@ -224,6 +246,7 @@ class ImportView(LoginRequiredMixin, View):
             "atomic": bool(data.get("atomic")),
             "filename": staged["filename"],
             "sheet": data.get("sheet") or None,
+            "stored": True,  # input_file is the table the upload step stored
         }
         definition_class = type(self.get_definition())
         qualname = definition_class.__qualname__
@@ -250,7 +273,7 @@ class ImportView(LoginRequiredMixin, View):
                 user=self.request.user,
                 model=self.get_model(),
                 params=params,
-                input_file=File(handle, name=staged["filename"]),
+                input_file=File(handle, name=storage_name(staged["filename"]) + SUFFIX),
                 sync_threshold=self.check_inline_rows,
             )
         staged["check"] = str(task.pk)
@@ -283,7 +306,9 @@ class ImportView(LoginRequiredMixin, View):
         staged = request.session.get(SESSION_KEY, {}).pop(token, None)
         request.session.modified = True
         if staged:
-            default_storage.delete(staged["path"])
+            for key in ("path", "original"):
+                if staged.get(key):
+                    default_storage.delete(staged[key])
 
     @staticmethod
     def posted_mapping(request: HttpRequest) -> dict[int, str | None] | None:
@@ -327,9 +352,17 @@ class ImportView(LoginRequiredMixin, View):
         form = form or self.options_form(ImportOptionsForm, initial=options)
         if form.is_bound is False:
             form.initial.update({k: v for k, v in options.items() if v is not None})
-        context = build_preview(
-            self.get_definition(), staged, options, mapping, default_storage, limits_from_settings()
-        )
+        try:
+            context = build_preview(
+                self.get_definition(),
+                staged,
+                options,
+                mapping,
+                default_storage,
+                limits_from_settings(),
+            )
+        except TableError as exc:  # a stored file damaged on disk: a message, never a 500
+            context = {"filename": staged["filename"], "problem": exc.message}
         context.update(
             {"token": token, "form": form, "problem": problem or context.get("problem", "")}
         )
