@@ -30,8 +30,8 @@ from bulkops.tabular import TableError
 from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
 from bulkops.tabular.names import display_name, storage_name
 from bulkops.tabular.sniff import human_size
-from bulkops.views.import_check import check_context
 from bulkops.tabular.stored import SUFFIX
+from bulkops.views.import_check import check_context
 from bulkops.views.import_forms import ImportOptionsForm, UploadForm
 from bulkops.views.import_staging import STAGING, restage, stage_upload
 
