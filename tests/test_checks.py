@@ -37,3 +37,47 @@ def test_override_settings_reaches_the_backend(settings: Any) -> None:
     assert type(get_backend()).__name__ == "DummyBackend"
     settings.BULKOPS = {}
     assert type(get_backend()).__name__ == "ImmediateBackend"
+
+
+SQLITE = "django.db.backends.sqlite3"
+
+
+def sqlite_ids(settings: Any, options: dict[str, Any]) -> list[str]:
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "jobs": {"ENGINE": SQLITE, "NAME": "jobs.sqlite3", "OPTIONS": options},
+    }
+    settings.BULKOPS = {}
+    return [str(m.id) for m in check_settings() if "'jobs'" in m.msg]
+
+
+def test_sqlite_with_the_recommended_options_passes(settings: Any) -> None:
+    from bulkops.sqlite_check import RECOMMENDED_OPTIONS
+
+    assert sqlite_ids(settings, dict(RECOMMENDED_OPTIONS)) == []
+
+
+def test_sqlite_without_wal_immediate_or_timeout_is_warned_with_the_fix(settings: Any) -> None:
+    assert sqlite_ids(settings, {}) == ["bulkops.W004"]
+    [message] = [m for m in check_settings() if "'jobs'" in m.msg]
+    assert "journal_mode=WAL" in message.msg
+    assert "'transaction_mode' is not 'IMMEDIATE'" in message.msg
+    assert "transaction_mode" in (message.hint or "")
+    deferred = {"init_command": "PRAGMA journal_mode = wal;", "timeout": 20}
+    assert sqlite_ids(settings, deferred) == ["bulkops.W004"]
+    short_wait = {"init_command": "PRAGMA journal_mode=WAL", "transaction_mode": "IMMEDIATE"}
+    assert sqlite_ids(settings, {**short_wait, "timeout": 1}) == ["bulkops.W004"]
+
+
+def test_the_example_project_uses_exactly_the_recommended_sqlite_options(
+    monkeypatch: Any,
+) -> None:
+    import runpy
+    from pathlib import Path
+
+    from bulkops.sqlite_check import RECOMMENDED_OPTIONS
+
+    monkeypatch.delenv("EXAMPLE_POSTGRES", raising=False)
+    path = Path(__file__).parent.parent / "example_project/example/settings.py"
+    example = runpy.run_path(str(path))
+    assert example["DATABASES"]["default"]["OPTIONS"] == RECOMMENDED_OPTIONS
