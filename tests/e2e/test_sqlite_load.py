@@ -25,9 +25,7 @@ ROWS = 600
 LOCKED = ("database is locked", "Failed to pull task from broker")
 
 
-@pytest.mark.skipif(
-    django_settings.DB_VENDOR != "sqlite", reason="about SQLite's single writer"
-)
+@pytest.mark.skipif(django_settings.DB_VENDOR != "sqlite", reason="about SQLite's single writer")
 @pytest.mark.parametrize("kind", ["django-q-orm", "django-tasks"])
 def test_thirty_jobs_at_once_end_right_without_database_is_locked(
     workers: Any, test_db_name: str, kind: str

@@ -55,7 +55,9 @@ class Pacer:
         if connection.vendor == "sqlite":
             self.seconds = float(settings.SQLITE_CHUNK_SECONDS or 0)
             self.pause = float(settings.SQLITE_CHUNK_PAUSE or 0)
-            self._lock_path = _lock_path(str(connection.settings_dict["NAME"]))
+            # Turns only matter when there is a pause to give away.
+            if self.pause:
+                self._lock_path = _lock_path(str(connection.settings_dict["NAME"]))
         self.rows = min(FIRST_ROWS, self.limit) if self.seconds else self.limit
         self._started: float | None = None
         self._lock: IO[bytes] | None = None
