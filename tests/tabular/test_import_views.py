@@ -272,3 +272,18 @@ def test_choose_another_sheet(
     assert task.params["sheet"] == "Customers"
     runner.run(task.pk)
     assert list(Customer.objects.values_list("name", flat=True)) == ["Ann"]
+
+
+def test_all_or_nothing_says_what_it_does_to_the_site_on_sqlite() -> None:
+    from django.db import connections, router
+
+    from bulkops.views.import_forms import ImportOptionsForm
+    from tests.testapp.models import Customer
+
+    form = ImportOptionsForm(model=Customer, key_fields=[])
+    help_text = str(form.fields["atomic"].help_text)
+    if connections[router.db_for_write(Customer)].vendor == "sqlite":
+        assert "one change happen at a time" in help_text
+        assert form.fields["atomic"].widget.attrs["aria-describedby"] == "id_atomic_help"
+    else:
+        assert help_text == ""
