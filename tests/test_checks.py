@@ -43,12 +43,10 @@ SQLITE = "django.db.backends.sqlite3"
 
 
 def sqlite_ids(settings: Any, options: dict[str, Any]) -> list[str]:
-    settings.DATABASES = {
-        **settings.DATABASES,
-        "jobs": {"ENGINE": SQLITE, "NAME": "jobs.sqlite3", "OPTIONS": options},
-    }
-    settings.BULKOPS = {}
-    return [str(m.id) for m in check_settings() if "'jobs'" in m.msg]
+    from bulkops.sqlite_check import check_sqlite
+
+    databases = {"jobs": {"ENGINE": SQLITE, "NAME": "jobs.sqlite3", "OPTIONS": options}}
+    return [str(m.id) for m in check_sqlite(databases)]
 
 
 def test_sqlite_with_the_recommended_options_passes(settings: Any) -> None:
@@ -58,8 +56,11 @@ def test_sqlite_with_the_recommended_options_passes(settings: Any) -> None:
 
 
 def test_sqlite_without_wal_immediate_or_timeout_is_warned_with_the_fix(settings: Any) -> None:
+    from bulkops.sqlite_check import check_sqlite
+
     assert sqlite_ids(settings, {}) == ["bulkops.W004"]
-    [message] = [m for m in check_settings() if "'jobs'" in m.msg]
+    [message] = check_sqlite({"jobs": {"ENGINE": SQLITE, "OPTIONS": {}}})
+    assert "DATABASES['jobs']" in message.msg
     assert "journal_mode=WAL" in message.msg
     assert "'transaction_mode' is not 'IMMEDIATE'" in message.msg
     assert "transaction_mode" in (message.hint or "")
@@ -81,3 +82,8 @@ def test_the_example_project_uses_exactly_the_recommended_sqlite_options(
     path = Path(__file__).parent.parent / "example_project/example/settings.py"
     example = runpy.run_path(str(path))
     assert example["DATABASES"]["default"]["OPTIONS"] == RECOMMENDED_OPTIONS
+
+
+def test_the_check_reads_the_sites_databases(settings: Any) -> None:
+    # The test settings on SQLite use the recommended options; PostgreSQL is not checked.
+    assert "bulkops.W004" not in ids(settings)
