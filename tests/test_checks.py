@@ -58,16 +58,16 @@ def test_sqlite_with_the_recommended_options_passes(settings: Any) -> None:
 def test_sqlite_without_wal_immediate_or_timeout_is_warned_with_the_fix(settings: Any) -> None:
     from bulkops.sqlite_check import check_sqlite
 
-    assert sqlite_ids(settings, {}) == ["bulkops.W004"]
+    assert sqlite_ids(settings, {}) == ["bulkops.W005"]
     [message] = check_sqlite({"jobs": {"ENGINE": SQLITE, "OPTIONS": {}}})
     assert "DATABASES['jobs']" in message.msg
     assert "journal_mode=WAL" in message.msg
     assert "'transaction_mode' is not 'IMMEDIATE'" in message.msg
     assert "transaction_mode" in (message.hint or "")
     deferred = {"init_command": "PRAGMA journal_mode = wal;", "timeout": 20}
-    assert sqlite_ids(settings, deferred) == ["bulkops.W004"]
+    assert sqlite_ids(settings, deferred) == ["bulkops.W005"]
     short_wait = {"init_command": "PRAGMA journal_mode=WAL", "transaction_mode": "IMMEDIATE"}
-    assert sqlite_ids(settings, {**short_wait, "timeout": 1}) == ["bulkops.W004"]
+    assert sqlite_ids(settings, {**short_wait, "timeout": 1}) == ["bulkops.W005"]
 
 
 def test_the_example_project_uses_exactly_the_recommended_sqlite_options(
@@ -86,4 +86,4 @@ def test_the_example_project_uses_exactly_the_recommended_sqlite_options(
 
 def test_the_check_reads_the_sites_databases(settings: Any) -> None:
     # The test settings on SQLite use the recommended options; PostgreSQL is not checked.
-    assert "bulkops.W004" not in ids(settings)
+    assert "bulkops.W005" not in ids(settings)

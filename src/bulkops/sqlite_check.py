@@ -54,7 +54,7 @@ def check_sqlite(databases: dict[str, dict[str, Any]]) -> list[checks.CheckMessa
                     "running jobs or fail with 'database is locked'.",
                     hint=f"Set DATABASES[{alias!r}]['OPTIONS'] = {RECOMMENDED_OPTIONS!r}; "
                     "see the SQLite section of bulkops' deployment docs.",
-                    id="bulkops.W004",
+                    id="bulkops.W005",
                 )
             )
     return messages
