@@ -16,3 +16,7 @@ DEBUG = False
 # on this machine).
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# The SQLite benchmark runs its "before" rows with chunks of fixed rows and no pause.
+if os.environ.get("BULKOPS_BENCH_SQLITE_PACING") == "off":
+    BULKOPS = {**BULKOPS, "SQLITE_CHUNK_SECONDS": 0, "SQLITE_CHUNK_PAUSE": 0}  # noqa: F405

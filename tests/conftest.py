@@ -170,3 +170,10 @@ def customers(db: Any) -> list[Any]:
         )
         for i in range(30)
     )
+
+
+@pytest.fixture
+def fixed_chunks(settings: Any) -> None:
+    """Chunks of exactly the asked row count on SQLite too (where time sizes them), for
+    tests that count statements or stop at the n-th chunk."""
+    settings.BULKOPS = {**settings.BULKOPS, "SQLITE_CHUNK_SECONDS": 0}

@@ -31,7 +31,7 @@ if DB_VENDOR == "sqlite":
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("BULKOPS_DB_NAME", sqlite_path),
             "OPTIONS": {
-                "timeout": 30,
+                "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },

@@ -131,7 +131,7 @@ def test_directly_protected_rows_cost_no_query_per_row(
 
 
 def test_a_chunk_without_blockers_is_one_delete_per_model_without_loading_rows(
-    db: Any, django_capture_on_commit_callbacks: Any
+    db: Any, django_capture_on_commit_callbacks: Any, fixed_chunks: None
 ) -> None:
     people = Customer.objects.bulk_create(
         Customer(name=f"P{i}", email=f"p{i}@example.com") for i in range(250)

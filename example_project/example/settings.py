@@ -104,7 +104,7 @@ else:
             "NAME": os.environ.get("EXAMPLE_SQLITE", str(BASE_DIR / "db.sqlite3")),
             # WAL lets the worker write while the web process reads progress.
             "OPTIONS": {
-                "timeout": 30,
+                "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },

@@ -9,6 +9,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from bulkops.conf import DEFAULTS, settings
+from bulkops.sqlite_check import check_sqlite
 
 _EXTRAS = {"celery": "celery", "django_q": "django-q2", "django_tasks": "tasks", "zk": "zk"}
 
@@ -57,6 +58,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> Iterable[checks.Ch
             ),
         ]
     messages.extend(backend_class(dict(settings.OPTIONS)).check())
+    messages.extend(check_sqlite(django_settings.DATABASES))
     if not apps.is_installed("django_htmx"):
         messages.append(
             checks.Warning(

@@ -15,6 +15,12 @@ DEFAULTS: dict[str, Any] = {
     # Jobs with fewer rows than this run inline in the request, through the same runner.
     "SYNC_THRESHOLD": 100,
     "CHUNK_SIZE": 1000,
+    # On SQLite (one writer at a time) a chunk takes as many rows as its write transaction
+    # can apply in this many seconds, at most CHUNK_SIZE; 0 keeps the fixed row count.
+    "SQLITE_CHUNK_SECONDS": 0.05,
+    # Seconds a worker on SQLite sleeps after each chunk's commit, so a web request waiting
+    # for the write lock gets it; 0 for none. See docs/deployment.md.
+    "SQLITE_CHUNK_PAUSE": 0.005,
     # Seconds between two throttled progress writes (chunk commits always write).
     "PROGRESS_INTERVAL": 1.0,
     # A running task whose heartbeat is older than this is considered stalled.

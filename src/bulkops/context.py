@@ -17,6 +17,7 @@ from bulkops import lifecycle
 from bulkops.conf import settings
 from bulkops.exceptions import TaskCancelled, TaskTimeLimitExceeded
 from bulkops.models import BulkTask, BulkTaskError
+from bulkops.operations.pacing import Pacer
 
 if TYPE_CHECKING:
     from bulkops.operations.base import Operation
@@ -39,9 +40,16 @@ class Batch:
     """One chunk of work; ``with batch:`` applies it in one transaction with its checkpoint."""
 
     def __init__(
-        self, ctx: RunContext, items: list[Any], *, start: int, state: dict[str, Any]
+        self,
+        ctx: RunContext,
+        items: list[Any],
+        *,
+        start: int,
+        state: dict[str, Any],
+        pacer: Pacer | None = None,
     ) -> None:
         self.ctx = ctx
+        self.pacer = pacer
         self.items = items
         # Position of the first item in the whole input (0-based).
         self.start = start
@@ -84,8 +92,14 @@ class Batch:
         self.errors.append(RowError(str(message), row, str(ref), field, values or {}))
 
     def __enter__(self) -> Batch:
+        if self.pacer is not None:
+            self.pacer.begin()
         self._atomic = transaction.atomic(using=self.ctx.db)
-        self._atomic.__enter__()
+        try:
+            self._atomic.__enter__()
+        except BaseException:
+            self._end_pace()
+            raise
         return self
 
     def __exit__(
@@ -94,16 +108,23 @@ class Batch:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            try:
-                self.ctx._commit_batch(self)
-            except BaseException as error:
-                self._atomic.__exit__(type(error), error, error.__traceback__)
-                raise
-        self._atomic.__exit__(exc_type, exc, tb)
+        try:
+            if exc_type is None:
+                try:
+                    self.ctx._commit_batch(self)
+                except BaseException as error:
+                    self._atomic.__exit__(type(error), error, error.__traceback__)
+                    raise
+            self._atomic.__exit__(exc_type, exc, tb)
+        finally:
+            self._end_pace()
         if exc_type is None:
             self.committed = True
             self.ctx._after_commit(self)
+
+    def _end_pace(self) -> None:
+        if self.pacer is not None:
+            self.pacer.end(len(self.items))
 
 
 class RunContext:
@@ -167,29 +188,30 @@ class RunContext:
         A queryset is walked by primary key (keyset), so rows changed or deleted by
         earlier batches never shift later ones; any other iterable by position.
         """
-        size = size or self.chunk_size
+        # On SQLite the pacer sizes chunks by time; elsewhere it keeps this row count.
+        pacer = Pacer(self.db, size or self.chunk_size)
         if isinstance(source, models.QuerySet):
-            return self._queryset_batches(source, size)
-        return self._iterable_batches(source, size)
+            return self._queryset_batches(source, pacer)
+        return self._iterable_batches(source, pacer)
 
-    def _queryset_batches(self, queryset: models.QuerySet[Any], size: int) -> Iterator[Batch]:
+    def _queryset_batches(self, queryset: models.QuerySet[Any], pacer: Pacer) -> Iterator[Batch]:
         after = self.checkpoint.get("after_pk")
         position = self.task.processed
         ordered = queryset.order_by("pk")
         while True:
             self.check_cancelled()
             page = ordered.filter(pk__gt=after) if after is not None else ordered
-            pks = list(page.values_list("pk", flat=True)[:size])
+            pks = list(page.values_list("pk", flat=True)[: pacer.size()])
             if not pks:
                 return
             last = pks[-1]
             state = {**self.checkpoint, "after_pk": last if isinstance(last, int) else str(last)}
-            batch = Batch(self, pks, start=position, state=state)
+            batch = Batch(self, pks, start=position, state=state, pacer=pacer)
             yield batch
             self._require_committed(batch)
             after, position = state["after_pk"], position + len(pks)
 
-    def _iterable_batches(self, source: Iterable[Any], size: int) -> Iterator[Batch]:
+    def _iterable_batches(self, source: Iterable[Any], pacer: Pacer) -> Iterator[Batch]:
         offset = int(self.checkpoint.get("offset", 0))
         iterator = iter(source)
         # Rows committed before a restart are skipped, not re-applied.
@@ -197,11 +219,11 @@ class RunContext:
             pass
         while True:
             self.check_cancelled()
-            items = list(itertools.islice(iterator, size))
+            items = list(itertools.islice(iterator, pacer.size()))
             if not items:
                 return
             state = {**self.checkpoint, "offset": offset + len(items)}
-            batch = Batch(self, items, start=offset, state=state)
+            batch = Batch(self, items, start=offset, state=state, pacer=pacer)
             yield batch
             self._require_committed(batch)
             offset += len(items)

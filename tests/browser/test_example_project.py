@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import settled
 from tests.services import ROOT, Worker, port_open, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -20,7 +23,8 @@ SITE_STATE: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
-def example_site(tmp_path_factory: Any) -> Iterator[str]:
+def example_env(tmp_path_factory: Any) -> dict[str, str]:
+    """The environment scripts/example gives the example project, on a fresh database."""
     state = tmp_path_factory.mktemp("example")
     env = dict(os.environ)
     for name in list(env):
@@ -32,8 +36,16 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
         EXAMPLE_MEDIA_ROOT=str(state / "media"),
         PYTHONPATH=str(ROOT / "src"),
         EXAMPLE_ZK_PORT=str(zk_port),
+        EXAMPLE_PORT=str(port),
         EXAMPLE_RUN_DIR=str(state / "run"),  # where the generated secret key goes
     )
+    return env
+
+
+@pytest.fixture(scope="module")
+def example_site(example_env: dict[str, str]) -> Iterator[str]:
+    env = example_env
+    port, zk_port = int(env["EXAMPLE_PORT"]), int(env["EXAMPLE_ZK_PORT"])
     for command in (["migrate", "--noinput", "-v", "0"], ["example_setup"], ["devices_setup"]):
         subprocess.run([sys.executable, MANAGE, *command], env=env, check=True, cwd=ROOT)
     simulator = [
@@ -61,7 +73,7 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
     try:
         wait_for(lambda: port_open("127.0.0.1", port), timeout=30)
         site = f"http://127.0.0.1:{port}"
-        SITE_STATE[site] = state
+        SITE_STATE[site] = Path(env["EXAMPLE_RUN_DIR"]).parent
         yield site
     finally:
         server.stop()
@@ -222,4 +234,64 @@ def test_filtered_pagination_keeps_the_filter(browser: Any, example_site: str) -
     page.get_by_role("link", name="Previous").click()
     page.wait_for_url("**page=1**")
     assert summary.inner_text() == "Page 1 of 40 · 999 customers"
+    page.close()
+
+
+CANCEL_ROWS = 200_000
+
+
+def test_cancel_during_a_large_update_shows_at_once_and_stops_within_two_seconds(
+    browser: Any, example_site: str, example_env: dict[str, str]
+) -> None:
+    # Last in the module: it adds customers the other tests do not expect.
+    subprocess.run(
+        [sys.executable, MANAGE, "seed_customers", "--count", str(CANCEL_ROWS), "--clear"],
+        env=example_env,
+        check=True,
+        cwd=ROOT,
+    )
+    page = browser.new_page()
+    log_in(page, example_site)
+    page.goto(example_site + "/customers/")
+    page.get_by_role("button", name=f"Select all {CANCEL_ROWS:,} matching").click()
+    page.get_by_text(f"All {CANCEL_ROWS:,} matching customers selected").wait_for()
+    page.get_by_role("button", name="Update", exact=True).click()
+    settled(page)
+    panel = page.locator("#bulkops-panel")
+    panel.get_by_label("City", exact=True).fill("Cancelville")
+    assert panel.get_by_label("Set City").is_checked()
+    page.locator("#bulkops-panel .bulkops-confirm").click()
+    progress = page.locator("#bulkops-panel .bulkops-progress")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#bulkops-panel [role=progressbar]')"
+        "?.getAttribute('aria-valuenow')) > 0",
+        timeout=30_000,
+    )
+
+    cancel = progress.get_by_role("button", name="Cancel")
+    cancel.click()
+    clicked = time.monotonic()
+    # At once: the button says so and cannot be clicked again, before any answer.
+    actions = page.locator("#bulkops-panel .bulkops-progress__actions")
+    page.wait_for_function(
+        "() => document.querySelector('#bulkops-panel .bulkops-progress__actions')"
+        ".innerText.includes('Cancelling…')",
+        timeout=500,
+    )
+    assert time.monotonic() - clicked < 0.5
+    enabled = "#bulkops-panel .bulkops-progress__actions button:not([disabled])"
+    assert page.locator(enabled).count() == 0, actions.inner_html()
+    page.wait_for_function(
+        "() => document.querySelector('#bulkops-panel .bulkops-progress')"
+        "?.dataset.status === 'cancelled'",
+        timeout=2_000,
+    )
+    assert time.monotonic() - clicked < 2.0
+    with sqlite3.connect(example_env["EXAMPLE_SQLITE"]) as db:
+        [(changed,)] = db.execute(
+            "SELECT COUNT(*) FROM customers_customer WHERE city = 'Cancelville'"
+        ).fetchall()
+    assert 0 < changed < CANCEL_ROWS, changed
+    shown = " ".join(progress.inner_text().split())
+    assert f"{changed:,} / {CANCEL_ROWS:,}" in shown, shown
     page.close()

@@ -160,7 +160,7 @@ def test_create_only_reports_existing_rows(countries: Any, run_import: Any) -> N
 
 
 def test_one_select_and_one_write_per_chunk(
-    countries: Any, run_import: Any, monkeypatch: pytest.MonkeyPatch
+    countries: Any, run_import: Any, monkeypatch: pytest.MonkeyPatch, fixed_chunks: None
 ) -> None:
     from bulkops.operations.statements import ChunkStatement
 
@@ -222,7 +222,7 @@ def test_database_refusal_isolated_to_its_row(run_import: Any) -> None:
 
 
 def test_resume_after_interruption_has_no_duplicate_and_no_gap(
-    run_import: Any, monkeypatch: pytest.MonkeyPatch
+    run_import: Any, monkeypatch: pytest.MonkeyPatch, fixed_chunks: None
 ) -> None:
     rows = [[f"Show {i}", i % 400] for i in range(1000)]
     original = upsert.ChunkWriter.write
@@ -411,7 +411,7 @@ def test_permissions_follow_the_mode(
 
 
 def test_next_chunk_is_cleaned_while_postgres_stores_the_current_one(
-    countries: Any, run_import: Any, monkeypatch: pytest.MonkeyPatch
+    countries: Any, run_import: Any, monkeypatch: pytest.MonkeyPatch, fixed_chunks: None
 ) -> None:
     from bulkops.operations.prefetch import Prefetcher
     from bulkops.tabular.definition import BoundImport

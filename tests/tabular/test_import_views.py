@@ -298,6 +298,25 @@ def test_choose_another_sheet(
     assert list(Customer.objects.values_list("name", flat=True)) == ["Ann"]
 
 
+def test_all_or_nothing_says_what_it_does_to_the_site_on_sqlite(client_in: Any) -> None:
+    from django.db import connections, router
+
+    from bulkops.views.import_forms import ImportOptionsForm
+
+    form = ImportOptionsForm(model=Customer, key_fields=[])
+    help_text = str(form.fields["atomic"].help_text)
+    page = client_in.get(url()).content.decode()
+    if connections[router.db_for_write(Customer)].vendor == "sqlite":
+        assert "one change happen at a time" in help_text
+        assert form.fields["atomic"].widget.attrs["aria-describedby"] == "id_atomic_help"
+        # The upload form holds the option too, and the text it points to.
+        assert 'aria-describedby="id_atomic_help"' in page
+        assert 'id="id_atomic_help"' in page
+    else:
+        assert help_text == ""
+        assert "id_atomic_help" not in page
+
+
 def test_check_marks_each_row_and_pages_through_the_file(client_in: Any, settings: Any) -> None:
     Customer.objects.create(name="Ann", email="ann@example.com")
     Customer.objects.create(name="Old name", email="bob@example.com")

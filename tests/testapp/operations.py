@@ -83,6 +83,19 @@ def increment(ctx: RunContext) -> dict[str, Any]:
     return {}
 
 
+@operation("tests.row_work")
+def row_work(ctx: RunContext) -> dict[str, Any]:
+    """An update with some work per row inside the chunk's transaction (``row_seconds``),
+    as per-row saves or signals would have: what the SQLite benchmark runs."""
+    cost = float(ctx.params.get("row_seconds", 0.0002))
+    for batch in ctx.batches(ctx.queryset):
+        with batch:
+            n = Item.objects.filter(pk__in=batch.items).update(value=F("value") + 1)
+            time.sleep(cost * len(batch))
+            batch.succeeded(n)
+    return {}
+
+
 @operation
 class LongStage(Operation):
     """One stage that commits nothing for ``sleep`` seconds (a large workbook being read,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
 
 from bulkops.operations.upsert import unique_key_problem
@@ -41,6 +42,16 @@ class ImportOptionsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.model = model
         self.fields["atomic"].label_suffix = ""  # a checkbox label reads as a sentence
+        if connections[router.db_for_write(model)].vendor == "sqlite":
+            # SQLite has one writer: all-or-nothing is one transaction over every chunk.
+            self.fields["atomic"].help_text = _(
+                "This site's database (SQLite) lets one change happen at a time: an "
+                "all-or-nothing import keeps every other change on the site waiting "
+                "while it writes, and they fail if it writes longer than the database "
+                "waits. Leave it off for large files."
+            )
+            described_by = f"{self['atomic'].auto_id}_help"
+            self.fields["atomic"].widget.attrs["aria-describedby"] = described_by
         opts = model._meta
         keys = [
             (f.name, str(f.verbose_name))
