@@ -7,6 +7,7 @@ pointing at the test database the test run created.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "django_tasks_db",
+    "django_celery_beat",
     "bulkops",
     "bulkops.contrib.zk",
     "tests.testapp",
@@ -105,6 +107,8 @@ RABBITMQ_URL = os.environ.get("BULKOPS_RABBITMQ_URL", "amqp://guest:guest@127.0.
 
 BULKOPS = {
     "BACKEND": os.environ.get("BULKOPS_BACKEND", "bulkops.backends.immediate.ImmediateBackend"),
+    # A worker started by a test may need the backend's options too (its queue).
+    "OPTIONS": json.loads(os.environ.get("BULKOPS_OPTIONS", "{}")),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
     "ZK": {
