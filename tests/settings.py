@@ -11,6 +11,8 @@ import json
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Checkouts side by side must not share test databases, Redis keys or queues.
 CHECKOUT = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:6]
@@ -156,6 +158,10 @@ TASKS = {
         "QUEUES": ["default", f"bulkops-{CHECKOUT}"],
     }
 }
+
+# Django 6.1 configures e-mail through MAILERS (the test runner swaps in locmem).
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 LOGGING = {
     "version": 1,
