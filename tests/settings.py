@@ -7,6 +7,7 @@ pointing at the test database the test run created.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -65,13 +66,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "django_tasks_db",
-    "django_celery_beat",
     "bulkops",
     "bulkops.contrib.zk",
     "tests.testapp",
     "tests.tabular.models_app",
     "tests.contrib.zk.hr",
 ]
+
+# Celery beat's database schedules (tests/e2e/test_schedules.py); it is in the test extra.
+if importlib.util.find_spec("django_celery_beat"):
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("bulkops"), "django_celery_beat")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

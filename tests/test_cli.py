@@ -80,7 +80,10 @@ def test_detach_prints_the_id_only(items: Any) -> None:
     [
         (["nope"], "No bulk operation named 'nope'"),
         (["update", "--model", "testapp.Nope"], "No model 'testapp.Nope'"),
-        (["update", "--model", "testapp.Item", "--filter", "colour=red"], "--filter: Cannot resolve"),
+        (
+            ["update", "--model", "testapp.Item", "--filter", "colour=red"],
+            "--filter: Cannot resolve",
+        ),
         (["update", "--model", "testapp.Item", "--param", "values"], "must look like name=value"),
         (["update", "--user", "ghost"], "No user 'ghost'"),
         (["update", "--user", "mallory", "--model", "testapp.Item"], "You may not run 'update'"),
@@ -99,7 +102,9 @@ def test_show_unknown_task() -> None:
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_bar_moves_in_a_terminal_while_a_worker_runs_the_job(workers: Any, test_db_name: str) -> None:
+def test_bar_moves_in_a_terminal_while_a_worker_runs_the_job(
+    workers: Any, test_db_name: str
+) -> None:
     """The command in tmux, the job on a real django-q2 cluster: the pane shows the bar grow."""
     if not shutil.which("tmux"):
         if os.environ.get("CI") == "true":
@@ -107,7 +112,9 @@ def test_bar_moves_in_a_terminal_while_a_worker_runs_the_job(workers: Any, test_
         pytest.skip("tmux is not installed")
     workers.get("django-q-orm")
     Item.objects.bulk_create(Item(name=f"i{n}", value=0) for n in range(40))
-    env = services.worker_env(test_db_name, BULKOPS_BACKEND="bulkops.backends.django_q.DjangoQBackend")
+    env = services.worker_env(
+        test_db_name, BULKOPS_BACKEND="bulkops.backends.django_q.DjangoQBackend"
+    )
     command = [
         sys.executable, "-m", "django", "bulkops_run", "tests.slow_update",
         "--model", "testapp.Item", "--param", "chunk_size=5", "--param", "delay=0.4",
@@ -115,7 +122,11 @@ def test_bar_moves_in_a_terminal_while_a_worker_runs_the_job(workers: Any, test_
     ]  # fmt: skip
     socket = f"bulkops-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", socket]
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("BULKOPS", "DJANGO", "PYTHON")))
+    exports = " ".join(
+        f"{k}={shlex.quote(v)}"
+        for k, v in env.items()
+        if k.startswith(("BULKOPS", "DJANGO", "PYTHON"))
+    )
     shell = f"cd {services.ROOT} && env {exports} {shlex.join(command)}; echo EXIT=$?; sleep 60"
     subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "12", shell], check=True)
     try:

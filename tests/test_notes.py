@@ -39,7 +39,9 @@ def test_owner_adds_a_note_and_sees_it_escaped_on_the_task_page(user: Any, task:
     # Collapsed while there are no notes.
     assert '<details class="bulkops-notes-box">' in page
 
-    answer = client.post(url("task-note-add", task), {"text": "<b>check</b> row 7"}, HTTP_HX_REQUEST="true")
+    answer = client.post(
+        url("task-note-add", task), {"text": "<b>check</b> row 7"}, HTTP_HX_REQUEST="true"
+    )
 
     assert answer.status_code == 200
     note = TaskNote.objects.get()

@@ -106,7 +106,10 @@ def test_a_failing_channel_does_not_fail_the_task(
 ) -> None:
     settings.BULKOPS = {
         **settings.BULKOPS,
-        "NOTIFIERS": ["tests.test_notifications.broken_channel", "bulkops.notifications.email_owner"],
+        "NOTIFIERS": [
+            "tests.test_notifications.broken_channel",
+            "bulkops.notifications.email_owner",
+        ],
     }
     task = in_background(notify_on)
     assert task.status == "succeeded"

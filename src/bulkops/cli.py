@@ -18,7 +18,7 @@ from bulkops.models import BulkTask
 
 # What a finished task amounts to -> the process exit code. 1 and 2 stay with Django
 # and argparse (bad arguments, refused submit).
-EXIT_CODES = {
+EXIT_CODES: dict[str, int] = {
     BulkTask.Outcome.SUCCEEDED: 0,
     BulkTask.Outcome.PARTIAL: 3,
     BulkTask.Outcome.FAILED: 4,
@@ -62,7 +62,7 @@ def summary(task: BulkTask) -> str:
     return "\n".join(lines)
 
 
-def follow(task: BulkTask, stream: IO[str] | None = None, interval: float = 0.5) -> BulkTask:
+def follow(task: BulkTask, stream: IO[str] | Any = None, interval: float = 0.5) -> BulkTask:
     """Redraw a progress bar from the task row until the task is finished."""
     from rich.console import Console
     from rich.progress import (

@@ -130,9 +130,7 @@ def _on_finished(sender: Any, task: BulkTask, **kwargs: Any) -> None:
                 import_string(path)(task, owner)
             except Exception:
                 logger.exception("bulkops: notifier %s failed for task %s", path, task.pk)
-        TaskNotification.objects.update_or_create(
-            task=task, defaults={"sent_at": timezone.now()}
-        )
+        TaskNotification.objects.update_or_create(task=task, defaults={"sent_at": timezone.now()})
     except Exception:
         logger.exception("bulkops: could not notify the owner of task %s", task.pk)
 

@@ -17,9 +17,7 @@ urlpatterns = [
     path("tasks/<uuid:pk>/notes/", notes.note_list, name="task-notes"),
     path("tasks/<uuid:pk>/notes/add/", notes.note_add, name="task-note-add"),
     path("tasks/<uuid:pk>/notes/<int:note_id>/edit/", notes.note_edit, name="task-note-edit"),
-    path(
-        "tasks/<uuid:pk>/notes/<int:note_id>/delete/", notes.note_delete, name="task-note-delete"
-    ),
+    path("tasks/<uuid:pk>/notes/<int:note_id>/delete/", notes.note_delete, name="task-note-delete"),
     # Spreadsheet import, for models registered with bulkops.tabular.register_import.
     path("import/<str:model>/", imports.ImportView.as_view(), name="import"),
     *(

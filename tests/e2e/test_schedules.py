@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -21,6 +22,10 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 def runs(name: str) -> Any:
     return BulkTask.objects.filter(label=name).order_by("created_at")
+
+
+def succeeded_runs(name: str, count: int) -> bool:
+    return runs(name).filter(status="succeeded").count() == count
 
 
 def assert_ordinary_runs(name: str, user: Any, count: int) -> None:
@@ -56,7 +61,7 @@ def test_django_q_schedule_runs_pauses_and_skips_an_overlapping_run(
 
     for count in (1, 2):
         due()
-        services.wait_for(lambda c=count: runs(name).filter(status="succeeded").count() == c)
+        services.wait_for(partial(succeeded_runs, name, count))
     assert_ordinary_runs(name, user, 2)
 
     # A run that would overlap the previous one is skipped, and the queue records why.

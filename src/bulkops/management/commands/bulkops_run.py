@@ -62,7 +62,9 @@ class Command(BaseCommand):
             try:
                 model = apps.get_model(options["model"])
             except (LookupError, ValueError):
-                raise CommandError(f"No model {options['model']!r} (use app_label.Model).") from None
+                raise CommandError(
+                    f"No model {options['model']!r} (use app_label.Model)."
+                ) from None
             try:
                 queryset = model._default_manager.filter(**filters)
             except (FieldError, ValueError, ValidationError) as exc:
