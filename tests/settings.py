@@ -117,6 +117,8 @@ BULKOPS = {
     "OPTIONS": json.loads(os.environ.get("BULKOPS_OPTIONS", "{}")),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
+    # Worker processes of the heartbeat tests run with a timeout of a second or two.
+    "HEARTBEAT_TIMEOUT": float(os.environ.get("BULKOPS_HEARTBEAT_TIMEOUT", "120")),
     "ZK": {
         "EMPLOYEE_MODEL": "zk_hr.Employee",
         "FIELDS": {
@@ -153,7 +155,11 @@ Q_CLUSTER = {
     "poll": 0.1,
     "catch_up": False,
     "ack_failures": True,
-    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default"}),
+    # The ORM broker wins when "orm" is set; "redis" is always there so that a sender on
+    # the ORM broker that enqueues to a Redis cluster (backend option "broker") uses
+    # BULKOPS_REDIS_URL too.
+    "redis": REDIS_URL,
+    **({"orm": "default"} if Q_BROKER == "orm" else {}),
 }
 
 TASKS = {

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pickle
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -13,16 +12,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bulkops import progress
 from bulkops.conf import settings
+from bulkops.tabular.names import storage_name
 from bulkops.types import UserLike
 
 
 def _upload_to(instance: BulkTask, filename: str) -> str:
-    return timezone.now().strftime(settings.UPLOAD_TO) + f"{instance.pk}/{filename}"
+    # A name of any length and script is stored short; the task keeps the name as given.
+    return timezone.now().strftime(settings.UPLOAD_TO) + f"{instance.pk}/{storage_name(filename)}"
 
 
 def _results_to(instance: BulkTask, filename: str) -> str:
-    return timezone.now().strftime(settings.RESULTS_TO) + f"{instance.pk}/{filename}"
+    return timezone.now().strftime(settings.RESULTS_TO) + f"{instance.pk}/{storage_name(filename)}"
 
 
 class BulkTaskQuerySet(models.QuerySet["BulkTask"]):
@@ -100,7 +102,9 @@ class BulkTask(models.Model):
     stage = models.CharField(_("stage"), max_length=100, blank=True)
 
     params = models.JSONField(_("parameters"), default=dict, blank=True, encoder=DjangoJSONEncoder)
-    # The selection, as a pickled ``QuerySet.query`` written only by the server.
+    # The selection, written only by the server (bulkops.selection): a versioned JSON
+    # form of its filters, or a stamp saying ``query`` holds a pickled ``QuerySet.query``.
+    selection = models.JSONField(default=dict, blank=True, editable=False)
     query = models.BinaryField(null=True, blank=True, editable=False)
     result = models.JSONField(_("result"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     input_file = models.FileField(_("input file"), upload_to=_upload_to, blank=True, max_length=500)
@@ -133,6 +137,10 @@ class BulkTask(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the current attempt began (time and rows already done), so the rate and ETA
+    # of a resumed task count neither the queue's wait nor the rows of earlier attempts.
+    attempt_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempt_start_processed = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = BulkTaskQuerySet.as_manager()
 
@@ -184,6 +192,16 @@ class BulkTask(models.Model):
         return BulkTask.Outcome.PARTIAL
 
     @property
+    def state(self) -> str:
+        """What the pages show: the outcome once finished, the status before."""
+        return self.outcome or self.status
+
+    def get_state_display(self) -> str:
+        if self.outcome:
+            return str(self.Outcome(self.outcome).label)
+        return str(self.get_status_display())
+
+    @property
     def is_stalled(self) -> bool:
         if self.status != self.Status.RUNNING or self.heartbeat_at is None:
             return False
@@ -205,33 +223,48 @@ class BulkTask(models.Model):
         return max(end - self.started_at, timedelta(0))
 
     @property
-    def rate(self) -> float | None:
-        """Rows per second since the task started."""
-        elapsed = self.elapsed
-        if not elapsed or not self.processed:
+    def attempt_elapsed(self) -> timedelta | None:
+        """Time the current attempt has run (the whole run for a task never resumed)."""
+        start = self.attempt_started_at or self.started_at
+        if start is None:
             return None
-        return self.processed / elapsed.total_seconds()
+        end = self.finished_at or timezone.now()
+        return max(end - start, timedelta(0))
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second in the current attempt."""
+        elapsed = self.attempt_elapsed
+        if elapsed is None:
+            return None
+        return progress.rate(self.processed - self.attempt_start_processed, elapsed.total_seconds())
 
     @property
     def eta(self) -> timedelta | None:
-        rate = self.rate
-        if self.is_finished or not rate or self.total is None:
+        """Time left, once an estimate means something (see bulkops.progress)."""
+        elapsed = self.attempt_elapsed
+        if self.is_finished or elapsed is None:
             return None
-        return timedelta(seconds=max(self.total - self.processed, 0) / rate)
+        seconds = progress.seconds_left(
+            total=self.total,
+            processed=self.processed,
+            attempt_start=self.attempt_start_processed,
+            attempt_seconds=elapsed.total_seconds(),
+        )
+        return None if seconds is None else timedelta(seconds=seconds)
 
     @property
     def model_class(self) -> type[models.Model] | None:
         return apps.get_model(self.model) if self.model else None
 
     def get_queryset(self) -> models.QuerySet[Any] | None:
-        """The rows selected at submit time, re-evaluated now."""
-        model = self.model_class
-        if model is None:
-            return None
-        queryset = model._default_manager.all()
-        if self.query:
-            queryset.query = pickle.loads(bytes(self.query))  # noqa: S301 - written by us
-        return queryset
+        """The rows selected at submit time, re-evaluated now.
+
+        Raises ``SelectionUnavailable`` when an upgrade made the stored selection unreadable.
+        """
+        from bulkops import selection
+
+        return selection.load(self)
 
 
 class BulkTaskError(models.Model):

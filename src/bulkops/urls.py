@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulkops.views import imports, notes, tasks
+from bulkops.views import import_check, imports, notes, tasks
 
 app_name = "bulkops"
 
@@ -29,4 +29,5 @@ urlpatterns = [
         for step in ("upload", "preview", "confirm")
     ),
     path("import/result/<uuid:pk>/", imports.ImportResultView.as_view(), name="import-result"),
+    path("import/check/<uuid:pk>/", import_check.ImportCheckView.as_view(), name="import-check"),
 ]

@@ -54,3 +54,13 @@ class OpenCustomerList(BulkMixin, ListView):  # type: ignore[misc,type-arg]
 
 class PerObjectCustomerList(CustomerList):
     bulk_update_mode = "objects"
+
+
+class CityCustomerList(CustomerList):
+    """One "tenant" per city: its jobs lock the customers of that city only."""
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().filter(city=self.kwargs["city"])
+
+    def get_bulk_lock_scope(self) -> str | None:
+        return f"city={self.kwargs['city']}"

@@ -13,12 +13,18 @@ from django.utils.translation import gettext as _
 
 from bulkops import api
 from bulkops.conf import settings
-from bulkops.exceptions import TaskConflict, UnknownOperation
+from bulkops.exceptions import NothingSelected, TaskConflict, UnknownOperation
 from bulkops.forms import BulkUpdateForm, bulk_update_form_factory
 from bulkops.operations.delete import deletion_summary
 from bulkops.operations.update import updatable_field
 from bulkops.registry import get_operation
-from bulkops.views.selection import Selection, SelectionTooLarge, clean_pks, filter_key
+from bulkops.views.selection import (
+    Selection,
+    SelectionTooLarge,
+    clean_pks,
+    filter_key,
+    invalid_pks,
+)
 from bulkops.views.tasks import progress_context
 
 BUILT_IN = ("delete", "update")
@@ -101,6 +107,13 @@ class BulkMixin:
 
     def get_bulk_sync_threshold(self) -> int | None:
         return self.bulk_sync_threshold
+
+    def get_bulk_lock_scope(self) -> str | None:
+        """Narrow the "one unfinished job per model" guard, e.g. to the request's tenant.
+
+        Jobs whose scopes differ run side by side; None (the default) locks the model.
+        """
+        return None
 
     def get_bulk_permissions(self) -> dict[str, str | None]:
         return dict(self.bulk_permissions)
@@ -250,8 +263,19 @@ class BulkMixin:
         return HttpResponse(_("Unknown bulk request."), status=400)
 
     def bulk_select(self, op: str) -> HttpResponse:
-        selection = self.get_bulk_selection()
         model = self.get_bulk_model()
+        posted = [
+            *self.request.POST.getlist("bulk_page"),
+            *(
+                [self.request.POST["bulk_pk"]]
+                if op == "toggle" and "bulk_pk" in self.request.POST
+                else []
+            ),
+        ]
+        if invalid_pks(model, posted):
+            # Refused before the selection is touched: the session stays as it was.
+            return HttpResponse(_("The selection names a row that does not exist."), status=400)
+        selection = self.get_bulk_selection()
         page_pks = [str(pk) for pk in clean_pks(model, self.request.POST.getlist("bulk_page"))]
         error = ""
         try:
@@ -332,7 +356,13 @@ class BulkMixin:
                 sync_threshold=self.get_bulk_sync_threshold(),
                 check_permission=False,  # checked above, with the view's own rules
                 permission=self._bulk_permission_for(action),
+                lock_scope=self.get_bulk_lock_scope(),
             )
+        except NothingSelected as exc:
+            # A stale form or a selection cleared in another tab. htmx swaps only 2xx
+            # answers, so the panel says it there; a plain POST gets a 400 page.
+            status = 200 if getattr(self.request, "htmx", False) else 400
+            return self.render_bulk_panel("message", {"message": str(exc)}, status=status)
         except TaskConflict as exc:
             return self.render_bulk_panel("message", {"message": str(exc), "task": exc.task})
         except ValidationError as exc:
@@ -355,11 +385,13 @@ class BulkMixin:
         response.content += bar.content
         return response
 
-    def render_bulk_panel(self, suffix: str, context: dict[str, Any]) -> HttpResponse:
+    def render_bulk_panel(
+        self, suffix: str, context: dict[str, Any], *, status: int = 200
+    ) -> HttpResponse:
         template = select_template(self.get_bulk_template_names(suffix))
         context = {**context, "bulk_suffix": suffix}
         if getattr(self.request, "htmx", False):
-            return HttpResponse(template.render(context, self.request))
+            return HttpResponse(template.render(context, self.request), status=status)
         page = select_template(self.get_bulk_template_names("page"))
         context.update({"base_template": settings.BASE_TEMPLATE, "panel_template": template})
-        return HttpResponse(page.render(context, self.request))
+        return HttpResponse(page.render(context, self.request), status=status)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bulkops', '0004_10_task_outcome'),
+        ('bulkops', '0006_21_task_selection'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
