@@ -70,11 +70,15 @@ def test_inline_job_the_user_watched_is_not_mailed_unless_asked(notify_on: Any, 
     assert BulkTask.objects.get().outcome == "succeeded"
     assert mail.outbox == []
 
+    bulkops.submit("update", user=notify_on, queryset=Item.objects.all(),
+                   params={"values": {"value": 3}}, notify=True)  # fmt: skip
+    assert len(mail.outbox) == 1
+
     with transaction.atomic():
         task = bulkops.submit("update", user=notify_on, queryset=Item.objects.all(),
-                              params={"values": {"value": 3}})  # fmt: skip
+                              params={"values": {"value": 5}})  # fmt: skip
         notify_when_finished(task)
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2
 
 
 def test_per_submit_and_per_user_choices(

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from bulkops import api
 from bulkops.exceptions import TaskConflict
 from bulkops.models import BulkTask
-from bulkops.notifications import mark_unattended, notify_when_finished
+from bulkops.notifications import mark_unattended
 
 logger = logging.getLogger("bulkops")
 
@@ -68,13 +68,12 @@ def run_scheduled(
                 queryset=queryset,
                 params=params or {},
                 label=label or schedule,
+                notify=notify,
             )
             if lock_key and not task.lock_key:
                 # The database's one-unfinished-task-per-lock rule closes the race
                 # between two scheduler processes firing the same schedule at once.
                 BulkTask.objects.filter(pk=task.pk).update(lock_key=lock_key)
-            if notify is not None:
-                notify_when_finished(task, notify)
             mark_unattended(task)
     except TaskConflict as exc:
         return _skipped(schedule, str(exc))

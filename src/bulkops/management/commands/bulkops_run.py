@@ -13,7 +13,7 @@ from django.db import transaction
 
 from bulkops import api, cli
 from bulkops.exceptions import TaskConflict, UnknownOperation
-from bulkops.notifications import mark_unattended, notify_when_finished
+from bulkops.notifications import mark_unattended
 
 
 class Command(BaseCommand):
@@ -80,9 +80,8 @@ class Command(BaseCommand):
                     params=params,
                     input_file=_open(options["file"]),
                     label=options["label"],
+                    notify=options["notify"],
                 )
-                if options["notify"] is not None:
-                    notify_when_finished(task, options["notify"])
                 if options["detach"]:
                     # Nobody watches a detached job, even one small enough to run here.
                     mark_unattended(task)
