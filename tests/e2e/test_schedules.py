@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bulkops.models import BulkTask
@@ -82,6 +83,17 @@ def test_django_q_schedule_runs_pauses_and_skips_an_overlapping_run(
     assert runs(name).count() == 2
 
 
+def hold_the_schedule(name: str) -> BulkTask | None:
+    """A running task holding the schedule's lock; None while a real run still holds it."""
+    try:
+        with transaction.atomic():
+            return BulkTask.objects.create(
+                operation="update", label="holder", status="running", lock_key=f"schedule:{name}"
+            )
+    except IntegrityError:
+        return None
+
+
 @pytest.fixture
 def beat(test_db_name: str, run_id: str) -> Iterator[str]:
     """A Celery worker on its own queue and Celery beat reading django-celery-beat's tables."""
@@ -123,6 +135,14 @@ def test_celery_beat_schedule_every_two_seconds_then_paused(
     assert_ordinary_runs(name, user, 2)
     first, second = list(runs(name))[:2]
     assert timedelta(seconds=1) < second.created_at - first.created_at < timedelta(seconds=6)
+
+    # While an earlier run holds the schedule's lock, beat's runs start no task.
+    holder = services.wait_for(partial(hold_the_schedule, name))
+    held = runs(name).count()
+    time.sleep(5)  # two or three ticks of beat
+    assert runs(name).count() == held
+    holder.delete()
+    services.wait_for(lambda: runs(name).count() > held, timeout=20)
 
     # Paused in the admin: Enabled unticked.
     periodic.enabled = False
