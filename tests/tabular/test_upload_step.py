@@ -12,7 +12,7 @@ from bulkops.models import BulkTask
 
 from .files import csv_bytes
 from .models_app.models import Customer
-from .test_import_views import token_of, upload, url
+from .test_import_views import check_html, preview, token_of, upload, url
 from .test_upload_budget import LAUGHS
 from .workbooks import cells_xml, raw_xlsx, sheet_xml
 
@@ -32,6 +32,12 @@ def people(count: int) -> list[list[Any]]:
     return [["Name", "E-mail"], *[[f"P{i}", f"p{i}@example.com"] for i in range(count)]]
 
 
+def the_import() -> BulkTask:
+    """The import task (the upload's dry-run check is a task too)."""
+    (task,) = [t for t in BulkTask.objects.all() if not t.params.get("dry_run")]
+    return task
+
+
 def confirm(client: Any, token: str, capture: Any) -> Any:
     with capture(execute=True):
         return client.post(url("confirm"), {"token": token, **MAPPING, **OPTIONS})
@@ -44,10 +50,13 @@ def test_preview_reads_the_stored_rows_not_the_workbook(client_in: Any) -> None:
     assert staged["rows"] == 3
     # The workbook itself is gone: the preview can only be built from the stored rows.
     default_storage.delete(staged["original"])
-    response = client_in.post(url("preview"), {"token": token, **MAPPING, **OPTIONS})
+    response = preview(client_in, {"token": token, **MAPPING, **OPTIONS})
     assert response.status_code == 200
-    html = response.content.decode()
-    assert "p2@example.com" in html and "3 rows" in html
+    assert "3 rows" in response.content.decode()
+    # The check, a dry run of the whole file, read the stored rows too.
+    html = check_html(client_in)
+    assert "p2@example.com" in html
+    assert '<dd class="bulkops-will-create">3</dd>' in html
 
 
 def test_lying_dimension_of_5000_rows_is_queued_not_run_inline(
@@ -57,10 +66,14 @@ def test_lying_dimension_of_5000_rows_is_queued_not_run_inline(
     body = cells_xml(people(5000))
     first = upload(client_in, raw_xlsx([("S", sheet_xml(body, dimension="A1:B2"))]), "big.xlsx")
     confirm(client_in, token_of(first), django_capture_on_commit_callbacks)
-    task = BulkTask.objects.get()
+    task = the_import()
     assert task.total == 5000
     assert task.status == BulkTask.Status.PENDING  # not run inside the request
-    assert dummy_backend == [task.pk]  # handed to the queue
+    # Handed to the queue, like the dry-run check before it: 5,000 rows is past the
+    # check's inline limit too, whatever the file's dimension claims.
+    check = BulkTask.objects.get(params__dry_run=True)
+    assert check.total == 5000
+    assert dummy_backend == [check.pk, task.pk]
     runner.run(task.pk)
     assert Customer.objects.count() == 5000
 
@@ -76,7 +89,7 @@ def test_any_file_name_is_stored_safely_and_shown_as_given(
     shown = name if len(name) <= 255 else name[: 255 - 5] + ".xlsx"
     assert shown in first.content.decode()
     confirm(client_in, token_of(first), django_capture_on_commit_callbacks)
-    task = BulkTask.objects.get()
+    task = the_import()
     runner.run(task.pk)
     task.refresh_from_db()
     assert task.params["filename"] == shown
@@ -108,13 +121,13 @@ def test_encoding_chosen_at_upload_is_used(client_in: Any) -> None:
     data = csv_bytes("Name,E-mail\nŁukasz Żółć,l@example.com\n", "cp1250")
     response = upload(client_in, data, "people.csv", encoding="cp1250")
     assert response.status_code == 200
-    assert "Łukasz Żółć" in response.content.decode()
+    assert "Łukasz Żółć" in check_html(client_in)
 
 
 def test_detected_encoding_is_named_in_the_preview(client_in: Any) -> None:
     data = csv_bytes("Name,E-mail\n山田太郎,y@example.com\n佐藤花子,s@example.com\n", "shift_jis")
     html = upload(client_in, data, "people.csv").content.decode()
-    assert "山田太郎" in html
+    assert "山田太郎" in check_html(client_in)
     assert "Shift-JIS (Japanese), detected from its content" in html
 
 
@@ -123,7 +136,8 @@ def test_sheet_named_at_upload_is_read(client_in: Any) -> None:
         [("Other", sheet_xml(cells_xml([["x"], [1]]))), ("People", sheet_xml(cells_xml(people(2))))]
     )
     html = upload(client_in, data, "p.xlsx", sheet="People").content.decode()
-    assert "p1@example.com" in html
+    assert "sheet “People”" in html
+    assert "p1@example.com" in check_html(client_in)
 
 
 def test_lying_dimension_submitted_from_code_is_queued_too(
