@@ -7,8 +7,12 @@ pointing at the test database the test run created.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 import os
 from pathlib import Path
+
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Checkouts side by side must not share test databases, Redis keys or queues.
@@ -69,6 +73,10 @@ INSTALLED_APPS = [
     "tests.contrib.zk.hr",
 ]
 
+# Celery beat's database schedules (tests/e2e/test_schedules.py); it is in the test extra.
+if importlib.util.find_spec("django_celery_beat"):
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("bulkops"), "django_celery_beat")
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -105,6 +113,8 @@ RABBITMQ_URL = os.environ.get("BULKOPS_RABBITMQ_URL", "amqp://guest:guest@127.0.
 
 BULKOPS = {
     "BACKEND": os.environ.get("BULKOPS_BACKEND", "bulkops.backends.immediate.ImmediateBackend"),
+    # A worker started by a test may need the backend's options too (its queue).
+    "OPTIONS": json.loads(os.environ.get("BULKOPS_OPTIONS", "{}")),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
     # Worker processes of the heartbeat tests run with a timeout of a second or two.
@@ -158,6 +168,10 @@ TASKS = {
         "QUEUES": ["default", f"bulkops-{CHECKOUT}"],
     }
 }
+
+# Django 6.1 configures e-mail through MAILERS (the test runner swaps in locmem).
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 LOGGING = {
     "version": 1,

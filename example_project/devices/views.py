@@ -35,6 +35,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
             "employees": Employee.objects.count(),
             "fingerprints": FingerTemplate.objects.count(),
             "recent": recent,
+            **schedule_context(request),
             **punches_context(),
         },
     )
@@ -65,6 +66,20 @@ def start_sync(request: HttpRequest, job: str) -> HttpResponse:
 def punches(request: HttpRequest) -> HttpResponse:
     """The latest downloaded punches; the page reloads it when a job finishes."""
     return render(request, "devices/punches.html", punches_context())
+
+
+def schedule_context(request: HttpRequest) -> dict[str, object]:
+    """The every-minute download made by devices_setup, and its latest runs."""
+    from devices.management.commands.devices_setup import SCHEDULE_NAME
+
+    try:
+        from django_q.models import Schedule
+    except ImportError:
+        return {}
+    return {
+        "schedule": Schedule.objects.filter(name=SCHEDULE_NAME).first(),
+        "scheduled_runs": BulkTask.objects.visible_to(request.user).filter(label=SCHEDULE_NAME)[:5],
+    }
 
 
 def punches_context() -> dict[str, object]:

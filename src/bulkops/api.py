@@ -39,6 +39,7 @@ def submit(
     check_permission: bool = True,
     permission: str | None = None,
     lock_scope: str | None = None,
+    notify: bool | None = None,
 ) -> BulkTask:
     """Start a bulk job and return its task.
 
@@ -52,9 +53,12 @@ def submit(
     locks its model raises ``TaskConflict`` while another unfinished task holds the
     same model, unless that task's worker is gone (its task then ends stalled). With
     ``lock_scope`` (a tenant, an owner...) only tasks on the same model *and* the same
-    scope conflict. A ``queryset`` without rows raises ``NothingSelected`` and creates
-    no task. The job is handed to the backend when the surrounding transaction
-    commits; jobs under ``SYNC_THRESHOLD`` rows run inline instead.
+    scope conflict. ``notify`` tells the owner by e-mail (or the project's channels) when
+    the task finishes (``True``, also for a job that runs inline) or never (``False``);
+    ``None`` leaves it to the user's and the project's settings. A ``queryset`` without
+    rows raises ``NothingSelected`` and creates no task. The job is handed to the
+    backend when the surrounding transaction commits; jobs under ``SYNC_THRESHOLD`` rows
+    run inline instead.
     """
     operation = get_operation(operation_name)()
     if isinstance(model, str):
@@ -104,6 +108,11 @@ def submit(
             raise exc
     else:
         task.save()
+    if notify is not None:
+        # Before the dispatch below: outside a transaction on_commit runs at once.
+        from bulkops.notifications import notify_when_finished
+
+        notify_when_finished(task, notify)
 
     threshold = settings.SYNC_THRESHOLD if sync_threshold is None else sync_threshold
     inline = task.total is not None and task.total < threshold

@@ -43,6 +43,15 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PART_SIZE": 128 * 1024 * 1024,
     # How many row errors are kept per task; further failures are only counted.
     "MAX_ERRORS": 10_000,
+    # Tell owners when their background task finishes (see docs/automation.md).
+    "NOTIFY": False,
+    # Dotted path of ``f(user) -> bool | None``: a user's own choice, None for the default.
+    "NOTIFY_USER": None,
+    # Channels: dotted paths of ``f(task, user)`` called for each notification.
+    "NOTIFIERS": ["bulkops.notifications.email_owner"],
+    "NOTIFY_FROM": None,
+    # The site's base address ("https://intranet.example.com") for links in notifications.
+    "SITE_URL": "",
     # Settings of the bulkops.contrib.zk app (see docs/zk.md); read by its own conf module.
     "ZK": {},
 }

@@ -290,3 +290,8 @@ class BulkTaskError(models.Model):
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else self.ref
         return f"{where}: {self.message}"
+
+
+# Models kept in their own modules, registered with the app here.
+from bulkops.notes import TaskNote  # noqa: E402,F401
+from bulkops.notifications import TaskNotification  # noqa: E402,F401

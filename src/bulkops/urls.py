@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulkops.views import import_check, imports, tasks
+from bulkops.views import import_check, imports, notes, tasks
 
 app_name = "bulkops"
 
@@ -14,6 +14,10 @@ urlpatterns = [
     path("tasks/<uuid:pk>/retry/", tasks.task_retry, name="task-retry"),
     path("tasks/<uuid:pk>/retry-failed/", tasks.task_retry_failed, name="task-retry-failed"),
     path("tasks/<uuid:pk>/download/", tasks.task_download, name="task-download"),
+    path("tasks/<uuid:pk>/notes/", notes.note_list, name="task-notes"),
+    path("tasks/<uuid:pk>/notes/add/", notes.note_add, name="task-note-add"),
+    path("tasks/<uuid:pk>/notes/<int:note_id>/edit/", notes.note_edit, name="task-note-edit"),
+    path("tasks/<uuid:pk>/notes/<int:note_id>/delete/", notes.note_delete, name="task-note-delete"),
     # Spreadsheet import, for models registered with bulkops.tabular.register_import.
     path("import/<str:model>/", imports.ImportView.as_view(), name="import"),
     *(

@@ -20,6 +20,7 @@ from tests.services import ROOT, Worker, port_open, wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 MANAGE = str(ROOT / "example_project" / "manage.py")
 SITE_STATE: dict[str, Any] = {}
+SITE_ENV: dict[str, dict[str, str]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,13 @@ def example_env(tmp_path_factory: Any) -> dict[str, str]:
 def example_site(example_env: dict[str, str]) -> Iterator[str]:
     env = example_env
     port, zk_port = int(env["EXAMPLE_PORT"]), int(env["EXAMPLE_ZK_PORT"])
-    for command in (["migrate", "--noinput", "-v", "0"], ["example_setup"], ["devices_setup"]):
+    # No every-minute download here: the tests count punches from their own jobs.
+    setup = (
+        ["migrate", "--noinput", "-v", "0"],
+        ["example_setup"],
+        ["devices_setup", "--no-schedule"],
+    )
+    for command in setup:
         subprocess.run([sys.executable, MANAGE, *command], env=env, check=True, cwd=ROOT)
     simulator = [
         sys.executable,
@@ -74,6 +81,7 @@ def example_site(example_env: dict[str, str]) -> Iterator[str]:
         wait_for(lambda: port_open("127.0.0.1", port), timeout=30)
         site = f"http://127.0.0.1:{port}"
         SITE_STATE[site] = Path(env["EXAMPLE_RUN_DIR"]).parent
+        SITE_ENV[site] = env
         yield site
     finally:
         server.stop()
@@ -234,6 +242,42 @@ def test_filtered_pagination_keeps_the_filter(browser: Any, example_site: str) -
     page.get_by_role("link", name="Previous").click()
     page.wait_for_url("**page=1**")
     assert summary.inner_text() == "Page 1 of 40 · 999 customers"
+    page.close()
+
+
+def test_the_attendance_download_runs_every_minute_and_pauses_in_the_admin(
+    browser: Any, example_site: str
+) -> None:
+    """Late in this module: once scheduled, the download would add punches to the others;
+    it pauses the schedule again before the cancel test."""
+    setup = [sys.executable, MANAGE, "devices_setup"]
+    done = subprocess.run(
+        setup, env=SITE_ENV[example_site], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    assert "every minute" in done.stdout
+    page = browser.new_page()
+    log_in(page, example_site)
+    section = page.locator("section[aria-labelledby=scheduled-title]")
+    runs = section.locator("tbody tr")
+
+    def a_run_finished() -> bool:
+        page.goto(example_site + "/devices/")
+        assert "every 1 minute" in section.inner_text()
+        return runs.count() > 0 and "Succeeded" in runs.first.inner_text()
+
+    # The cluster's scheduler looks every 30 s; the schedule is due at once.
+    wait_for(a_run_finished, timeout=90, interval=2)
+    runs.first.get_by_role("link").click()
+    page.wait_for_url("**/bulkops/**")
+    assert "Time clock: download attendance" in page.locator("h1").inner_text()
+
+    # Paused in django-q2's admin: Repeats 0.
+    page.goto(example_site + "/devices/")
+    section.get_by_role("link", name="Pause or change it in the admin").click()
+    page.fill("#id_repeats", "0")
+    page.locator("input[name=_save]").click()
+    page.goto(example_site + "/devices/")
+    assert "paused" in section.inner_text()
     page.close()
 
 

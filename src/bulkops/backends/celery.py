@@ -64,3 +64,11 @@ class CeleryBackend(BaseBackend):
                 )
             ]
         return []
+
+
+# What Celery beat calls for a schedule (bulkops.schedules): it starts one ordinary task.
+@shared_task(name="bulkops.scheduled", ignore_result=False)
+def run_scheduled(operation: str, **kwargs: Any) -> str:
+    from bulkops.schedules import run_scheduled
+
+    return run_scheduled(operation, **kwargs)
