@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PART_SIZE": 128 * 1024 * 1024,
     # How many row errors are kept per task; further failures are only counted.
     "MAX_ERRORS": 10_000,
+    # "app_label.model.field" entries no export writes unless a definition names them;
+    # password fields are left out without being listed (see docs/security.md).
+    "SENSITIVE_FIELDS": [],
     # Settings of the bulkops.contrib.zk app (see docs/zk.md); read by its own conf module.
     "ZK": {},
 }
