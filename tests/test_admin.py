@@ -129,3 +129,142 @@ def test_actions_need_the_model_permission(
     )
     assert not BulkTask.objects.exists() and Customer.objects.count() == 30
     assert response.status_code in (200, 302)
+
+
+# The task admin: the same visibility rule as the bulkops pages ---------------------
+
+TASKS = "/admin/bulkops/bulktask/"
+
+
+def _staff(django_user_model: Any, name: str, *codenames: str) -> Client:
+    user = django_user_model.objects.create_user(name, is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="bulkops", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    client.user = user  # type: ignore[attr-defined]
+    return client
+
+
+def _task(owner: Any, label: str) -> BulkTask:
+    from django.core.files.base import ContentFile
+
+    task = BulkTask.objects.create(
+        owner=owner, operation="export", label=label, status=BulkTask.Status.SUCCEEDED
+    )
+    task.input_file.save(f"{label}-upload.csv", ContentFile(b"name\nx\n"), save=False)
+    task.result_file.save(f"{label}-result.csv", ContentFile(b"name\nsecret\n"), save=False)
+    task.save()
+    return task
+
+
+@pytest.fixture
+def two_owners(django_user_model: Any) -> tuple[Client, BulkTask, BulkTask]:
+    ana = _staff(django_user_model, "ana", "view_bulktask")
+    bea = _staff(django_user_model, "bea", "view_bulktask")
+    return ana, _task(ana.user, "ana-task"), _task(bea.user, "bea-task")  # type: ignore[attr-defined]
+
+
+def test_a_staff_user_with_view_bulktask_sees_only_their_own_tasks(
+    two_owners: tuple[Client, BulkTask, BulkTask],
+) -> None:
+    client, own, other = two_owners
+
+    changelist = client.get(TASKS)
+    html = changelist.content.decode()
+    assert changelist.status_code == 200
+    assert changelist.context["cl"].result_count == 1
+    assert "ana-task" in html and "bea-task" not in html
+    # Searching by the other owner's name finds nothing either.
+    assert client.get(TASKS, {"q": "bea"}).context["cl"].result_count == 0
+
+    page = client.get(f"{TASKS}{own.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    download = f"/bulkops/tasks/{own.pk}/download/"
+    assert f'href="{download}"' in html
+    # No link straight to storage: nothing checks permissions there.
+    assert "/media/" not in html and "ana-task-upload.csv" in html
+    assert client.get(download).status_code == 200
+
+
+def test_another_users_task_and_files_are_not_found_in_the_admin(
+    two_owners: tuple[Client, BulkTask, BulkTask],
+) -> None:
+    import uuid
+
+    client, _, other = two_owners
+
+    for suffix in ("change/", "history/", "delete/"):
+        response = client.get(f"{TASKS}{other.pk}/{suffix}")
+        missing = client.get(f"{TASKS}{uuid.uuid4()}/{suffix}")
+        # The admin's answer for a task that does not exist: nothing tells the two apart.
+        assert response.status_code == missing.status_code
+        assert response.get("Location") == missing.get("Location")
+        assert response.status_code == (403 if suffix == "delete/" else 302)
+        assert "bea-task" not in client.get("/admin/").content.decode()
+
+    assert client.get(f"/bulkops/tasks/{other.pk}/download/").status_code == 404
+    assert client.get(f"/bulkops/tasks/{other.pk}/").status_code == 404
+    assert client.get(f"/bulkops/tasks/{other.pk}/status/").status_code == 404
+
+
+def test_view_all_tasks_shows_every_task_and_file_in_the_admin(
+    django_user_model: Any, two_owners: tuple[Client, BulkTask, BulkTask]
+) -> None:
+    _, own, other = two_owners
+    support = _staff(django_user_model, "support", "view_bulktask", "view_all_tasks")
+
+    changelist = support.get(TASKS)
+    assert changelist.context["cl"].result_count == 2
+
+    page = support.get(f"{TASKS}{other.pk}/change/")
+    assert page.status_code == 200
+    assert f'href="/bulkops/tasks/{other.pk}/download/"' in page.content.decode()
+    response = support.get(f"/bulkops/tasks/{other.pk}/download/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"name\nsecret\n"  # type: ignore[attr-defined]
+
+
+def test_view_all_tasks_alone_does_not_open_the_admin_page(
+    django_user_model: Any, two_owners: tuple[Client, BulkTask, BulkTask]
+) -> None:
+    # The admin's model permission still decides who gets the page at all.
+    client = _staff(django_user_model, "pages-only", "view_all_tasks")
+    assert client.get(TASKS).status_code == 403
+
+
+def test_delete_rights_reach_only_the_tasks_one_sees(
+    django_user_model: Any, two_owners: tuple[Client, BulkTask, BulkTask]
+) -> None:
+    _, own, other = two_owners
+    client = _staff(django_user_model, "cleaner", "view_bulktask", "delete_bulktask")
+    mine = _task(client.user, "cleaner-task")  # type: ignore[attr-defined]
+
+    client.post(
+        TASKS,
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(other.pk), str(mine.pk)],
+            "post": "yes",
+        },
+    )
+    response = client.post(f"{TASKS}{other.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert BulkTask.objects.filter(pk__in=[own.pk, other.pk]).count() == 2
+    assert not BulkTask.objects.filter(pk=mine.pk).exists()
+
+
+def test_a_superuser_sees_every_task_and_the_change_page_renders(
+    admin_user: Any, two_owners: tuple[Client, BulkTask, BulkTask]
+) -> None:
+    _, own, other = two_owners
+    client = Client()
+    client.force_login(admin_user)
+
+    assert client.get(TASKS).context["cl"].result_count == 2
+    html = client.get(f"{TASKS}{other.pk}/change/").content.decode()
+    assert f'href="/bulkops/tasks/{other.pk}/download/"' in html and "/media/" not in html
+    assert "bea-task-upload.csv" in html

@@ -128,6 +128,9 @@ BULKOPS = {
     "SYNC_THRESHOLD": 100,
     "CHUNK_SIZE": 1000,
     "BASE_TEMPLATE": "example/base.html",
+    # A badge's card number opens doors: no export writes it unless a definition names it
+    # (password fields are left out without being listed; docs/security.md).
+    "SENSITIVE_FIELDS": ["devices.employee.card_number"],
     # Which fields of the project's employee model become the time clock's users.
     "ZK": {
         "EMPLOYEE_MODEL": "devices.Employee",

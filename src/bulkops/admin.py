@@ -3,12 +3,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from bulkops.admin_actions import BulkAdminMixin, bulk_action
 from bulkops.models import BulkTask, BulkTaskError
+from bulkops.tabular.names import display_name
 
 __all__ = ["BulkAdminMixin", "BulkTaskAdmin", "bulk_action"]
+
+# The file fields are shown by the methods below, never by the admin's own widget: that
+# widget links to the storage URL, which no permission check stands in front of.
+_FILE_FIELDS = {"input_file": "input_file_name", "result_file": "result_file_link"}
 
 
 class BulkTaskErrorInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -27,6 +36,9 @@ class BulkTaskErrorInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(BulkTask)
 class BulkTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Tasks under the same rule as the bulkops pages: the owner's own, or every task for
+    users with ``bulkops.view_all_tasks`` (``view_bulktask`` alone opens the admin page)."""
+
     list_display = (
         "label",
         "operation",
@@ -42,9 +54,33 @@ class BulkTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("status", "outcome", "operation", "created_at")
     search_fields = ("id", "label", "operation", "model", "message", "owner__username")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in BulkTask._meta.fields if f.name != "query"]
-    exclude = ("query",)
+    readonly_fields = [
+        _FILE_FIELDS.get(f.name, f.name) for f in BulkTask._meta.fields if f.name != "query"
+    ]
+    exclude = ("query", *_FILE_FIELDS)
     inlines = [BulkTaskErrorInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BulkTask]:
+        # The change page, history, delete and every file link go through this queryset,
+        # so another user's task is "not found" there too.
+        return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined,no-any-return]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("input file"))
+    def input_file_name(self, task: BulkTask) -> str:
+        # Stored uploads are the parsed rows the import reads, not something to hand out.
+        return display_name(task.input_file.name or "") if task.input_file else "-"
+
+    @admin.display(description=_("result file"))
+    def result_file_link(self, task: BulkTask) -> str:
+        if not task.result_file:
+            return "-"
+        name = (task.result_file.name or "").rsplit("/", 1)[-1]
+        try:
+            # The download view checks the task's visibility on every request.
+            url = reverse("bulkops:task-download", kwargs={"pk": task.pk})
+        except NoReverseMatch:  # bulkops.urls not included: no link rather than a bare URL
+            return name
+        return format_html('<a href="{}">{}</a>', url, name)

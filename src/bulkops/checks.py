@@ -10,6 +10,7 @@ from django.utils.module_loading import import_string
 
 from bulkops.conf import DEFAULTS, settings
 from bulkops.sqlite_check import check_sqlite
+from bulkops.sensitive import unknown_settings_entries
 
 _EXTRAS = {"celery": "celery", "django_q": "django-q2", "django_tasks": "tasks", "zk": "zk"}
 
@@ -41,6 +42,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> Iterable[checks.Ch
             checks.Error(
                 "BULKOPS['HEARTBEAT_TIMEOUT'] must be a positive number of seconds.",
                 id="bulkops.E005",
+            )
+        )
+    for entry, problem in unknown_settings_entries():
+        # A typo here would leave the field in every export: say so at start-up.
+        messages.append(
+            checks.Warning(
+                f"BULKOPS['SENSITIVE_FIELDS'] entry {entry!r} marks nothing: {problem}.",
+                id="bulkops.W006",
             )
         )
     try:

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_FROM": None,
     # The site's base address ("https://intranet.example.com") for links in notifications.
     "SITE_URL": "",
+    # "app_label.model.field" entries no export writes unless a definition names them;
+    # password fields are left out without being listed (see docs/security.md).
+    "SENSITIVE_FIELDS": [],
     # Settings of the bulkops.contrib.zk app (see docs/zk.md); read by its own conf module.
     "ZK": {},
 }

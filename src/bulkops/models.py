@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bulkops import progress
 from bulkops.conf import settings
+from bulkops.permissions import sees_all_tasks
 from bulkops.tabular.names import storage_name
 from bulkops.types import UserLike
 
@@ -29,10 +30,10 @@ def _results_to(instance: BulkTask, filename: str) -> str:
 
 class BulkTaskQuerySet(models.QuerySet["BulkTask"]):
     def visible_to(self, user: UserLike | None) -> BulkTaskQuerySet:
-        """Tasks ``user`` may see, poll, cancel and download: their own, or all with the perm."""
+        """Tasks ``user`` may see, poll, cancel and download (bulkops.permissions.may_see_task)."""
         if user is None or not user.is_authenticated:
             return self.none()
-        if user.has_perm("bulkops.view_all_tasks"):
+        if sees_all_tasks(user):
             return self
         return self.filter(owner=user)
 

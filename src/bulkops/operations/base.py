@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import models
 
+from bulkops.permissions import has_model_permission
 from bulkops.types import UserLike
 
 if TYPE_CHECKING:
@@ -37,8 +38,7 @@ class Operation:
             return False
         if self.permission is None or model is None:
             return True
-        opts = model._meta
-        return user.has_perm(f"{opts.app_label}.{self.permission}_{opts.model_name}")
+        return has_model_permission(user, model, self.permission)
 
     def clean_params(
         self,

@@ -12,8 +12,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst, slugify
 
+from bulkops.exceptions import BulkOpsError
 from bulkops.operations.base import Operation
 from bulkops.registry import register
+from bulkops.sensitive import is_sensitive
 from bulkops.tabular import write_csv, write_xlsx
 from bulkops.tabular.definition import definition_for
 
@@ -27,13 +29,43 @@ PROGRESS_EVERY = 500
 
 
 def default_columns(model: type[models.Model]) -> list[str]:
-    """The fields an import of the same model reads, so an export can be re-imported."""
+    """The fields an import of the same model reads, so an export can be re-imported.
+
+    Sensitive fields (bulkops.sensitive) are left out unless the model's registered
+    definition names them in ``fields``.
+    """
     definition = definition_for(model)
+    named = set(definition.fields or ())
     paths = []
     for model_field in definition.get_fields():
+        if model_field.name not in named and is_sensitive(model_field, model):
+            continue
         lookup = definition.get_column(model_field).lookup
         paths.append(f"{model_field.name}__{lookup}" if lookup else model_field.name)
     return paths
+
+
+def check_not_sensitive(model: type[models.Model], paths: Sequence[str]) -> None:
+    """Refuse a column that reads a sensitive field, unless the definition names it.
+
+    Every field along a path counts, so ``owner__password`` is refused like ``password``.
+    """
+    allowed = set(default_columns(model))
+    for path in paths:
+        if path in allowed:
+            continue
+        current: Any = model
+        for part in path.split("__"):
+            model_field = current._meta.get_field(part)
+            if is_sensitive(model_field, current):
+                raise ValidationError(
+                    {
+                        "fields": f'"{path}" is a sensitive field: only an export '
+                        "definition that names it can export it."
+                    },
+                    code="sensitive_field",
+                )
+            current = getattr(model_field, "related_model", None)
 
 
 def resolve(model: type[models.Model], path: str) -> tuple[str, models.Field[Any, Any]]:
@@ -82,6 +114,7 @@ class ExportOperation(Operation):
         headers = list(params.get("headers") or [])
         for path in fields:
             resolve(model, path)
+        check_not_sensitive(model, fields)
         if headers and len(headers) != len(fields):
             raise ValidationError({"headers": "Give one header per field."})
         return {"format": file_format, "fields": fields, "headers": headers}
@@ -96,6 +129,11 @@ class ExportOperation(Operation):
         assert model is not None
         params = ctx.params
         fields: list[str] = params["fields"]
+        try:
+            # Again at run time: a field marked sensitive after the submit is not written.
+            check_not_sensitive(model, fields)
+        except ValidationError as exc:
+            raise BulkOpsError(" ".join(exc.messages)) from None
         resolved = [resolve(model, path) for path in fields]
         headers = params.get("headers") or [header for header, _ in resolved]
         queryset = ctx.queryset.order_by("pk")

@@ -18,6 +18,7 @@ from bulkops.conf import settings
 from bulkops.operations.base import Operation
 from bulkops.operations.prefetch import Prefetcher
 from bulkops.operations.upsert import ChunkWriter, Mode, WriteResult, unique_key_problem
+from bulkops.permissions import has_model_permission
 from bulkops.registry import register
 from bulkops.tabular import Limits, Table, TableError, open_table, write_error_report
 from bulkops.tabular.definition import ImportDefinition, RowError, definition_for
@@ -124,11 +125,7 @@ class ImportOperation(Operation):
             return False
         if model is None:
             return True
-        opts = model._meta
-        return any(
-            user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
-            for action in ("add", "change")
-        )
+        return has_model_permission(user, model, "add", "change")
 
     def clean_params(
         self,
@@ -144,10 +141,10 @@ class ImportOperation(Operation):
         if mode not in MODES:
             raise ValidationError({"mode": f"Choose one of {', '.join(MODES)}."})
         if user is not None:
-            opts = model._meta
             for action in PERMISSIONS[mode]:
-                if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):  # type: ignore[union-attr]
-                    raise PermissionDenied(f"You may not {action} {opts.verbose_name_plural}.")
+                if not has_model_permission(user, model, action):
+                    plural = model._meta.verbose_name_plural
+                    raise PermissionDenied(f"You may not {action} {plural}.")
         definition = get_definition(model, params.get("definition"))
         key_fields = list(params.get("key_fields") or definition.key_fields)
         if mode != "create" or key_fields:

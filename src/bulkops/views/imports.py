@@ -26,6 +26,7 @@ import bulkops
 from bulkops.conf import settings
 from bulkops.models import BulkTask
 from bulkops.operations.imports import limits_from_settings
+from bulkops.permissions import has_model_permission
 from bulkops.tabular import TableError
 from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
 from bulkops.tabular.names import display_name, storage_name
@@ -99,12 +100,7 @@ class ImportView(LoginRequiredMixin, View):
         } | {"page": reverse("bulkops:import", kwargs={"model": label})}
 
     def check_permission(self) -> None:
-        opts = self.get_model()._meta
-        user = self.request.user
-        if not any(
-            user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
-            for action in ("add", "change")
-        ):
+        if not has_model_permission(self.request.user, self.get_model(), "add", "change"):
             raise PermissionDenied
 
     # Dispatch ----------------------------------------------------------------------

@@ -15,18 +15,17 @@ from bulkops import api
 from bulkops.conf import settings
 from bulkops.exceptions import TaskConflict
 from bulkops.models import BulkTask
+from bulkops.permissions import may_see_task
 
 FINISHED_EVENT = "bulkops:finished"
 
 
 def _task_for(request: HttpRequest, pk: Any) -> BulkTask:
     """The task if ``request.user`` may see it; 404 for everyone else, even its existence."""
-    user = request.user
-    if not user.is_authenticated:
+    if not request.user.is_authenticated:
         raise Http404
     task = get_object_or_404(BulkTask, pk=pk)
-    # The owner is the common case on every poll: answer it without loading permissions.
-    if task.owner_id != user.pk and not user.has_perm("bulkops.view_all_tasks"):
+    if not may_see_task(request.user, task):
         raise Http404
     return task
 

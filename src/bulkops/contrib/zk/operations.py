@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from bulkops.operations.base import Operation
+from bulkops.permissions import has_model_permission
 from bulkops.registry import register
 
 from .conf import zk_setting
@@ -126,8 +127,7 @@ class PullUsersOperation(DeviceOperation):
     def has_permission(self, user: UserLike, model: type[models.Model] | None) -> bool:
         if not super().has_permission(user, model):
             return False
-        opts = EmployeeMapping.from_settings().model._meta
-        return user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return has_model_permission(user, EmployeeMapping.from_settings().model, "change")
 
     def get_total(self, task: BulkTask) -> int | None:
         return None  # known once the devices have been read
