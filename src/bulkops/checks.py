@@ -9,8 +9,8 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from bulkops.conf import DEFAULTS, settings
-from bulkops.sqlite_check import check_sqlite
 from bulkops.sensitive import unknown_settings_entries
+from bulkops.sqlite_check import check_sqlite
 
 _EXTRAS = {"celery": "celery", "django_q": "django-q2", "django_tasks": "tasks", "zk": "zk"}
 
