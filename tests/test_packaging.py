@@ -83,8 +83,16 @@ def project(tmp: Path, name: str, extra: str = "") -> dict[str, str]:
                 "django_htmx", "bulkops",
             ]
             MIDDLEWARE = ["django_htmx.middleware.HtmxMiddleware"]
-            DATABASES = {{
-                "default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": "{tmp}/db.sqlite3"}}
+            DATABASES = {{  # SQLite with the OPTIONS docs/deployment.md gives
+                "default": {{
+                    "ENGINE": "django.db.backends.sqlite3",
+                    "NAME": "{tmp}/db.sqlite3",
+                    "OPTIONS": {{
+                        "timeout": 20,
+                        "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                    }},
+                }}
             }}
             TEMPLATES = [{{
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
