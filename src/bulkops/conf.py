@@ -32,6 +32,15 @@ DEFAULTS: dict[str, Any] = {
     "MAX_COLUMNS": 200,
     # How many row errors are kept per task; further failures are only counted.
     "MAX_ERRORS": 10_000,
+    # JSON API (docs/reference/json-api.md): list views whose bulk actions the API
+    # exposes, name -> dotted path of a BulkMixin view; and the callables that find the
+    # user of an API request (the session one, which also enforces CSRF, by default).
+    "API_VIEWS": {},
+    "API_AUTHENTICATION": ["bulkops.jsonapi.auth.session"],
+    "API_PAGE_SIZE": 25,
+    # Seconds between two reads of a task by the per-process poller behind the
+    # server-sent-events streams (one read serves every watcher of the task).
+    "STREAM_INTERVAL": 0.5,
     # Settings of the bulkops.contrib.zk app (see docs/zk.md); read by its own conf module.
     "ZK": {},
 }

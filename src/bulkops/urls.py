@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from bulkops.jsonapi import urls as api_urls
 from bulkops.views import imports, tasks
 
 app_name = "bulkops"
@@ -25,4 +26,6 @@ urlpatterns = [
         for step in ("upload", "preview", "confirm")
     ),
     path("import/result/<uuid:pk>/", imports.ImportResultView.as_view(), name="import-result"),
+    # The JSON API (docs/reference/json-api.md).
+    *api_urls.urlpatterns,
 ]

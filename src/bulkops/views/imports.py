@@ -154,20 +154,11 @@ class ImportView(LoginRequiredMixin, View):
                 f"{human_size(limit)}.",
                 status=413,
             )
-        filename = PurePath(upload.name.replace("\\", "/")).name
         try:
-            with open_table(upload.file, filename=filename, limits=limits_from_settings()):
-                pass
+            token, staged = stage_upload(upload, self.get_model())
         except TableError as exc:
             return self.upload_error(exc.message, form=form)
-        token = uuid.uuid4().hex
-        path = default_storage.save(f"{STAGING}/{token}/{filename}", upload)
-        staged = request.session.setdefault(SESSION_KEY, {})
-        staged[token] = {
-            "path": path,
-            "filename": filename,
-            "model": self.get_model()._meta.label_lower,
-        }
+        request.session.setdefault(SESSION_KEY, {})[token] = staged
         request.session.modified = True
         options = {k: v for k, v in form.cleaned_data.items() if k != "file"}
         return self.render_preview(token, options, mapping=None)
@@ -187,21 +178,7 @@ class ImportView(LoginRequiredMixin, View):
             options = {**form.initial, **form.cleaned_data}
             return self.render_preview(token, options, mapping=mapping, form=form)
         data = form.cleaned_data
-        params = {
-            "mode": data["mode"],
-            "key_fields": [data["key_field"]] if data.get("key_field") else [],
-            "mapping": {str(k): v for k, v in mapping.items()} if mapping is not None else None,
-            "day_first": data["dates"] != "mdy",
-            "decimal_separator": data.get("decimal_separator") or None,
-            "atomic": bool(data.get("atomic")),
-            "filename": staged["filename"],
-            "sheet": data.get("sheet") or None,
-        }
-        definition_class = type(self.get_definition())
-        qualname = definition_class.__qualname__
-        if definition_class is not ImportDefinition and "<locals>" not in qualname:
-            # The worker may run in another process: name the definition, not the model.
-            params["definition"] = f"{definition_class.__module__}.{qualname}"
+        params = import_params(data, mapping, staged, self.get_definition())
         with default_storage.open(staged["path"], "rb") as handle:
             try:
                 task = bulkops.submit(
@@ -297,6 +274,44 @@ class ImportView(LoginRequiredMixin, View):
             {"token": token, "form": form, "problem": problem or context.get("problem", "")}
         )
         return self.render("bulkops/import/preview.html", context)
+
+
+def stage_upload(upload: Any, model: type[models.Model]) -> tuple[str, dict[str, str]]:
+    """Check that ``upload`` opens as a table, then keep it until it is confirmed.
+
+    Returns a random token and what later steps need; raises ``TableError``.
+    """
+    filename = PurePath(upload.name.replace("\\", "/")).name
+    with open_table(upload.file, filename=filename, limits=limits_from_settings()):
+        pass
+    token = uuid.uuid4().hex
+    path = default_storage.save(f"{STAGING}/{token}/{filename}", upload)
+    return token, {"path": path, "filename": filename, "model": model._meta.label_lower}
+
+
+def import_params(
+    data: dict[str, Any],
+    mapping: dict[int, str | None] | None,
+    staged: dict[str, str],
+    definition: ImportDefinition,
+) -> dict[str, Any]:
+    """The ``import`` operation's params from the confirmed options form."""
+    params = {
+        "mode": data["mode"],
+        "key_fields": [data["key_field"]] if data.get("key_field") else [],
+        "mapping": {str(k): v for k, v in mapping.items()} if mapping is not None else None,
+        "day_first": data["dates"] != "mdy",
+        "decimal_separator": data.get("decimal_separator") or None,
+        "atomic": bool(data.get("atomic")),
+        "filename": staged["filename"],
+        "sheet": data.get("sheet") or None,
+    }
+    definition_class = type(definition)
+    qualname = definition_class.__qualname__
+    if definition_class is not ImportDefinition and "<locals>" not in qualname:
+        # The worker may run in another process: name the definition, not the model.
+        params["definition"] = f"{definition_class.__module__}.{qualname}"
+    return params
 
 
 class ImportResultView(LoginRequiredMixin, View):
