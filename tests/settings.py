@@ -107,6 +107,14 @@ BULKOPS = {
     "BACKEND": os.environ.get("BULKOPS_BACKEND", "bulkops.backends.immediate.ImmediateBackend"),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
+    # The JSON API exposes these list views' bulk actions (tests/test_jsonapi*.py).
+    "API_VIEWS": {
+        "customers": "tests.testapp.views.CustomerList",
+        "customers-pt": "tests.testapp.views.PortugueseCustomerList",
+        "customers-filtered": "tests.testapp.views.CustomerFilterList",
+    },
+    "API_AUTHENTICATION": ["bulkops.jsonapi.auth.session", "tests.testapp.api_auth.token"],
+    "STREAM_INTERVAL": 0.1,
     "ZK": {
         "EMPLOYEE_MODEL": "zk_hr.Employee",
         "FIELDS": {
