@@ -9,15 +9,18 @@ import pytest
 from django.db import connection, connections
 
 import bulkops
-from bulkops import runner
-from bulkops.exceptions import TaskConflict
+from bulkops import liveness, runner
+from bulkops.exceptions import NothingSelected, TaskConflict
 from bulkops.models import BulkTask
 from tests.testapp.models import Customer, Item
 
 
 @pytest.mark.django_db
 def test_second_submit_on_the_same_model_is_refused_until_the_first_finishes(
-    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+    items: list[Item],
+    customers: list[Customer],
+    dummy_backend: list[Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         first = bulkops.submit(
@@ -33,8 +36,47 @@ def test_second_submit_on_the_same_model_is_refused_until_the_first_finishes(
     bulkops.submit("delete", queryset=Customer.objects.all())
 
     runner.run(first.pk)
-    bulkops.submit("delete", queryset=Item.objects.filter(value=3))
+    bulkops.submit("delete", queryset=Item.objects.filter(value=1))
     assert BulkTask.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_jobs_in_different_scopes_run_side_by_side_and_the_same_scope_is_refused(
+    items: list[Item], dummy_backend: list[Any]
+) -> None:
+    tenant_a = bulkops.submit("delete", queryset=Item.objects.filter(value__lt=5), lock_scope="a")
+    tenant_b = bulkops.submit("delete", queryset=Item.objects.filter(value__gt=20), lock_scope="b")
+    assert {tenant_a.lock_key, tenant_b.lock_key} == {"testapp.item:a", "testapp.item:b"}
+
+    with pytest.raises(TaskConflict, match="Another bulk task is still working on these rows"):
+        bulkops.submit(
+            "update", queryset=Item.objects.all(), params={"values": {"value": 1}}, lock_scope="a"
+        )
+    assert BulkTask.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_submit_over_no_rows_is_refused_and_leaves_no_task(dummy_backend: list[Any]) -> None:
+    with pytest.raises(NothingSelected, match="No rows are selected"):
+        bulkops.submit("delete", queryset=Item.objects.none())
+    assert not BulkTask.objects.exists()
+    assert dummy_backend == []
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_task_stops_blocking_the_next_submit_without_a_poll(
+    items: list[Item], dummy_backend: list[Any]
+) -> None:
+    held = bulkops.submit("update", queryset=Item.objects.all(), params={"values": {"value": 1}})
+    # As a SIGKILLed worker on this host leaves it: running, fresh heartbeat, pid gone.
+    host = liveness.worker_id().split(":", 1)[0]
+    BulkTask.objects.filter(pk=held.pk).update(status="running", worker=f"{host}:999999:1")
+
+    bulkops.submit("delete", queryset=Item.objects.all())
+
+    held.refresh_from_db()
+    assert (held.status, held.outcome) == ("failed", "failed")
+    assert held.message.startswith("Stalled")
 
 
 @pytest.mark.django_db

@@ -256,3 +256,16 @@ def test_events_under_wsgi_answer_once_with_a_retry_hint(
     body = client.get(url("api-task-events", task) + "?format=html").content.decode()
     assert "event: finished\n" in body
     assert "data: <section" in body and "hx-get" not in body
+
+
+def test_list_filters_by_outcome(client: Client, user: Any) -> None:
+    BulkTask.objects.create(operation="update", owner=user, status="succeeded", outcome="partial")
+    BulkTask.objects.create(operation="update", owner=user, status="succeeded", outcome="succeeded")
+    client.force_login(user)
+
+    page = client.get(url("api-task-list") + "?outcome=partial").json()
+
+    assert [(t["status"], t["outcome"]) for t in page["results"]] == [("succeeded", "partial")]
+    assert page["results"][0]["outcome_display"] == "Finished with failed rows"
+    bad = client.get(url("api-task-list") + "?outcome=green")
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"outcome"}

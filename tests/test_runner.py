@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 import bulkops
-from bulkops import runner, signals
+from bulkops import lifecycle, liveness, runner, signals
 from bulkops.models import BulkTask, BulkTaskError
 from tests.testapp.models import Item
 
@@ -40,9 +40,9 @@ def test_a_running_task_held_by_a_live_worker_is_not_claimed_again(
     task = submit(
         "update", dummy_backend, django_capture_on_commit_callbacks, params={"values": {"value": 5}}
     )
-    assert runner.claim(task.pk) is not None
+    assert lifecycle.claim(task.pk) is not None
 
-    assert runner.claim(task.pk) is None  # same process, fresh heartbeat: still held
+    assert lifecycle.claim(task.pk) is None  # same process, fresh heartbeat: still held
 
 
 def test_a_task_whose_local_worker_died_is_resumed_from_its_checkpoint(
@@ -59,7 +59,7 @@ def test_a_task_whose_local_worker_died_is_resumed_from_its_checkpoint(
     Item.objects.filter(pk__in=first_ten).update(value=5)
     BulkTask.objects.filter(pk=task.pk).update(
         status="running",
-        worker=f"{runner.worker_id().rsplit(':', 1)[0]}:999999",
+        worker=f"{liveness.worker_id().rsplit(':', 1)[0]}:999999",
         attempts=1,
         checkpoint={
             "state": {"after_pk": first_ten[-1]},

@@ -29,7 +29,7 @@ except ImportError:  # Django < 6.1
     ActionLocation = None  # type: ignore[misc,assignment]
     _CHANGE_LIST = None
 from bulkops.context import RunContext
-from bulkops.exceptions import TaskConflict
+from bulkops.exceptions import NothingSelected, TaskConflict
 from bulkops.operations.base import Operation
 from bulkops.operations.delete import deletion_summary
 from bulkops.registry import get_operation, register
@@ -106,7 +106,7 @@ class BackgroundAction:
                 params=dict(self.params),
                 check_permission=False,  # the admin checked allowed_permissions already
             )
-        except TaskConflict as exc:
+        except (TaskConflict, NothingSelected) as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
             return None
         task.refresh_from_db()

@@ -13,9 +13,10 @@ from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from bulkops import lifecycle
 from bulkops.backends import get_backend
 from bulkops.conf import settings
-from bulkops.exceptions import TaskConflict
+from bulkops.exceptions import NothingSelected, TaskConflict
 from bulkops.models import BulkTask
 from bulkops.operations.base import Operation
 from bulkops.registry import get_operation
@@ -37,6 +38,7 @@ def submit(
     parent: BulkTask | None = None,
     check_permission: bool = True,
     permission: str | None = None,
+    lock_scope: str | None = None,
 ) -> BulkTask:
     """Start a bulk job and return its task.
 
@@ -48,7 +50,10 @@ def submit(
     own permissions passes ``check_permission=False`` (an anonymous user is still
     refused), and the permission it checked, if it has one. An operation that
     locks its model raises ``TaskConflict`` while another unfinished task holds the
-    same model. The job is handed to the backend when the surrounding transaction
+    same model, unless that task's worker is gone (its task then ends stalled). With
+    ``lock_scope`` (a tenant, an owner...) only tasks on the same model *and* the same
+    scope conflict. A ``queryset`` without rows raises ``NothingSelected`` and creates
+    no task. The job is handed to the backend when the surrounding transaction
     commits; jobs under ``SYNC_THRESHOLD`` rows run inline instead.
     """
     operation = get_operation(operation_name)()
@@ -62,6 +67,10 @@ def submit(
         raise PermissionDenied("Log in to run bulk operations.")
     if user is not None and check_permission and not may_run(user, operation, model, permission):
         raise PermissionDenied(f"You may not run {operation_name!r} on these rows.")
+    if queryset is not None and not queryset.exists():
+        raise NothingSelected(
+            "No rows are selected, so there is nothing to do. Select rows and try again."
+        )
     cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
 
     task = BulkTask(
@@ -77,7 +86,7 @@ def submit(
     if queryset is not None:
         task.query = pickle.dumps(queryset.query)
     if operation.locks_model and model is not None:
-        task.lock_key = model._meta.label_lower
+        task.lock_key = lock_key(model, lock_scope)
     if input_file is not None:
         task.input_file.save(_basename(input_file.name or "upload"), input_file, save=False)
     task.label = label or operation.get_label(task)
@@ -118,8 +127,18 @@ def may_run(
     return operation.has_permission(user, model)
 
 
-def _raise_if_locked(lock_key: str, *, exclude: Any = None) -> None:
-    holder = BulkTask.objects.unfinished().filter(lock_key=lock_key).exclude(pk=exclude).first()
+def lock_key(model: type[models.Model], scope: str | None = None) -> str:
+    """The conflict key: the model, narrowed by ``scope`` when one is given."""
+    key = model._meta.label_lower
+    return f"{key}:{scope}"[:255] if scope else key
+
+
+def _raise_if_locked(key: str, *, exclude: Any = None) -> None:
+    holder = BulkTask.objects.unfinished().filter(lock_key=key).exclude(pk=exclude).first()
+    # Nobody may be polling a task whose worker was killed: the next submit that needs
+    # its lock is what notices, ends it as stalled, and goes ahead.
+    if holder is not None and lifecycle.holder_is_gone(holder) and lifecycle.mark_stalled(holder):
+        holder = BulkTask.objects.unfinished().filter(lock_key=key).exclude(pk=exclude).first()
     if holder is not None:
         raise TaskConflict(
             f"Another bulk task is still working on these rows ({holder}, {holder.status}); "
@@ -144,14 +163,10 @@ def _dispatch(task_id: Any, inline: bool) -> None:
         backend_id = get_backend().enqueue(task)
     except Exception as exc:
         logger.exception("bulkops: could not enqueue task %s", task_id)
-        BulkTask.objects.filter(pk=task_id, status=BulkTask.Status.PENDING).update(
-            status=BulkTask.Status.FAILED,
-            finished_at=timezone.now(),
-            message=f"The task could not be queued: {exc}",
-        )
+        lifecycle.enqueue_failed(task_id, exc)
         return
     if backend_id:
-        BulkTask.objects.filter(pk=task_id).update(backend_id=backend_id)
+        lifecycle.enqueued(task_id, backend_id)
 
 
 def get_task(task_id: Any, *, user: UserLike | None = None) -> BulkTask:
@@ -162,39 +177,20 @@ def get_task(task_id: Any, *, user: UserLike | None = None) -> BulkTask:
 
 def cancel(task: BulkTask) -> bool:
     """Ask the task to stop; a pending one is cancelled at once. False if already finished."""
-    now = timezone.now()
-    if BulkTask.objects.filter(pk=task.pk, status=BulkTask.Status.PENDING).update(
-        status=BulkTask.Status.CANCELLED,
-        cancel_requested=True,
-        finished_at=now,
-        message="Cancelled before it started.",
-    ):
+    if not lifecycle.request_cancel(task):
+        return False
+    if task.status == BulkTask.Status.CANCELLED:  # it was pending: its queue entry can go
         get_backend().revoke(task)
-        return True
-    return bool(
-        BulkTask.objects.filter(pk=task.pk, status=BulkTask.Status.RUNNING).update(
-            cancel_requested=True
-        )
-    )
+    return True
 
 
 def retry(task: BulkTask) -> BulkTask:
     """Run a failed, cancelled or stalled task again, resuming from its checkpoint."""
-    retryable = BulkTask.objects.filter(pk=task.pk).filter(
-        models.Q(status__in=[BulkTask.Status.FAILED, BulkTask.Status.CANCELLED])
-        | models.Q(pk__in=BulkTask.objects.stalled().values("pk"))
-    )
     if task.lock_key:
         _raise_if_locked(task.lock_key, exclude=task.pk)
     try:
         with transaction.atomic(using=task._state.db or "default"):
-            updated = retryable.update(
-                status=BulkTask.Status.PENDING,
-                cancel_requested=False,
-                finished_at=None,
-                message="Queued again; resuming from the last committed chunk.",
-                worker="",
-            )
+            updated = lifecycle.requeue(task)
     except IntegrityError:
         _raise_if_locked(task.lock_key, exclude=task.pk)
         raise
@@ -233,21 +229,5 @@ def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
 
 
 def mark_stalled(task: BulkTask) -> bool:
-    """End a running task whose heartbeat is too old as failed, so the user can Retry.
-
-    Fenced like every write: if its worker was only slow, its next chunk finds the task
-    no longer held and rolls back instead of applying twice.
-    """
-    return bool(
-        BulkTask.objects.stalled()
-        .filter(pk=task.pk)
-        .update(
-            status=BulkTask.Status.FAILED,
-            finished_at=timezone.now(),
-            worker="",
-            message=(
-                "Stalled: the worker stopped reporting. Retry resumes after the last "
-                f"committed chunk ({task.processed} rows)."
-            ),
-        )
-    )
+    """End a running task whose worker stopped reporting as failed, so the user can Retry."""
+    return lifecycle.mark_stalled(task)

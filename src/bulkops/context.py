@@ -10,17 +10,20 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from django.core.files import File
 from django.db import models, transaction
-from django.utils import timezone
 
+from bulkops import lifecycle
 from bulkops.conf import settings
-from bulkops.exceptions import TaskCancelled, TaskLeaseLost, TaskTimeLimitExceeded
+from bulkops.exceptions import TaskCancelled, TaskTimeLimitExceeded
 from bulkops.models import BulkTask, BulkTaskError
 
 if TYPE_CHECKING:
     from bulkops.operations.base import Operation
 
 COUNTS = ("processed", "succeeded_count", "failed_count", "skipped_count")
+# Checkpoint keys batches() keeps its position in (a queryset's last pk, a row offset).
+POSITION_KEYS = ("after_pk", "offset")
 
 
 @dataclass
@@ -215,19 +218,39 @@ class RunContext:
         message: str | None = None,
         stage: str | None = None,
         advance: int = 0,
+        succeeded: int = 0,
         force: bool = False,
     ) -> None:
-        """Report progress of work that is not committed in batches (throttled)."""
+        """Report progress of work that is not committed in batches (throttled).
+
+        ``advance`` rows were processed, ``succeeded`` of them done (an export's rows
+        written), so the counts mean the same as a batch's.
+        """
         if message is not None:
             self.task.message = message
         if stage is not None:
             self.task.stage = stage
         self.task.processed += advance
+        self.task.succeeded_count += succeeded
         self._dirty = True
         if force or time.monotonic() - self._last_write >= self._interval:
-            self._write(
-                message=self.task.message, stage=self.task.stage, processed=self.task.processed
-            )
+            self._write(**self._progress_fields())
+
+    def save_result_file(self, name: str, content: File[Any]) -> str:
+        """Store ``content`` as the task's result file (download link); return its name."""
+        self.task.result_file.save(name, content, save=False)
+        self._write(result_file=self.task.result_file.name)
+        return str(self.task.result_file.name)
+
+    def restart_batches(self, **state: Any) -> None:
+        """Start the next ``batches()`` at the beginning of a new source, with ``state``.
+
+        For jobs that walk several sources in turn (one device after another): the
+        position saved for the previous source must not skip rows of the next.
+        """
+        for key in POSITION_KEYS:
+            self.checkpoint.pop(key, None)
+        self.checkpoint.update(state)
 
     def save_checkpoint(self, **state: Any) -> None:
         """Save resume state outside a batch (for jobs whose own writes commit elsewhere)."""
@@ -248,15 +271,7 @@ class RunContext:
                 f"Stopped after the time limit of {self.time_limit:g} s; "
                 f"{self.task.processed} rows were committed before it."
             )
-        state = (
-            BulkTask.objects.using(self.db)
-            .filter(pk=self.task.pk)
-            .values_list("cancel_requested", "status", "worker")
-            .first()
-        )
-        if state is None or state[1:] != (BulkTask.Status.RUNNING, self.task.worker):
-            raise TaskLeaseLost(f"Task {self.task.pk} is no longer held by this worker.")
-        if state[0]:
+        if lifecycle.cancel_was_requested(self.task):
             raise TaskCancelled()
 
     # Internals
@@ -310,21 +325,20 @@ class RunContext:
         self.task.checkpoint = batch.checkpoint
 
     def _write(self, **fields: Any) -> None:
-        """Update the task row, fenced: only while this worker still holds the task."""
-        now = timezone.now()
-        fields["heartbeat_at"] = now
-        held = BulkTask.objects.using(self.db).filter(
-            pk=self.task.pk, status=BulkTask.Status.RUNNING, worker=self.task.worker
-        )
-        if not held.update(**fields):
-            raise TaskLeaseLost(f"Task {self.task.pk} is no longer held by this worker.")
-        self.task.heartbeat_at = now
+        lifecycle.write(self.task, **fields)
         self._last_write = time.monotonic()
         self._dirty = False
 
     def flush(self) -> None:
         """Write throttled progress that has not reached the row yet."""
         if self._dirty:
-            self._write(
-                message=self.task.message, stage=self.task.stage, processed=self.task.processed
-            )
+            self._write(**self._progress_fields())
+
+    def _progress_fields(self) -> dict[str, Any]:
+        task = self.task
+        return {
+            "message": task.message,
+            "stage": task.stage,
+            "processed": task.processed,
+            "succeeded_count": task.succeeded_count,
+        }

@@ -30,6 +30,11 @@ class TaskConflict(BulkOpsError):
         self.task = task
 
 
+class NothingSelected(BulkOpsError, ValueError):
+    """``submit`` was given a queryset with no rows (a stale form, a selection cleared
+    elsewhere); no task is created."""
+
+
 class TaskLeaseLost(BulkOpsError):
     """This worker no longer holds the task (taken over, retried or marked stalled).
 

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bulkops import progress
 from bulkops.conf import settings
 from bulkops.types import UserLike
 
@@ -53,6 +54,19 @@ class BulkTask(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Outcome(models.TextChoices):
+        """What a finished task amounts to; blank while it is unfinished.
+
+        ``status`` says how the run ended (it ran to the end, it stopped, it was
+        cancelled); the outcome says what that means for the rows, and is what every
+        page shows: a run that reached the end with failed rows is never "succeeded".
+        """
+
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Finished with failed rows")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
     UNFINISHED = (Status.PENDING, Status.RUNNING)
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
@@ -70,6 +84,11 @@ class BulkTask(models.Model):
     label = models.CharField(_("label"), max_length=255, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+
+    # Written in the same UPDATE as the final status (bulkops.lifecycle.finish).
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, blank=True, db_index=True
     )
 
     total = models.PositiveBigIntegerField(_("total"), null=True, blank=True)
@@ -115,6 +134,10 @@ class BulkTask(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the current attempt began (time and rows already done), so the rate and ETA
+    # of a resumed task count neither the queue's wait nor the rows of earlier attempts.
+    attempt_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempt_start_processed = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = BulkTaskQuerySet.as_manager()
 
@@ -152,6 +175,19 @@ class BulkTask(models.Model):
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
 
+    @staticmethod
+    def outcome_of(status: str, *, succeeded: int, failed: int, skipped: int) -> str:
+        """The outcome of a run that ended with ``status`` and these row counts."""
+        if status == BulkTask.Status.CANCELLED:
+            return BulkTask.Outcome.CANCELLED
+        if status != BulkTask.Status.SUCCEEDED:
+            return BulkTask.Outcome.FAILED
+        if not failed:
+            return BulkTask.Outcome.SUCCEEDED
+        if not succeeded and not skipped:
+            return BulkTask.Outcome.FAILED
+        return BulkTask.Outcome.PARTIAL
+
     @property
     def is_stalled(self) -> bool:
         if self.status != self.Status.RUNNING or self.heartbeat_at is None:
@@ -174,19 +210,35 @@ class BulkTask(models.Model):
         return max(end - self.started_at, timedelta(0))
 
     @property
-    def rate(self) -> float | None:
-        """Rows per second since the task started."""
-        elapsed = self.elapsed
-        if not elapsed or not self.processed:
+    def attempt_elapsed(self) -> timedelta | None:
+        """Time the current attempt has run (the whole run for a task never resumed)."""
+        start = self.attempt_started_at or self.started_at
+        if start is None:
             return None
-        return self.processed / elapsed.total_seconds()
+        end = self.finished_at or timezone.now()
+        return max(end - start, timedelta(0))
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second in the current attempt."""
+        elapsed = self.attempt_elapsed
+        if elapsed is None:
+            return None
+        return progress.rate(self.processed - self.attempt_start_processed, elapsed.total_seconds())
 
     @property
     def eta(self) -> timedelta | None:
-        rate = self.rate
-        if self.is_finished or not rate or self.total is None:
+        """Time left, once an estimate means something (see bulkops.progress)."""
+        elapsed = self.attempt_elapsed
+        if self.is_finished or elapsed is None:
             return None
-        return timedelta(seconds=max(self.total - self.processed, 0) / rate)
+        seconds = progress.seconds_left(
+            total=self.total,
+            processed=self.processed,
+            attempt_start=self.attempt_start_processed,
+            attempt_seconds=elapsed.total_seconds(),
+        )
+        return None if seconds is None else timedelta(seconds=seconds)
 
     @property
     def model_class(self) -> type[models.Model] | None:

@@ -55,7 +55,7 @@ def holder(task: BulkTask) -> str:
 
 
 def assert_dead(worker: str) -> None:
-    from bulkops.runner import holder_is_dead
+    from bulkops.liveness import holder_is_dead
 
     assert services.wait_for(lambda: holder_is_dead(worker), timeout=10), worker
 

@@ -17,6 +17,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from bulkops.conf import settings
+from bulkops.exceptions import NothingSelected
 from bulkops.jsonapi.http import ApiError, api_view, from_validation_error, invalid, json_body
 from bulkops.jsonapi.tasks import accepted
 from bulkops.registry import get_operation
@@ -100,7 +101,10 @@ def action_run(request: HttpRequest, view: str, action: str) -> JsonResponse:
     queryset = bulk_view.get_bulk_queryset(selection)
     if not queryset.exists():
         raise invalid({"ids": [_("None of the given rows can be acted on here.")]})
-    task = bulk_view.submit_bulk_action(action, queryset, values)
+    try:
+        task = bulk_view.submit_bulk_action(action, queryset, values)
+    except NothingSelected as exc:
+        raise invalid({"ids": [str(exc)]}) from None
     task.refresh_from_db()  # a small job may already have run inline
     return accepted(request, task)
 

@@ -78,7 +78,12 @@ SCHEMAS: dict[str, Any] = {
             "model": {"type": "string"},
             "status": {"type": "string", "enum": STATUSES},
             "status_display": {"type": "string"},
-            "outcome": {"type": "string"},
+            "outcome": {
+                "type": "string",
+                "enum": ["", "succeeded", "partial", "failed", "cancelled"],
+                "description": "Blank until the task finishes.",
+            },
+            "outcome_display": {"type": "string"},
             "is_finished": {"type": "boolean"},
             "total": NULLABLE_INT,
             "processed": {"type": "integer", "minimum": 0},
@@ -251,7 +256,12 @@ def paths(prefix: str) -> dict[str, Any]:
                 parameters=[
                     *PAGING,
                     {"name": "status", "in": "query", "schema": {"type": "string"}},
-                    {"name": "outcome", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "outcome",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "succeeded, partial, failed or cancelled",
+                    },
                     {"name": "operation", "in": "query", "schema": {"type": "string"}},
                     {"name": "all", "in": "query", "schema": {"type": "string", "enum": ["1"]}},
                 ],

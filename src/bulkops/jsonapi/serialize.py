@@ -43,11 +43,6 @@ def task_links(request: HttpRequest | None, task: BulkTask) -> dict[str, str | N
     }
 
 
-def outcome_of(task: BulkTask) -> str:
-    """The finished task's outcome ("" while it runs); ``BulkTask.outcome`` when present."""
-    return str(getattr(task, "outcome", "") or "")
-
-
 def task_json(task: BulkTask, request: HttpRequest | None = None) -> dict[str, Any]:
     eta = task.eta
     elapsed = task.elapsed
@@ -59,7 +54,8 @@ def task_json(task: BulkTask, request: HttpRequest | None = None) -> dict[str, A
         "model": task.model,
         "status": task.status,
         "status_display": str(task.get_status_display()),
-        "outcome": outcome_of(task),
+        "outcome": task.outcome,
+        "outcome_display": str(task.get_outcome_display()) if task.outcome else "",
         "is_finished": task.is_finished,
         "total": task.total,
         "processed": task.processed,

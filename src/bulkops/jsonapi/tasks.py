@@ -18,11 +18,6 @@ from bulkops.tabular import neutralize
 from bulkops.views.tasks import _task_for
 
 
-def outcomes() -> list[str]:
-    outcome = getattr(BulkTask, "Outcome", None)
-    return list(outcome.values) if outcome is not None else []
-
-
 @api_view(("GET",))
 def task_list(request: HttpRequest) -> JsonResponse:
     """The caller's tasks, newest first (every user's with ``?all=1`` and the permission)."""
@@ -37,8 +32,8 @@ def task_list(request: HttpRequest) -> JsonResponse:
         queryset = queryset.filter(status=status)
     outcome = request.GET.get("outcome")
     if outcome:
-        if outcome not in outcomes():
-            errors["outcome"] = [_("Choose one of %s.") % ", ".join(outcomes())]
+        if outcome not in BulkTask.Outcome.values:
+            errors["outcome"] = [_("Choose one of %s.") % ", ".join(BulkTask.Outcome.values)]
         else:
             queryset = queryset.filter(outcome=outcome)
     if operation := request.GET.get("operation"):

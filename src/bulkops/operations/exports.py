@@ -116,7 +116,7 @@ class ExportOperation(Operation):
                 yield values
                 written += 1
                 if written % PROGRESS_EVERY == 0:
-                    ctx.progress(advance=PROGRESS_EVERY)
+                    ctx.progress(advance=PROGRESS_EVERY, succeeded=PROGRESS_EVERY)
                     ctx.check_cancelled()
 
         file_format = params["format"]
@@ -129,12 +129,11 @@ class ExportOperation(Operation):
                 write_xlsx(out, headers, rows(), sheet_title=title, tz=tz)  # type: ignore[arg-type]
             else:
                 write_csv(out, headers, rows(), tz=tz)  # type: ignore[arg-type]
-            ctx.progress(advance=written % PROGRESS_EVERY, stage="Saving the file", force=True)
+            rest = written % PROGRESS_EVERY
+            ctx.progress(advance=rest, succeeded=rest, stage="Saving the file", force=True)
             out.seek(0)
-            ctx.task.result_file.save(name, File(out), save=False)
-        type(ctx.task).objects.filter(pk=ctx.task.pk).update(result_file=ctx.task.result_file.name)
-        ctx.task.succeeded_count = written
-        return {"rows": written, "file": ctx.task.result_file.name, "format": file_format}
+            saved = ctx.save_result_file(name, File(out))
+        return {"rows": written, "file": saved, "format": file_format}
 
 
 def _display_map(model_field: models.Field[Any, Any]) -> dict[Any, str]:

@@ -275,7 +275,7 @@ class ImportOperation(Operation):
         }
         if task.failed_count:
             ctx.progress(stage="Writing the error report", force=True)
-            result["error_report"] = save_error_report(task)
+            result["error_report"] = save_error_report(ctx)
         ctx.progress(stage="Done", force=True)
         return result
 
@@ -319,8 +319,9 @@ def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def save_error_report(task: BulkTask) -> str:
+def save_error_report(ctx: RunContext) -> str:
     """Write the failed rows, exactly as uploaded, with their errors; store as result_file."""
+    task = ctx.task
     messages: dict[int, list[str]] = defaultdict(list)
     for row, field, message in task.errors.exclude(row=None).values_list("row", "field", "message"):
         messages[int(row or 0)].extend(report_lines(field, message))
@@ -330,9 +331,7 @@ def save_error_report(task: BulkTask) -> str:
         write_error_report(out, table.headers, rows)  # type: ignore[arg-type]
         out.seek(0)
         stem = PurePath(table.filename).stem or "import"
-        task.result_file.save(f"{stem}-errors.xlsx", File(out), save=False)
-    type(task).objects.filter(pk=task.pk).update(result_file=task.result_file.name)
-    return str(task.result_file.name)
+        return ctx.save_result_file(f"{stem}-errors.xlsx", File(out))
 
 
 register(ImportOperation)

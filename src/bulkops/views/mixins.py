@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from bulkops import api
 from bulkops.conf import settings
-from bulkops.exceptions import TaskConflict, UnknownOperation
+from bulkops.exceptions import NothingSelected, TaskConflict, UnknownOperation
 from bulkops.forms import SET_PREFIX, BulkUpdateForm, bulk_update_form_factory
 from bulkops.models import BulkTask
 from bulkops.operations.delete import deletion_summary
@@ -102,6 +102,13 @@ class BulkMixin:
 
     def get_bulk_sync_threshold(self) -> int | None:
         return self.bulk_sync_threshold
+
+    def get_bulk_lock_scope(self) -> str | None:
+        """Narrow the "one unfinished job per model" guard, e.g. to the request's tenant.
+
+        Jobs whose scopes differ run side by side; None (the default) locks the model.
+        """
+        return None
 
     def get_bulk_permissions(self) -> dict[str, str | None]:
         return dict(self.bulk_permissions)
@@ -324,6 +331,11 @@ class BulkMixin:
         queryset = self.get_bulk_queryset(selection)
         try:
             task = self.submit_bulk_action(action, queryset, values)
+        except NothingSelected as exc:
+            # A stale form or a selection cleared in another tab. htmx swaps only 2xx
+            # answers, so the panel says it there; a plain POST gets a 400 page.
+            status = 200 if getattr(self.request, "htmx", False) else 400
+            return self.render_bulk_panel("message", {"message": str(exc)}, status=status)
         except TaskConflict as exc:
             return self.render_bulk_panel("message", {"message": str(exc), "task": exc.task})
         except ValidationError as exc:
@@ -397,13 +409,16 @@ class BulkMixin:
             sync_threshold=self.get_bulk_sync_threshold(),
             check_permission=False,  # checked by the caller, with the view's own rules
             permission=self._bulk_permission_for(action),
+            lock_scope=self.get_bulk_lock_scope(),
         )
 
-    def render_bulk_panel(self, suffix: str, context: dict[str, Any]) -> HttpResponse:
+    def render_bulk_panel(
+        self, suffix: str, context: dict[str, Any], *, status: int = 200
+    ) -> HttpResponse:
         template = select_template(self.get_bulk_template_names(suffix))
         context = {**context, "bulk_suffix": suffix}
         if getattr(self.request, "htmx", False):
-            return HttpResponse(template.render(context, self.request))
+            return HttpResponse(template.render(context, self.request), status=status)
         page = select_template(self.get_bulk_template_names("page"))
         context.update({"base_template": settings.BASE_TEMPLATE, "panel_template": template})
-        return HttpResponse(page.render(context, self.request))
+        return HttpResponse(page.render(context, self.request), status=status)

@@ -222,7 +222,7 @@ class PullUsersOperation(DeviceOperation):
                 self.device_failed(ctx, device, exc, failures)
                 continue
             if ctx.checkpoint.get("device") != device.pk:
-                ctx.checkpoint.update(device=device.pk, offset=0)
+                ctx.restart_batches(device=device.pk)
                 ctx.set_total((ctx.task.total or 0) + len(users))
             ctx.progress(stage=f"Saving users of {device.name}", force=True)
             for batch in ctx.batches(users, size=zk_setting("CHUNK_SIZE")):
@@ -265,7 +265,7 @@ class DownloadAttendanceOperation(DeviceOperation):
             # A resumed device is downloaded again from the start; what was stored
             # before the interruption is recognised and skipped.
             resumed = ctx.checkpoint.get("device") == device.pk
-            ctx.checkpoint.update(device=device.pk, offset=0)
+            ctx.restart_batches(device=device.pk)
             ctx.progress(stage=f"Downloading from {device.name}", force=True)
             try:
                 with DownloadSession(device, clear=clear) as session:

@@ -1,0 +1,294 @@
+"""Every write of a BulkTask's lifecycle: the only module that changes ``status``.
+
+```
+pending ──claim──▶ running ──finish──▶ succeeded | failed | cancelled   (+ outcome)
+   │                  │ commit_chunk / write / beat (fenced: still held by this worker)
+   │                  ├─request_cancel (flag; the worker finishes it)
+   │                  └─mark_stalled ──▶ failed (holder silent or dead)
+   ├─request_cancel ──▶ cancelled
+   └─enqueue_failed ──▶ failed
+failed | cancelled | stalled ──requeue──▶ pending
+```
+
+A worker's writes are *fenced*: they only apply while the row is running and held by
+that worker (``held``), so a run that lost its task (stalled, taken over) can never
+overwrite the run that holds it now; its next write raises ``TaskLeaseLost`` and its
+open chunk rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import close_old_connections, connections
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from bulkops import signals
+from bulkops.conf import settings
+from bulkops.exceptions import TaskLeaseLost
+from bulkops.liveness import holder_is_dead, worker_id
+from bulkops.models import BulkTask
+
+logger = logging.getLogger("bulkops")
+
+Status = BulkTask.Status
+
+
+def held(task: BulkTask, using: str | None = None) -> QuerySet[BulkTask]:
+    """The task's row while it is running and held by the worker ``task`` was claimed by."""
+    return BulkTask.objects.using(using or _db(task)).filter(
+        pk=task.pk, status=Status.RUNNING, worker=task.worker
+    )
+
+
+# Worker side -----------------------------------------------------------------------
+
+
+def claim(task_id: Any) -> BulkTask | None:
+    """Move the task to RUNNING in one conditional UPDATE; None if it is not ours to run.
+
+    A pending task is claimed by exactly one delivery. A running task is taken over
+    only when its holder is gone: its heartbeat is older than HEARTBEAT_TIMEOUT, or it
+    ran on this host under a process id that no longer exists. Messages and the stage
+    of an earlier attempt are cleared; the attempt's start is recorded for its rate.
+    """
+    now = timezone.now()
+    claimable = Q(status=Status.PENDING) | Q(status=Status.RUNNING, heartbeat_at__lt=_stale(now))
+    holder = _running_holder(task_id)
+    if holder and holder_is_dead(holder):
+        claimable |= Q(status=Status.RUNNING, worker=holder)
+    updated = (
+        BulkTask.objects.filter(pk=task_id)
+        .filter(claimable)
+        .update(
+            status=Status.RUNNING,
+            outcome="",
+            started_at=Coalesce("started_at", now),
+            attempt_started_at=now,
+            attempt_start_processed=F("processed"),
+            heartbeat_at=now,
+            worker=worker_id(),
+            attempts=F("attempts") + 1,
+            message="",
+            stage="",
+        )
+    )
+    if not updated:
+        logger.warning(
+            "bulkops: task %s is already running or finished; this delivery does nothing",
+            task_id,
+        )
+        return None
+    task = BulkTask.objects.get(pk=task_id)
+    if task.attempts > 1:
+        logger.warning("bulkops: resuming task %s, attempt %s", task_id, task.attempts)
+    return task
+
+
+def write(task: BulkTask, **fields: Any) -> None:
+    """Update the held task's row (progress, counts, checkpoint, files), with a heartbeat."""
+    now = timezone.now()
+    fields["heartbeat_at"] = now
+    if not held(task).update(**fields):
+        raise TaskLeaseLost(f"Task {task.pk} is no longer held by this worker.")
+    task.heartbeat_at = now
+
+
+def cancel_was_requested(task: BulkTask) -> bool:
+    """Whether the user asked the held task to stop; ``TaskLeaseLost`` if it is not held."""
+    flag = held(task).values_list("cancel_requested", flat=True).first()
+    if flag is None:
+        raise TaskLeaseLost(f"Task {task.pk} is no longer held by this worker.")
+    return flag
+
+
+def beat(task: BulkTask) -> bool:
+    """Refresh the heartbeat alone; False once the task is no longer held.
+
+    Called from the heartbeat thread on its own connection. ``skip_locked`` keeps it from
+    queueing behind the worker's own open chunk on PostgreSQL: a row locked by a write
+    in progress needs no proof of life.
+    """
+    db = _db(task)
+    rows = held(task, db)
+    if connections[db].features.has_select_for_update_skip_locked:
+        rows = BulkTask.objects.using(db).filter(
+            pk__in=rows.select_for_update(skip_locked=True).values("pk")
+        )
+    return bool(rows.update(heartbeat_at=timezone.now())) or held(task, db).exists()
+
+
+def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None) -> None:
+    """End the held task: final status, outcome, counts and message in one UPDATE.
+
+    The stage is cleared (it described work that is over); the message is what the
+    operation left for the user, or why the run stopped.
+    """
+    now = timezone.now()
+    task.status = status
+    task.finished_at = now
+    task.stage = ""
+    if message or status != Status.SUCCEEDED:
+        task.message = message
+    if result is not None:
+        task.result = result
+    if status == Status.SUCCEEDED and task.total is None:
+        task.total = task.processed
+    task.outcome = BulkTask.outcome_of(
+        status,
+        succeeded=task.succeeded_count,
+        failed=task.failed_count,
+        skipped=task.skipped_count,
+    )
+    fields = {
+        name: getattr(task, name)
+        for name in (
+            "status",
+            "outcome",
+            "finished_at",
+            "message",
+            "stage",
+            "result",
+            "total",
+            "processed",
+            "succeeded_count",
+            "failed_count",
+            "skipped_count",
+        )
+    }
+    fields["heartbeat_at"] = now
+    db = _db(task)
+    try:
+        held(task, db).update(**fields)
+    except Exception:
+        # The error may have been a dropped connection: retry once on a fresh one, so
+        # the row does not stay "running" behind a failure we already know about.
+        connections[db].close()
+        close_old_connections()
+        held(task, db).update(**fields)
+    _finished(task)
+
+
+# Anyone's side (views, commands, submit) --------------------------------------------
+
+
+def request_cancel(task: BulkTask) -> bool:
+    """Cancel a pending task at once, flag a running one; False if already finished."""
+    now = timezone.now()
+    if BulkTask.objects.filter(pk=task.pk, status=Status.PENDING).update(
+        status=Status.CANCELLED,
+        outcome=BulkTask.Outcome.CANCELLED,
+        cancel_requested=True,
+        finished_at=now,
+        message="Cancelled before it started.",
+    ):
+        task.refresh_from_db()
+        _finished(task)
+        return True
+    return bool(
+        BulkTask.objects.filter(pk=task.pk, status=Status.RUNNING).update(cancel_requested=True)
+    )
+
+
+def requeue(task: BulkTask) -> bool:
+    """Make a failed, cancelled or stalled task pending again; False if it is none of those."""
+    retryable = BulkTask.objects.filter(pk=task.pk).filter(
+        Q(status__in=[Status.FAILED, Status.CANCELLED])
+        | Q(pk__in=BulkTask.objects.stalled().values("pk"))
+    )
+    return bool(
+        retryable.update(
+            status=Status.PENDING,
+            outcome="",
+            cancel_requested=False,
+            finished_at=None,
+            message="Queued again; resuming from the last committed chunk.",
+            stage="",
+            worker="",
+        )
+    )
+
+
+def mark_stalled(task: BulkTask) -> bool:
+    """End a running task whose holder is silent (or gone from this host) as failed.
+
+    Fenced like every write: if its worker was only slow, its next write finds the task
+    no longer held and its chunk rolls back instead of applying twice.
+    """
+    candidates = BulkTask.objects.stalled().filter(pk=task.pk)
+    holder = _running_holder(task.pk)
+    if holder and holder_is_dead(holder):
+        candidates = BulkTask.objects.filter(pk=task.pk, status=Status.RUNNING, worker=holder)
+    db = _db(task)
+    if connections[db].features.has_select_for_update_skip_locked:
+        # A row locked by an open write is being worked on; never wait behind it.
+        candidates = BulkTask.objects.filter(
+            pk__in=candidates.select_for_update(skip_locked=True).values("pk")
+        )
+    now = timezone.now()
+    if not candidates.update(
+        status=Status.FAILED,
+        outcome=BulkTask.Outcome.FAILED,
+        finished_at=now,
+        worker="",
+        stage="",
+        message=(
+            "Stalled: the worker stopped reporting. Retry resumes after the last "
+            f"committed chunk ({task.processed} rows)."
+        ),
+    ):
+        return False
+    task.refresh_from_db()
+    _finished(task)
+    return True
+
+
+def holder_is_gone(task: BulkTask) -> bool:
+    """Whether a running task's worker shows no sign of life (stale heartbeat or dead pid)."""
+    if task.status != Status.RUNNING:
+        return False
+    if task.heartbeat_at is None or task.heartbeat_at < _stale(timezone.now()):
+        return True
+    return bool(task.worker) and holder_is_dead(task.worker)
+
+
+def enqueue_failed(task_id: Any, error: Exception) -> None:
+    """The backend could not take the task: it ends failed, with the reason."""
+    if BulkTask.objects.filter(pk=task_id, status=Status.PENDING).update(
+        status=Status.FAILED,
+        outcome=BulkTask.Outcome.FAILED,
+        finished_at=timezone.now(),
+        message=f"The task could not be queued: {error}",
+    ):
+        _finished(BulkTask.objects.get(pk=task_id))
+
+
+def enqueued(task_id: Any, backend_id: str) -> None:
+    BulkTask.objects.filter(pk=task_id).update(backend_id=backend_id)
+
+
+# Internals -------------------------------------------------------------------------
+
+
+def _finished(task: BulkTask) -> None:
+    signals.task_finished.send(sender=BulkTask, task=task, outcome=task.outcome)
+
+
+def _running_holder(task_id: Any) -> str | None:
+    return (
+        BulkTask.objects.filter(pk=task_id, status=Status.RUNNING)
+        .values_list("worker", flat=True)
+        .first()
+    )
+
+
+def _stale(now: Any) -> Any:
+    return now - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+
+
+def _db(task: BulkTask) -> str:
+    return task._state.db or "default"
