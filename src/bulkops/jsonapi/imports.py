@@ -102,7 +102,7 @@ def _import_upload(request: HttpRequest, model: str) -> JsonResponse:
     """Stage the file and answer the dry run: columns, mapping, first errors; nothing saved."""
     view = _import_view(request, model)
     limit = int(settings.MAX_UPLOAD_SIZE)
-    form = view.options_form(UploadForm, data=request.POST, files=request.FILES)
+    form = _options(view, request.POST, UploadForm, files=request.FILES)
     guard = getattr(request, "_bulkops_size_guard", None)
     valid = form.is_valid()
     if guard is not None and guard.exceeded:
@@ -167,17 +167,23 @@ def _mapping(body: dict[str, Any]) -> dict[int, str | None] | None:
     return {int(k): (v or None) for k, v in raw.items()}
 
 
-def _options(view: ImportView, body: dict[str, Any]) -> Any:
+def _options(
+    view: ImportView,
+    body: Any,
+    form_class: type[ImportOptionsForm] = ImportOptionsForm,
+    **kwargs: Any,
+) -> Any:
+    """The pages' options form over the API's fields; what a client leaves out defaults."""
     data = {
         k: body[k]
         for k in ("mode", "key_field", "dates", "decimal_separator", "sheet")
         if body.get(k) is not None
     }
-    if body.get("atomic"):
+    if body.get("atomic") not in (None, False, "", "false", "0"):
         data["atomic"] = "on"
     data.setdefault("dates", view.options_form(ImportOptionsForm).initial["dates"])
     data.setdefault("mode", "upsert")
-    return view.options_form(ImportOptionsForm, data=data)
+    return view.options_form(form_class, data=data, **kwargs)
 
 
 @api_view(("POST",))
