@@ -21,6 +21,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
@@ -125,6 +126,9 @@ def poller_for(task_id: str) -> TaskPoller:
 
 
 def read_snapshot(task_id: str) -> Snapshot | None:
+    # The poller outlives requests, so no request_finished closes its connection:
+    # honour CONN_MAX_AGE and drop a broken connection here, as a request would.
+    close_old_connections()
     task = BulkTask.objects.filter(pk=task_id).first()
     if task is None:
         return None

@@ -1,0 +1,158 @@
+"""Server-sent events under uvicorn: 50 watchers of one task, one poller behind them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from bulkops.models import BulkTask
+from tests import services
+from tests.sse import read_events
+
+PORT = 18510
+WATCHERS = 50
+
+
+@pytest.fixture(scope="module")
+def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "tests.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(PORT),
+        "--lifespan",
+        "off",
+        "--no-access-log",
+    ]
+    server = services.Worker("uvicorn", argv, services.worker_env(test_db_name), "Uvicorn running")
+    server.start()
+    yield PORT
+    server.stop()
+    # PostgreSQL ends a dead client's session a moment later; the test database can
+    # only be dropped once it has.
+    with django_db_blocker.unblock():
+        services.wait_for(lambda: not other_sessions(), timeout=10)
+
+
+def other_sessions() -> int:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def update(task: BulkTask, **fields: Any) -> None:
+    """Write as a worker would, from a thread that closes its connection afterwards."""
+    from django.db import connection
+
+    try:
+        BulkTask.objects.filter(pk=task.pk).update(**fields)
+    finally:
+        connection.close()
+
+
+def counts(port: int) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__queries__") as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_watchers_see_every_change_and_the_finish_from_one_poller(
+    asgi_server: int, user: Any
+) -> None:
+    task = BulkTask.objects.create(
+        operation="update",
+        owner=user,
+        status="running",
+        total=50,
+        processed=0,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    client = Client()
+    client.force_login(user)
+    session = client.cookies["sessionid"].value
+    path = reverse("bulkops:api-task-events", kwargs={"pk": task.pk})
+    steps = [5 * i for i in range(1, 10)]  # 10%, 20%, ... 90%
+
+    async def scenario() -> list[list[Any]]:
+        watchers = [
+            asyncio.ensure_future(read_events(asgi_server, path, session))
+            for _ in range(WATCHERS)
+        ]
+        await asyncio.sleep(1.0)  # every watcher connected and got the first state
+        before = counts(asgi_server)["task_reads"]
+        started = time.monotonic()
+        for processed in steps:
+            await asyncio.to_thread(
+                update,
+                task,
+                processed=processed,
+                succeeded_count=processed,
+                heartbeat_at=timezone.now(),
+            )
+            await asyncio.sleep(0.35)  # > 3 stream intervals (0.1 s in tests.settings)
+        await asyncio.to_thread(
+            update,
+            task,
+            status="succeeded",
+            outcome="succeeded",
+            processed=50,
+            succeeded_count=50,
+            finished_at=timezone.now(),
+        )
+        results = await asyncio.gather(*watchers)
+        elapsed = time.monotonic() - started
+        reads = counts(asgi_server)["task_reads"] - before
+        return [results, reads, elapsed]
+
+    results, reads, elapsed = asyncio.run(scenario())
+
+    for events in results:
+        names = [e.name for e in events]
+        assert names[-1] == "finished" and names.count("finished") == 1
+        percents = [e.json()["percent"] for e in events]
+        assert percents == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+        assert events[-1].json()["outcome"] == "succeeded"
+    # One poller reads the row every 0.1 s for all 50 watchers: about elapsed / 0.1
+    # reads, where one poller per watcher would make 50 times as many.
+    assert reads <= elapsed / 0.1 * 1.5 + 5, (reads, elapsed)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stream_is_404_for_someone_elses_task(
+    asgi_server: int, user: Any, other_user: Any
+) -> None:
+    task = BulkTask.objects.create(operation="update", owner=user, status="running")
+    client = Client()
+    client.force_login(other_user)
+    url = f"http://127.0.0.1:{asgi_server}" + reverse(
+        "bulkops:api-task-events", kwargs={"pk": task.pk}
+    )
+    request = urllib.request.Request(
+        url, headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    assert caught.value.code == 404
+    assert json.loads(caught.value.read())["code"] == "not_found"
