@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +10,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests import services
+
+# The uvicorn server of the JSON API tests (port range of this checkout's issue work).
+ASGI_PORT = 18510
 
 
 @pytest.fixture(scope="session")
@@ -170,3 +174,42 @@ def customers(db: Any) -> list[Any]:
         )
         for i in range(30)
     )
+
+
+@pytest.fixture(scope="session")
+def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
+    """The test project under uvicorn (tests/asgi.py) on the test database; its port."""
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "tests.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(ASGI_PORT),
+        "--lifespan",
+        "off",
+        "--no-access-log",
+    ]
+    server = services.Worker("uvicorn", argv, services.worker_env(test_db_name), "Uvicorn running")
+    server.start()
+    yield ASGI_PORT
+    server.stop()
+    # PostgreSQL ends a dead client's session a moment later; the test database can
+    # only be dropped once it has.
+    with django_db_blocker.unblock():
+        services.wait_for(lambda: not other_sessions(), timeout=10)
+
+
+def other_sessions() -> int:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])

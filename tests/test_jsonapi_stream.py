@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,49 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bulkops.models import BulkTask
-from tests import services
 from tests.sse import read_events
 
-PORT = 18510
 WATCHERS = 50
-
-
-@pytest.fixture(scope="module")
-def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "tests.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(PORT),
-        "--lifespan",
-        "off",
-        "--no-access-log",
-    ]
-    server = services.Worker("uvicorn", argv, services.worker_env(test_db_name), "Uvicorn running")
-    server.start()
-    yield PORT
-    server.stop()
-    # PostgreSQL ends a dead client's session a moment later; the test database can
-    # only be dropped once it has.
-    with django_db_blocker.unblock():
-        services.wait_for(lambda: not other_sessions(), timeout=10)
-
-
-def other_sessions() -> int:
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return int(cursor.fetchone()[0])
 
 
 def update(task: BulkTask, **fields: Any) -> None:

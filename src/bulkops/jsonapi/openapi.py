@@ -197,6 +197,20 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# One event of the stream: ``data`` is a Task as JSON (or the progress partial's HTML
+# with ``?format=html``); ``id`` is "<processed>-<status>".
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["progress", "finished"]},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+    "required": ["event", "data"],
+}
+
+
 def _page(item: str) -> dict[str, Any]:
     return _obj(
         {
@@ -328,7 +342,7 @@ def paths(prefix: str) -> dict[str, Any]:
                     "200": {
                         "description": "An event stream (ASGI) or one event and a retry hint "
                         "(WSGI).",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     **READ,
                 },

@@ -92,7 +92,7 @@ class TaskPoller:
     async def run(self) -> None:
         try:
             while self.watchers:
-                snapshot = await sync_to_async(read_snapshot)(self.task_id)
+                snapshot = await sync_to_async(poll_snapshot)(self.task_id)
                 self.reads += 1
                 if snapshot is None or self.last is None or snapshot.key != self.last.key:
                     if snapshot is not None:
@@ -125,10 +125,14 @@ def poller_for(task_id: str) -> TaskPoller:
     return poller
 
 
-def read_snapshot(task_id: str) -> Snapshot | None:
+def poll_snapshot(task_id: str) -> Snapshot | None:
     # The poller outlives requests, so no request_finished closes its connection:
     # honour CONN_MAX_AGE and drop a broken connection here, as a request would.
     close_old_connections()
+    return read_snapshot(task_id)
+
+
+def read_snapshot(task_id: str) -> Snapshot | None:
     task = BulkTask.objects.filter(pk=task_id).first()
     if task is None:
         return None

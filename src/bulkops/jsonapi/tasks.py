@@ -133,3 +133,7 @@ def task_error_report(request: HttpRequest, pk: Any) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="task-{task.pk}-errors.csv"'
     return response
+
+
+def not_found(request: HttpRequest) -> JsonResponse:
+    return ApiError(404, "not_found", _("Not found.")).response()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from bulkops.jsonapi import actions, imports, openapi, stream, tasks
 
@@ -24,4 +24,6 @@ urlpatterns = [
     path("api/imports/<str:model>/", imports.import_upload, name="api-import-upload"),
     path("api/imports/<str:model>/preview/", imports.import_preview, name="api-import-preview"),
     path("api/imports/<str:model>/confirm/", imports.import_confirm, name="api-import-confirm"),
+    # Anything else under api/ (a malformed id too) is a JSON 404, never an HTML page.
+    re_path(r"^api/", tasks.not_found),
 ]
