@@ -192,7 +192,9 @@ def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
         "off",
         "--no-access-log",
     ]
-    server = services.Worker("uvicorn", argv, services.worker_env(test_db_name), "Uvicorn running")
+    # Jobs started through it are recorded, not run: a request never waits on a job.
+    env = services.worker_env(test_db_name, BULKOPS_BACKEND="bulkops.backends.dummy.DummyBackend")
+    server = services.Worker("uvicorn", argv, env, "Uvicorn running")
     server.start()
     yield ASGI_PORT
     server.stop()

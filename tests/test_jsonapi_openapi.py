@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from openapi_spec_validator import validate
 
 from bulkops.jsonapi.openapi import document
 from bulkops.models import BulkTask, BulkTaskError
+from tests.testapp.models import Customer
 
 
 def test_the_served_document_validates(client: Client) -> None:
@@ -46,12 +49,42 @@ def test_every_api_url_is_in_the_document() -> None:
 def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
     asgi_server: int, user: Any, tmp_path: Path
 ) -> None:
-    user.user_permissions.add(*Permission.objects.filter(codename="view_all_tasks"))
-    finished = BulkTask.objects.create(
-        operation="update", owner=user, status="failed", outcome="failed", failed_count=1
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_all_tasks", "view_customer", "change_customer", "delete_customer"]
+        )
     )
-    BulkTaskError.objects.create(task=finished, row=2, field="name", message="bad")
+    customers = Customer.objects.bulk_create(
+        Customer(name=f"C{i}", email=f"c{i}@example.com", city="Porto") for i in range(3)
+    )
+    # A finished update with a failed row, a file and errors: every task action applies.
+    finished = BulkTask.objects.create(
+        operation="update",
+        owner=user,
+        model="testapp.customer",
+        query=pickle.dumps(Customer.objects.all().query),
+        params={"values": {"city": "Faro"}, "mode": "queryset"},
+        status="failed",
+        outcome="partial",
+        total=3,
+        processed=3,
+        succeeded_count=2,
+        failed_count=1,
+    )
+    finished.result_file.save("result.csv", ContentFile(b"a,b\n"))
+    BulkTaskError.objects.create(
+        task=finished, row=2, ref=str(customers[0].pk), field="city", message="bad"
+    )
     BulkTask.objects.create(operation="delete", owner=user, status="pending", total=3)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        "[[operations]]\n"
+        'include-path-regex = "/tasks/\\\\{id\\\\}/(|errors/|errors.csv|download/|cancel/|retry/|retry-failed/)$"\n'
+        f'parameters = {{ "path.id" = "{finished.pk}" }}\n\n'
+        "[[operations]]\n"
+        'include-path = "/bulkops/api/actions/{view}/{action}/"\n'
+        'parameters = { "path.view" = "customers", "path.action" = "update" }\n'
+    )
     client = Client()
     client.force_login(user)
     client.get(reverse("bulkops:task-list"))
@@ -61,6 +94,8 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(config),
         "run",
         f"{base}{reverse('bulkops:api-openapi')}",
         "--url",

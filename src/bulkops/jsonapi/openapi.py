@@ -323,11 +323,8 @@ def paths(prefix: str) -> dict[str, Any]:
                 {
                     "200": {
                         "description": "The file, as an attachment.",
-                        "content": {
-                            "application/octet-stream": {
-                                "schema": {"type": "string", "format": "binary"}
-                            }
-                        },
+                        # The file's own type (xlsx, csv, ...).
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                     },
                     **READ,
                 },
