@@ -106,7 +106,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
         "--phases",
         "examples,coverage,fuzzing",
         "--max-examples",
-        "10",
+        "5",
         "--workers",
         "1",
         "--request-timeout",

@@ -55,8 +55,7 @@ def test_fifty_watchers_see_every_change_and_the_finish_from_one_poller(
 
     async def scenario() -> list[list[Any]]:
         watchers = [
-            asyncio.ensure_future(read_events(asgi_server, path, session))
-            for _ in range(WATCHERS)
+            asyncio.ensure_future(read_events(asgi_server, path, session)) for _ in range(WATCHERS)
         ]
         await asyncio.sleep(1.0)  # every watcher connected and got the first state
         before = counts(asgi_server)["task_reads"]
@@ -98,9 +97,7 @@ def test_fifty_watchers_see_every_change_and_the_finish_from_one_poller(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stream_is_404_for_someone_elses_task(
-    asgi_server: int, user: Any, other_user: Any
-) -> None:
+def test_stream_is_404_for_someone_elses_task(asgi_server: int, user: Any, other_user: Any) -> None:
     task = BulkTask.objects.create(operation="update", owner=user, status="running")
     client = Client()
     client.force_login(other_user)

@@ -85,6 +85,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "outcome_display": {"type": "string"},
             "is_finished": {"type": "boolean"},
+            "cancel_requested": {"type": "boolean"},
             "total": NULLABLE_INT,
             "processed": {"type": "integer", "minimum": 0},
             "succeeded": {"type": "integer", "minimum": 0},

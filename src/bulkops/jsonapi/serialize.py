@@ -57,6 +57,7 @@ def task_json(task: BulkTask, request: HttpRequest | None = None) -> dict[str, A
         "outcome": task.outcome,
         "outcome_display": str(task.get_outcome_display()) if task.outcome else "",
         "is_finished": task.is_finished,
+        "cancel_requested": task.cancel_requested,
         "total": task.total,
         "processed": task.processed,
         "succeeded": task.succeeded_count,

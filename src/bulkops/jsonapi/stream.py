@@ -137,7 +137,6 @@ def read_snapshot(task_id: str) -> Snapshot | None:
     if task is None:
         return None
     data = task_json(task)
-    data["cancel_requested"] = task.cancel_requested
     errors = list(task.errors.all()[:5]) if task.is_finished and task.failed_count else []
     return Snapshot(task, data, errors)
 
@@ -159,7 +158,7 @@ def format_event(snapshot: Snapshot, request: HttpRequest, html: bool) -> str:
             request,
         )
     else:
-        payload = json.dumps({k: v for k, v in snapshot.data.items() if k != "cancel_requested"})
+        payload = json.dumps(snapshot.data)
     data = "".join(f"data: {line}\n" for line in payload.splitlines() or [""])
     return f"id: {snapshot.data['processed']}-{snapshot.data['status']}\nevent: {name}\n{data}\n"
 
