@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from bulkops.models import BulkTask, BulkTaskError
-from tests.tabular.conftest import countries, importer, registered  # noqa: F401 - fixtures
+from tests.tabular.conftest import countries, importer, registered  # noqa: F401 - fixtures used below
 from tests.tabular.files import xlsx_bytes
 from tests.testapp.models import Customer
 
@@ -128,7 +128,8 @@ def send(client: Client, request: str, world: dict[str, Any], **extra: Any) -> A
     )
 
 
-SCENARIOS: dict[str, Callable[..., Any]] = {}
+Fixture = Callable[[str], Any]
+SCENARIOS: dict[str, Callable[[dict[str, Any], str, Fixture], Any]] = {}
 
 
 def scenario(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -143,31 +144,32 @@ def scenario(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 @scenario("task-detail")
 @scenario("task-errors")
 @scenario("action-bad-field")
-def plain(world: dict[str, Any], request: str) -> Any:
+def plain(world: dict[str, Any], request: str, fixture: Fixture) -> Any:
     return send(world["client"], request, world)
 
 
 @scenario("not-found")
-def not_found(world: dict[str, Any], request: str, other_user: Any) -> Any:
+def not_found(world: dict[str, Any], request: str, fixture: Fixture) -> Any:
     client = Client()
-    client.force_login(other_user)
+    client.force_login(fixture("other_user"))
     return send(client, request, world)
 
 
 @scenario("csrf-failed")
-def csrf_failed(world: dict[str, Any], request: str, customer_user: Any) -> Any:
+def csrf_failed(world: dict[str, Any], request: str, fixture: Fixture) -> Any:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(customer_user)
+    client.force_login(fixture("customer_user"))
     return send(client, request, world)
 
 
 @scenario("task-cancel")
-def cancel(world: dict[str, Any], request: str) -> Any:
+def cancel(world: dict[str, Any], request: str, fixture: Fixture) -> Any:
     return send(world["client"], request, world)
 
 
 @scenario("action-update")
-def update(world: dict[str, Any], request: str, dummy_backend: Any) -> Any:
+def update(world: dict[str, Any], request: str, fixture: Fixture) -> Any:
+    fixture("dummy_backend")
     customers = world["customers"]
     world["substitute"] = {"[1, 2]": json.dumps([customers[0].pk, customers[1].pk])}
     return send(world["client"], request, world)
@@ -175,15 +177,15 @@ def update(world: dict[str, Any], request: str, dummy_backend: Any) -> Any:
 
 @scenario("import-upload")
 @scenario("import-confirm")
-def import_steps(
-    world: dict[str, Any], request: str, importer: Any, registered: Any, countries: Any, name: str
-) -> Any:
+def import_steps(world: dict[str, Any], request: str, fixture: Fixture) -> Any:
+    fixture("registered")
+    fixture("countries")
     client = Client()
-    client.force_login(importer)
+    client.force_login(fixture("importer"))
     rows = [["Name", "E-mail", "Country"], ["Ann", "ann@example.com", "ES"], ["Bob", "bob", "FR"]]
     upload_path = "/bulkops/api/imports/tabular_models.customer/"
     data = {"file": SimpleUploadedFile("people.xlsx", xlsx_bytes(rows)), "key_field": "email"}
-    if name == "import-upload":
+    if request.startswith("POST /bulkops/api/imports/tabular_models.customer/\n"):
         return client.post(upload_path, data)
     token = client.post(upload_path, data).json()["upload"]
     world["substitute"] = {'"<the upload token>"': json.dumps(token)}
@@ -195,15 +197,7 @@ def import_steps(
 def test_documented_example_is_the_real_answer(
     example: dict[str, str], world: dict[str, Any], request: pytest.FixtureRequest
 ) -> None:
-    function = SCENARIOS[example["name"]]
-    names = function.__code__.co_varnames[: function.__code__.co_argcount]
-    kwargs: dict[str, Any] = {"world": world, "request": example["request"]}
-    for arg in names:
-        if arg == "name":
-            kwargs[arg] = example["name"]
-        elif arg not in kwargs:
-            kwargs[arg] = request.getfixturevalue(arg)
-    response = function(**kwargs)
+    response = SCENARIOS[example["name"]](world, example["request"], request.getfixturevalue)
 
     assert response.status_code == int(example["status"]), response.content[:500]
     same(json.loads(example["response"]), response.json())

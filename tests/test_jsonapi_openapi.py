@@ -79,7 +79,8 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_schema(
     config = tmp_path / "schemathesis.toml"
     config.write_text(
         "[[operations]]\n"
-        'include-path-regex = "/tasks/\\\\{id\\\\}/(|errors/|errors.csv|download/|cancel/|retry/|retry-failed/)$"\n'
+        'include-path-regex = "/tasks/\\\\{id\\\\}/'
+        '(|errors/|errors.csv|download/|cancel/|retry/|retry-failed/)$"\n'
         f'parameters = {{ "path.id" = "{finished.pk}" }}\n\n'
         "[[operations]]\n"
         'include-path = "/bulkops/api/actions/{view}/{action}/"\n'
