@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,13 @@ class Event:
         return json.loads(self.data)
 
 
-async def read_events(port: int, path: str, session: str, timeout: float = 30) -> list[Event]:
+async def read_events(
+    port: int,
+    path: str,
+    session: str,
+    timeout: float = 30,
+    on_event: Callable[[Event], None] | None = None,
+) -> list[Event]:
     """Every event of one stream until the server closes it."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     # HTTP/1.0: the body ends when the server closes; no chunked decoding needed.
@@ -43,6 +50,8 @@ async def read_events(port: int, path: str, session: str, timeout: float = 30) -
             if not line:
                 if data:
                     events.append(Event(name, "\n".join(data)))
+                    if on_event is not None:
+                        on_event(events[-1])
                 name, data = "message", []
             elif line.startswith("event:"):
                 name = line[6:].strip()
