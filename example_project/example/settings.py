@@ -19,6 +19,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "example.urls"
 WSGI_APPLICATION = "example.wsgi.application"
+ASGI_APPLICATION = "example.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -103,6 +104,8 @@ BULKOPS = {
     "SYNC_THRESHOLD": 100,
     "CHUNK_SIZE": 1000,
     "BASE_TEMPLATE": "example/base.html",
+    # The JSON API may start the customer list's bulk actions (the /api-demo/ page).
+    "API_VIEWS": {"customers": "customers.views.CustomerList"},
     # Which fields of the project's employee model become the time clock's users.
     "ZK": {
         "EMPLOYEE_MODEL": "devices.Employee",
