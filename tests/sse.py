@@ -41,7 +41,8 @@ async def read_events(
             raise AssertionError(f"stream answered {status!r}")
         while (await reader.readline()) not in (b"\r\n", b""):
             pass
-        name, data = "message", []
+        name = "message"
+        data: list[str] = []
         while True:
             line = (await asyncio.wait_for(reader.readline(), timeout)).decode()
             if not line:

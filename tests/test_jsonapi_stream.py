@@ -53,7 +53,7 @@ def test_fifty_watchers_see_every_change_and_the_finish_from_one_poller(
     path = reverse("bulkops:api-task-events", kwargs={"pk": task.pk})
     steps = [5 * i for i in range(1, 10)]  # 10%, 20%, ... 90%
 
-    async def scenario() -> list[list[Any]]:
+    async def scenario() -> tuple[list[list[Any]], int, float]:
         watchers = [
             asyncio.ensure_future(read_events(asgi_server, path, session)) for _ in range(WATCHERS)
         ]
@@ -81,7 +81,7 @@ def test_fifty_watchers_see_every_change_and_the_finish_from_one_poller(
         results = await asyncio.gather(*watchers)
         elapsed = time.monotonic() - started
         reads = counts(asgi_server)["task_reads"] - before
-        return [results, reads, elapsed]
+        return results, reads, elapsed
 
     results, reads, elapsed = asyncio.run(scenario())
 

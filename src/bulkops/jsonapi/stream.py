@@ -151,6 +151,7 @@ def _authorize(request: HttpRequest, pk: Any) -> BulkTask:
 
 def format_event(snapshot: Snapshot, request: HttpRequest, html: bool) -> str:
     name = "finished" if snapshot.finished else "progress"
+    payload: str
     if html:
         payload = render_to_string(
             "bulkops/partials/progress.html",

@@ -23,7 +23,7 @@ def task_list(request: HttpRequest) -> JsonResponse:
     """The caller's tasks, newest first (every user's with ``?all=1`` and the permission)."""
     queryset = BulkTask.objects.visible_to(request.user).select_related("owner")
     if request.GET.get("all") not in ("1", "true"):
-        queryset = queryset.filter(owner=request.user)
+        queryset = queryset.filter(owner=request.user.pk)
     errors: dict[str, list[str]] = {}
     status = request.GET.get("status")
     if status:
@@ -104,7 +104,7 @@ def accepted(request: HttpRequest, task: BulkTask) -> JsonResponse:
 
 
 @api_view(("GET",))
-def task_download(request: HttpRequest, pk: Any) -> HttpResponse:
+def task_download(request: HttpRequest, pk: Any) -> FileResponse:
     task = _visible(request, pk)
     if not task.result_file:
         raise Http404
