@@ -269,3 +269,32 @@ def test_list_filters_by_outcome(client: Client, user: Any) -> None:
     assert page["results"][0]["outcome_display"] == "Finished with failed rows"
     bad = client.get(url("api-task-list") + "?outcome=green")
     assert bad.status_code == 400 and set(bad.json()["errors"]) == {"outcome"}
+
+
+def test_django_rest_framework_authentication_plugs_in(
+    settings: Any, task: BulkTask, user: Any, other_user: Any
+) -> None:
+    import base64
+
+    settings.BULKOPS = {
+        **settings.BULKOPS,
+        "API_AUTHENTICATION": ["bulkops.jsonapi.auth.rest_framework"],
+    }
+    settings.REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.SessionAuthentication",
+            "rest_framework.authentication.BasicAuthentication",
+        ]
+    }
+    client = Client(enforce_csrf_checks=True)
+
+    def basic(username: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{username}:pw".encode()).decode()}
+
+    assert client.get(url("api-task", task), headers=basic("alice")).status_code == 200
+    assert client.get(url("api-task", task), headers=basic("mallory")).status_code == 404
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"alice:guess").decode()}
+    assert client.get(url("api-task", task), headers=wrong).status_code == 401
+    assert client.post(url("api-task-cancel", task), headers=basic("alice")).status_code == 200
+    client.force_login(user)  # a session alone is not DRF's to accept here
+    assert client.get(url("api-task", task)).status_code == 401

@@ -36,6 +36,7 @@ def rest_framework(request: HttpRequest) -> Any:
     DRF's own ``SessionAuthentication`` is skipped: list ``session`` for sessions.
     """
     from rest_framework.authentication import SessionAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
     from rest_framework.request import Request
     from rest_framework.settings import api_settings
 
@@ -43,7 +44,10 @@ def rest_framework(request: HttpRequest) -> Any:
     for authenticator_class in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
         if issubclass(authenticator_class, SessionAuthentication):
             continue
-        found = authenticator_class().authenticate(drf_request)
+        try:
+            found = authenticator_class().authenticate(drf_request)
+        except AuthenticationFailed:
+            return None  # wrong credentials: answered 401 like missing ones
         if found is not None:
             return found[0]
     return None
