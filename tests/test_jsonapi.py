@@ -298,3 +298,22 @@ def test_django_rest_framework_authentication_plugs_in(
     assert client.post(url("api-task-cancel", task), headers=basic("alice")).status_code == 200
     client.force_login(user)  # a session alone is not DRF's to accept here
     assert client.get(url("api-task", task)).status_code == 401
+
+
+def test_system_check_reports_bad_api_settings(settings: Any) -> None:
+    from bulkops.checks import check_api_settings
+
+    settings.BULKOPS = {
+        **settings.BULKOPS,
+        "API_VIEWS": {"gone": "tests.testapp.views.Nothing", "plain": "django.views.View"},
+        "API_AUTHENTICATION": ["tests.testapp.api_auth.nope"],
+    }
+    errors = check_api_settings()
+
+    assert [(e.id, "gone" in e.msg or "plain" in e.msg) for e in errors] == [
+        ("bulkops.E021", True),
+        ("bulkops.E021", True),
+        ("bulkops.E022", False),
+    ]
+    settings.BULKOPS = {**settings.BULKOPS, "API_VIEWS": {}, "API_AUTHENTICATION": []}
+    assert check_api_settings() == []
