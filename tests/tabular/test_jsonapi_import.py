@@ -131,3 +131,12 @@ def test_import_needs_the_model_permission_and_an_import(
     assert upload(client, xlsx_bytes(ROWS)).status_code == 403
     unregistered = reverse("bulkops:api-import-upload", kwargs={"model": "testapp.customer"})
     assert client.post(unregistered, {}).status_code == 404
+
+
+def test_session_upload_without_csrf_is_403(importer: Any, registered: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(importer)
+
+    response = upload(client, xlsx_bytes(ROWS))
+
+    assert response.status_code == 403 and response.json()["code"] == "csrf_failed"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from bulkops.conf import settings
 from bulkops.jsonapi.auth import authenticate
@@ -32,6 +34,7 @@ from bulkops.jsonapi.serialize import task_json
 from bulkops.models import BulkTask
 from bulkops.views.tasks import _task_for
 
+logger = logging.getLogger("bulkops")
 KEEPALIVE_SECONDS = 15.0
 # What makes a new event: the numbers and words a progress bar shows, not the clock.
 CHANGE_KEYS = (
@@ -92,7 +95,13 @@ class TaskPoller:
     async def run(self) -> None:
         try:
             while self.watchers:
-                snapshot = await sync_to_async(poll_snapshot)(self.task_id)
+                try:
+                    snapshot = await sync_to_async(poll_snapshot)(self.task_id)
+                except Exception:
+                    # The streams end; EventSource reconnects after ``retry`` and a
+                    # new poller tries again.
+                    logger.exception("bulkops: reading task %s for its stream", self.task_id)
+                    break
                 self.reads += 1
                 if snapshot is None or self.last is None or snapshot.key != self.last.key:
                     if snapshot is not None:
@@ -144,7 +153,7 @@ def read_snapshot(task_id: str) -> Snapshot | None:
 def _authorize(request: HttpRequest, pk: Any) -> BulkTask:
     user, _csrf = authenticate(request)
     if user is None:
-        raise ApiError(401, "not_authenticated", "Log in to use this API.")
+        raise ApiError(401, "not_authenticated", _("Log in to use this API."))
     request.user = user
     return _task_for(request, pk)
 
@@ -167,7 +176,7 @@ def format_event(snapshot: Snapshot, request: HttpRequest, html: bool) -> str:
 async def task_events(request: HttpRequest, pk: Any) -> HttpResponse:
     """``text/event-stream`` of one task; ``?format=html`` sends the progress partial."""
     if request.method != "GET":
-        response = ApiError(405, "method_not_allowed", "Use GET.").response()
+        response = ApiError(405, "method_not_allowed", _("Use %s.") % "GET").response()
         response["Allow"] = "GET"
         return response
     try:
@@ -175,7 +184,7 @@ async def task_events(request: HttpRequest, pk: Any) -> HttpResponse:
     except ApiError as exc:
         return exc.response()
     except Http404:
-        return ApiError(404, "not_found", "Not found.").response()
+        return ApiError(404, "not_found", _("Not found.")).response()
     html = request.GET.get("format") == "html"
     if not isinstance(request, ASGIRequest):
         snapshot = await sync_to_async(read_snapshot)(str(task.pk))
