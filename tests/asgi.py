@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 from django.db.backends.signals import connection_created
 
-django_application = get_asgi_application()
+# Static files too (htmx and its SSE extension for the browser test), as runserver would.
+django_application = ASGIStaticFilesHandler(get_asgi_application())
 COUNTS = {"queries": 0, "task_reads": 0}
 
 

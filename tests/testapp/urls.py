@@ -10,4 +10,5 @@ urlpatterns = [
     path("customers/pt/", views.PortugueseCustomerList.as_view(), name="customers-pt"),
     path("customers/open/", views.OpenCustomerList.as_view(), name="customers-open"),
     path("customers/objects/", views.PerObjectCustomerList.as_view(), name="customers-objects"),
+    path("sse/<uuid:pk>/", views.sse_progress, name="sse-progress"),
 ]
