@@ -115,6 +115,8 @@ BULKOPS = {
     },
     "API_AUTHENTICATION": ["bulkops.jsonapi.auth.session", "tests.testapp.api_auth.token"],
     "STREAM_INTERVAL": 0.1,
+    # Worker processes of the heartbeat tests run with a timeout of a second or two.
+    "HEARTBEAT_TIMEOUT": float(os.environ.get("BULKOPS_HEARTBEAT_TIMEOUT", "120")),
     "ZK": {
         "EMPLOYEE_MODEL": "zk_hr.Employee",
         "FIELDS": {

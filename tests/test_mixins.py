@@ -510,3 +510,48 @@ def test_ticking_more_than_the_limit_points_to_select_all(
 
     assert selected_count(html) == 5
     assert "At most 5 rows can be ticked one by one" in html
+
+
+def test_a_run_over_a_selection_emptied_elsewhere_is_refused_and_leaves_no_task(
+    client: Client, customers: list[Customer], dummy_backend: list[Any]
+) -> None:
+    url = reverse("customers")
+    post(client, url, bulk_op="toggle", bulk_pk=customers[0].pk, bulk_checked="1")
+    Customer.objects.filter(pk=customers[0].pk).delete()  # gone, as in another tab
+
+    with_htmx = post(client, url, bulk_op="run", bulk_action="delete")
+    plain = client.post(url, {"bulk_op": "run", "bulk_action": "delete"})
+
+    assert "No rows are selected" in with_htmx.content.decode()
+    assert plain.status_code == 400
+    assert "No rows are selected" in plain.content.decode()
+    assert not BulkTask.objects.exists()
+
+
+def test_jobs_of_two_scopes_run_at_the_same_time_and_one_scope_takes_one_job(
+    client: Client,
+    customers: list[Customer],
+    dummy_backend: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from bulkops import lifecycle
+
+    lisbon, porto = (
+        reverse("customers-city", args=["Lisbon"]),
+        reverse("customers-city", args=["Porto"]),
+    )
+    for url in (lisbon, porto):
+        post(client, url, bulk_op="all")
+        run(client, url, django_capture_on_commit_callbacks, "update", set_active="on")
+    first, second = BulkTask.objects.order_by("created_at")
+    assert (first.lock_key, second.lock_key) == (
+        "testapp.customer:city=Lisbon",
+        "testapp.customer:city=Porto",
+    )
+    assert lifecycle.claim(first.pk) and lifecycle.claim(second.pk)  # both running at once
+
+    post(client, lisbon, bulk_op="all")
+    html = run(client, lisbon, django_capture_on_commit_callbacks, "delete").content.decode()
+    assert "Another bulk task is still working on these rows" in html
+    assert BulkTask.objects.count() == 2
+    assert set(BulkTask.objects.values_list("status", flat=True)) == {"running"}

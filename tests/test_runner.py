@@ -61,6 +61,7 @@ def test_a_task_whose_local_worker_died_is_resumed_from_its_checkpoint(
         status="running",
         worker=f"{liveness.worker_id().rsplit(':', 1)[0]}:999999",
         attempts=1,
+        processed=17,  # progress the dead run reported past its last commit
         checkpoint={
             "state": {"after_pk": first_ten[-1]},
             "counts": {"processed": 10, "succeeded_count": 10},
@@ -73,6 +74,8 @@ def test_a_task_whose_local_worker_died_is_resumed_from_its_checkpoint(
     task.refresh_from_db()
     assert task.attempts == 2
     assert (task.processed, task.succeeded_count) == (25, 25)
+    # Its rate counts the 15 rows of this attempt, not the 10 of the dead one.
+    assert task.attempt_start_processed == 10
     assert Item.objects.filter(value=-100).count() == 10, "committed chunk must not run again"
     assert Item.objects.filter(value=5).count() == 15
 
@@ -182,8 +185,8 @@ def test_started_and_finished_signals(
     def started(sender: Any, task: BulkTask, **kwargs: Any) -> None:
         seen.append(("started", task.status))
 
-    def finished(sender: Any, task: BulkTask, **kwargs: Any) -> None:
-        seen.append(("finished", task.status))
+    def finished(sender: Any, task: BulkTask, outcome: str, **kwargs: Any) -> None:
+        seen.append(("finished", f"{task.status}/{outcome}"))
 
     signals.task_started.connect(started)
     signals.task_finished.connect(finished)
@@ -195,10 +198,37 @@ def test_started_and_finished_signals(
             params={"values": {"value": 1}},
         )
         runner.run(task.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            every_row_fails = bulkops.submit("tests.bad_rows", queryset=Item.objects.all())
+        Item.objects.update(value=1)
+        runner.run(every_row_fails.pk)
     finally:
         signals.task_started.disconnect(started)
         signals.task_finished.disconnect(finished)
-    assert seen == [("started", "running"), ("finished", "succeeded")]
+    assert seen == [
+        ("started", "running"),
+        ("finished", "succeeded/succeeded"),
+        ("started", "running"),
+        ("finished", "succeeded/failed"),
+    ]
+
+
+def test_a_finished_task_keeps_no_stage_of_its_run_and_an_export_counts_rows_written(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        task = bulkops.submit("export", queryset=Item.objects.all(), params={"format": "csv"})
+    BulkTask.objects.filter(pk=task.pk).update(
+        message="Queued again; resuming from the last committed chunk."
+    )
+
+    runner.run(task.pk)
+
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == ("succeeded", "succeeded")
+    assert (task.processed, task.succeeded_count, task.total) == (25, 25, 25)
+    assert (task.stage, task.message) == ("", "")
+    assert task.result_file.name.endswith(".csv")
 
 
 def test_progress_writes_are_throttled_but_the_last_one_always_lands(

@@ -45,15 +45,18 @@ def test_status_partial_polls_while_running(client: Client, user: Any, task: Bul
 def test_status_partial_stops_polling_and_fires_event_when_finished(
     client: Client, user: Any, task: BulkTask
 ) -> None:
-    BulkTask.objects.filter(pk=task.pk).update(status="succeeded", processed=100)
+    BulkTask.objects.filter(pk=task.pk).update(
+        status="succeeded", outcome="partial", processed=100, failed_count=3
+    )
     client.force_login(user)
 
     response = client.get(url("task-status", task), HTTP_HX_REQUEST="true")
 
     assert response.status_code == 286
     assert json.loads(response.headers["HX-Trigger"]) == {
-        "bulkops:finished": {"id": str(task.pk), "status": "succeeded"}
+        "bulkops:finished": {"id": str(task.pk), "status": "succeeded", "outcome": "partial"}
     }
+    assert "Finished with failed rows" in response.content.decode()
     assert "hx-get" not in response.content.decode()
 
 

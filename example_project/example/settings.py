@@ -119,6 +119,7 @@ BULKOPS = {
     },
 }
 
+# As docs/backends.md recommends; example_setup schedules bulkops_recover --resume.
 Q_CLUSTER = {
     "name": "bulkops-example",
     "orm": "default",

@@ -31,6 +31,7 @@ class BulkTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "label",
         "operation",
         "status",
+        "outcome",
         "owner",
         "processed",
         "total",
@@ -38,7 +39,7 @@ class BulkTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
         "finished_at",
     )
-    list_filter = ("status", "operation", "created_at")
+    list_filter = ("status", "outcome", "operation", "created_at")
     search_fields = ("id", "label", "operation", "model", "message", "owner__username")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in BulkTask._meta.fields if f.name != "query"]

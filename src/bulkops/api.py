@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bulkops import lifecycle
 from bulkops.backends import get_backend
@@ -67,11 +68,11 @@ def submit(
         raise PermissionDenied("Log in to run bulk operations.")
     if user is not None and check_permission and not may_run(user, operation, model, permission):
         raise PermissionDenied(f"You may not run {operation_name!r} on these rows.")
+    cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
     if queryset is not None and not queryset.exists():
         raise NothingSelected(
-            "No rows are selected, so there is nothing to do. Select rows and try again."
+            gettext("No rows are selected, so there is nothing to do. Select rows and try again.")
         )
-    cleaned = operation.clean_params(dict(params or {}), model=model, queryset=queryset, user=user)
 
     task = BulkTask(
         operation=operation_name,

@@ -27,12 +27,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> Iterable[checks.Ch
                 id="bulkops.W001",
             )
         )
-    for name in ("SYNC_THRESHOLD", "CHUNK_SIZE", "HEARTBEAT_TIMEOUT", "MAX_ERRORS"):
+    for name in ("SYNC_THRESHOLD", "CHUNK_SIZE", "MAX_ERRORS"):
         value = getattr(settings, name)
         if not isinstance(value, int) or value < (0 if name == "SYNC_THRESHOLD" else 1):
             messages.append(
                 checks.Error(f"BULKOPS[{name!r}] must be a positive integer.", id="bulkops.E005")
             )
+    # Seconds; a fraction is fine (tests run workers with a timeout of 1.5 s).
+    timeout = settings.HEARTBEAT_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        messages.append(
+            checks.Error(
+                "BULKOPS['HEARTBEAT_TIMEOUT'] must be a positive number of seconds.",
+                id="bulkops.E005",
+            )
+        )
     try:
         backend_class = import_string(settings.BACKEND)
     except ImportError as exc:

@@ -117,8 +117,15 @@ class RunContext:
         # Operation-specific resume state, as committed with the last batch.
         self.checkpoint: dict[str, Any] = dict(saved.get("state", {}))
         counts = saved.get("counts", {})
-        for name in COUNTS:
-            setattr(task, name, counts.get(name, 0))
+        restored = {name: counts.get(name, 0) for name in COUNTS}
+        stale = {name for name, value in restored.items() if getattr(task, name) != value}
+        for name, value in restored.items():
+            setattr(task, name, value)
+        if stale:
+            # A resumed run starts from what was committed, not from progress a dead
+            # run reported past it; its rate is measured from here.
+            task.attempt_start_processed = task.processed
+            lifecycle.write(task, attempt_start_processed=task.processed, **restored)
         self.chunk_size = int(task.params.get("chunk_size") or settings.CHUNK_SIZE)
         self._interval = float(settings.PROGRESS_INTERVAL)
         self._last_write = time.monotonic()

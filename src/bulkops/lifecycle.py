@@ -2,7 +2,7 @@
 
 ```
 pending ──claim──▶ running ──finish──▶ succeeded | failed | cancelled   (+ outcome)
-   │                  │ commit_chunk / write / beat (fenced: still held by this worker)
+   │                  │ write (chunk commits, progress) / beat (fenced: still held)
    │                  ├─request_cancel (flag; the worker finishes it)
    │                  └─mark_stalled ──▶ failed (holder silent or dead)
    ├─request_cancel ──▶ cancelled
@@ -22,7 +22,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -114,12 +114,10 @@ def beat(task: BulkTask) -> bool:
     in progress needs no proof of life.
     """
     db = _db(task)
-    rows = held(task, db)
-    if connections[db].features.has_select_for_update_skip_locked:
-        rows = BulkTask.objects.using(db).filter(
-            pk__in=rows.select_for_update(skip_locked=True).values("pk")
-        )
-    return bool(rows.update(heartbeat_at=timezone.now())) or held(task, db).exists()
+    rows = _unless_locked(held(task, db), db)
+    with transaction.atomic(using=db):
+        updated = rows.update(heartbeat_at=timezone.now())
+    return bool(updated) or held(task, db).exists()
 
 
 def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None) -> None:
@@ -163,13 +161,17 @@ def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None
     fields["heartbeat_at"] = now
     db = _db(task)
     try:
-        held(task, db).update(**fields)
+        updated = held(task, db).update(**fields)
     except Exception:
         # The error may have been a dropped connection: retry once on a fresh one, so
         # the row does not stay "running" behind a failure we already know about.
         connections[db].close()
         close_old_connections()
-        held(task, db).update(**fields)
+        updated = held(task, db).update(**fields)
+    if not updated:
+        # Ended as stalled or taken over meanwhile: that row is the truth, not ours.
+        logger.warning("bulkops: task %s was no longer held when its run ended", task.pk)
+        return
     _finished(task)
 
 
@@ -219,28 +221,26 @@ def mark_stalled(task: BulkTask) -> bool:
     Fenced like every write: if its worker was only slow, its next write finds the task
     no longer held and its chunk rolls back instead of applying twice.
     """
-    candidates = BulkTask.objects.stalled().filter(pk=task.pk)
+    candidates: QuerySet[BulkTask] = BulkTask.objects.stalled().filter(pk=task.pk)
     holder = _running_holder(task.pk)
     if holder and holder_is_dead(holder):
         candidates = BulkTask.objects.filter(pk=task.pk, status=Status.RUNNING, worker=holder)
     db = _db(task)
-    if connections[db].features.has_select_for_update_skip_locked:
-        # A row locked by an open write is being worked on; never wait behind it.
-        candidates = BulkTask.objects.filter(
-            pk__in=candidates.select_for_update(skip_locked=True).values("pk")
+    # A row locked by an open write is being worked on: never wait behind it.
+    candidates = _unless_locked(candidates.using(db), db)
+    with transaction.atomic(using=db):
+        updated = candidates.update(
+            status=Status.FAILED,
+            outcome=BulkTask.Outcome.FAILED,
+            finished_at=timezone.now(),
+            worker="",
+            stage="",
+            message=(
+                "Stalled: the worker stopped reporting. Retry resumes after the last "
+                f"committed chunk ({task.processed} rows)."
+            ),
         )
-    now = timezone.now()
-    if not candidates.update(
-        status=Status.FAILED,
-        outcome=BulkTask.Outcome.FAILED,
-        finished_at=now,
-        worker="",
-        stage="",
-        message=(
-            "Stalled: the worker stopped reporting. Retry resumes after the last "
-            f"committed chunk ({task.processed} rows)."
-        ),
-    ):
+    if not updated:
         return False
     task.refresh_from_db()
     _finished(task)
@@ -276,6 +276,18 @@ def enqueued(task_id: Any, backend_id: str) -> None:
 
 def _finished(task: BulkTask) -> None:
     signals.task_finished.send(sender=BulkTask, task=task, outcome=task.outcome)
+
+
+def _unless_locked(rows: QuerySet[BulkTask], db: str) -> QuerySet[BulkTask]:
+    """``rows`` minus those another transaction holds locked (PostgreSQL; as is elsewhere).
+
+    Run inside ``transaction.atomic``: Django refuses FOR UPDATE in autocommit.
+    """
+    if not connections[db].features.has_select_for_update_skip_locked:
+        return rows
+    return BulkTask.objects.using(db).filter(
+        pk__in=rows.select_for_update(skip_locked=True).values("pk")
+    )
 
 
 def _running_holder(task_id: Any) -> str | None:

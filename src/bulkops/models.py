@@ -189,6 +189,16 @@ class BulkTask(models.Model):
         return BulkTask.Outcome.PARTIAL
 
     @property
+    def state(self) -> str:
+        """What the pages show: the outcome once finished, the status before."""
+        return self.outcome or self.status
+
+    def get_state_display(self) -> str:
+        if self.outcome:
+            return str(self.Outcome(self.outcome).label)
+        return str(self.get_status_display())
+
+    @property
     def is_stalled(self) -> bool:
         if self.status != self.Status.RUNNING or self.heartbeat_at is None:
             return False

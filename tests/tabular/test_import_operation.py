@@ -266,6 +266,7 @@ def test_all_or_nothing_writes_nothing_when_a_row_fails(countries: Any, run_impo
     assert Customer.objects.count() == 0
     assert task.failed_count == 1 and task.result["all_or_nothing_refused"] is True
     assert task.result["created"] == 0
+    assert (task.status, task.outcome) == ("succeeded", "failed"), "nothing was imported"
     assert task.errors.get().row == 152
     rows[150][1] = "fixed@example.com"
     task = run_import(xlsx_bytes([HEADERS, *rows]), "c.xlsx", atomic=True, chunk_size=100)

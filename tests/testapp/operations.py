@@ -9,6 +9,7 @@ from django.db.models import F
 
 from bulkops import operation
 from bulkops.context import RunContext
+from bulkops.operations.base import Operation
 from tests.testapp.models import Item
 
 
@@ -80,3 +81,21 @@ def increment(ctx: RunContext) -> dict[str, Any]:
             batch.succeeded(Item.objects.filter(pk__in=batch.items).update(value=F("value") + 1))
             time.sleep(delay)
     return {}
+
+
+@operation
+class LongStage(Operation):
+    """One stage that commits nothing for ``sleep`` seconds (a large workbook being read,
+    a slow device), then one chunk; it holds the model's conflict lock throughout."""
+
+    name = "tests.long_stage"
+    requires_queryset = True
+    locks_model = True
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        ctx.progress(stage="Reading the file", force=True)
+        time.sleep(float(ctx.params.get("sleep", 3)))
+        for batch in ctx.batches(ctx.queryset):
+            with batch:
+                batch.succeeded(Item.objects.filter(pk__in=batch.items).update(value=2))
+        return {}

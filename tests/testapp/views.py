@@ -61,3 +61,13 @@ class PerObjectCustomerList(CustomerList):
 def sse_progress(request: HttpRequest, pk: Any) -> HttpResponse:
     """A progress bar fed by the task's event stream through htmx's SSE extension."""
     return render(request, "testapp/sse_progress.html", {"pk": pk})
+
+
+class CityCustomerList(CustomerList):
+    """One "tenant" per city: its jobs lock the customers of that city only."""
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().filter(city=self.kwargs["city"])
+
+    def get_bulk_lock_scope(self) -> str | None:
+        return f"city={self.kwargs['city']}"

@@ -257,7 +257,8 @@ class ImportOperation(Operation):
         for number, errors in sorted(grouped.items()):
             values = _json_values(bound.headers, cleaned.failed.get(number, []))
             _record(batch, number, errors, values)
-        batch.skipped(len(batch.items) - len(grouped))
+        # The valid rows are not "skipped" (a choice the user made): they were refused
+        # with the rest, so a refused all-or-nothing import ends with outcome "failed".
 
     def _finish(self, ctx: RunContext, *, nothing_written: bool = False) -> dict[str, Any]:
         task = ctx.task

@@ -46,7 +46,11 @@ def render_progress(request: HttpRequest, task: BulkTask) -> HttpResponse:
     ).render()
     if task.is_finished:
         response = HttpResponseStopPolling(response.content)
-        trigger_client_event(response, FINISHED_EVENT, {"id": str(task.pk), "status": task.status})
+        trigger_client_event(
+            response,
+            FINISHED_EVENT,
+            {"id": str(task.pk), "status": task.status, "outcome": task.outcome},
+        )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -121,7 +125,7 @@ class BaseTaskPage(LoginRequiredMixin):
 
 
 class TaskListView(BaseTaskPage, ListView):  # type: ignore[misc]
-    """History: the user's tasks, newest first, filterable by status and operation."""
+    """History: the user's tasks, newest first, filterable by status, outcome and operation."""
 
     template_name = "bulkops/task_list.html"
     context_object_name = "tasks"
@@ -134,6 +138,9 @@ class TaskListView(BaseTaskPage, ListView):  # type: ignore[misc]
         status = self.request.GET.get("status")
         if status in BulkTask.Status.values:
             queryset = queryset.filter(status=status)
+        outcome = self.request.GET.get("outcome")
+        if outcome in BulkTask.Outcome.values:
+            queryset = queryset.filter(outcome=outcome)
         if operation := self.request.GET.get("operation"):
             queryset = queryset.filter(operation=operation)
         return queryset
@@ -141,6 +148,8 @@ class TaskListView(BaseTaskPage, ListView):  # type: ignore[misc]
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["statuses"] = BulkTask.Status.choices
+        context["outcomes"] = BulkTask.Outcome.choices
+        context["current_outcome"] = self.request.GET.get("outcome", "")
         context["operations"] = (
             BulkTask.objects.visible_to(self.request.user)
             .order_by()
