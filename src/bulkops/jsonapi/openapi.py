@@ -14,216 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
 import bulkops
-
-NULLABLE_INT = {"type": ["integer", "null"]}
-NULLABLE_STR = {"type": ["string", "null"]}
-NULLABLE_URL = {"type": ["string", "null"], "format": "uri"}
-TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
-STATUSES = ["pending", "running", "succeeded", "failed", "cancelled"]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
-
-
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-    }
-
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        **_obj(
-            {
-                "code": {"type": "string"},
-                "detail": {"type": "string"},
-                "errors": {
-                    "type": "object",
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                },
-            },
-            ["code", "detail"],
-        ),
-        "additionalProperties": False,
-    },
-    "TaskLinks": _obj(
-        {
-            "self": {"type": "string", "format": "uri"},
-            "page": {"type": "string", "format": "uri"},
-            "events": {"type": "string", "format": "uri"},
-            "errors": {"type": "string", "format": "uri"},
-            "error_report": NULLABLE_URL,
-            "download": NULLABLE_URL,
-            "cancel": NULLABLE_URL,
-            "retry": NULLABLE_URL,
-            "retry_failed": NULLABLE_URL,
-        }
-    ),
-    "Task": _obj(
-        {
-            "id": {"type": "string", "format": "uuid"},
-            "operation": {"type": "string"},
-            "label": {"type": "string"},
-            "model": {"type": "string"},
-            "status": {"type": "string", "enum": STATUSES},
-            "status_display": {"type": "string"},
-            "outcome": {
-                "type": "string",
-                "enum": ["", "succeeded", "partial", "failed", "cancelled"],
-                "description": "Blank until the task finishes.",
-            },
-            "outcome_display": {"type": "string"},
-            "is_finished": {"type": "boolean"},
-            "cancel_requested": {"type": "boolean"},
-            "total": NULLABLE_INT,
-            "processed": {"type": "integer", "minimum": 0},
-            "succeeded": {"type": "integer", "minimum": 0},
-            "failed": {"type": "integer", "minimum": 0},
-            "skipped": {"type": "integer", "minimum": 0},
-            "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-            "stage": {"type": "string"},
-            "message": {"type": "string"},
-            "rate": {"type": ["number", "null"]},
-            "eta_seconds": {"type": ["number", "null"]},
-            "elapsed_seconds": {"type": ["number", "null"]},
-            "created_at": TIMESTAMP,
-            "started_at": TIMESTAMP,
-            "finished_at": TIMESTAMP,
-            "result": {"type": "object"},
-            "links": _ref("TaskLinks"),
-        }
-    ),
-    "RowError": _obj(
-        {
-            "row": NULLABLE_INT,
-            "ref": {"type": "string"},
-            "field": {"type": "string"},
-            "message": {"type": "string"},
-            "values": {"type": "object"},
-        }
-    ),
-    "ImportPreview": _obj(
-        {
-            "upload": {"type": "string"},
-            "filename": {"type": "string"},
-            "sheet": NULLABLE_STR,
-            "sheets": {"type": "array", "items": {"type": "string"}},
-            "row_count": NULLABLE_INT,
-            "columns": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "position": {"type": "integer"},
-                        "header": {"type": "string"},
-                        "field": {"type": "string"},
-                    }
-                ),
-            },
-            "fields": {"type": "array", "items": {"type": "string"}},
-            "errors": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "row": {"type": "integer"},
-                        "column": NULLABLE_STR,
-                        "message": {"type": "string"},
-                    }
-                ),
-            },
-            "failed_rows": {"type": "integer"},
-            "checked_rows": {"type": "integer"},
-            "complete": {"type": "boolean"},
-            "problem": {"type": "string"},
-            "can_import": {"type": "boolean"},
-        }
-    ),
-    "ImportOptions": {
-        "type": "object",
-        "properties": {
-            "upload": {"type": "string", "description": "The token from the upload step."},
-            "mode": {"type": "string", "enum": ["upsert", "create", "update"]},
-            "key_field": {"type": "string"},
-            "dates": {"type": "string", "enum": ["dmy", "mdy"]},
-            "decimal_separator": {"type": "string", "enum": ["", ",", "."]},
-            "sheet": {"type": "string"},
-            "atomic": {"type": "boolean"},
-            "mapping": {
-                "type": ["object", "null"],
-                "description": 'Column position -> field name, like {"0": "name"}.',
-                "additionalProperties": {"type": ["string", "null"]},
-            },
-        },
-        "required": ["upload"],
-    },
-    "ActionRequest": {
-        "type": "object",
-        "properties": {
-            "ids": {"type": "array", "items": {"type": ["string", "integer"]}},
-            "all_matching": {"type": "boolean"},
-            "exclude": {"type": "array", "items": {"type": ["string", "integer"]}},
-            "values": {"type": "object", "description": "update only: field -> new value"},
-        },
-    },
-    "ExposedView": _obj(
-        {
-            "name": {"type": "string"},
-            "model": {"type": "string"},
-            "verbose_name": {"type": "string"},
-            "verbose_name_plural": {"type": "string"},
-            "actions": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "name": {"type": "string"},
-                        "label": {"type": "string"},
-                        "url": {"type": "string", "format": "uri"},
-                        "fields": {"type": "array", "items": {"type": "string"}},
-                    },
-                    ["name", "label", "url"],
-                ),
-            },
-        }
-    ),
-}
-
-
-# One event of the stream: ``data`` is a Task as JSON (or the progress partial's HTML
-# with ``?format=html``); ``id`` is "<processed>-<status>".
-SSE_EVENT = {
-    "type": "object",
-    "properties": {
-        "event": {"type": "string", "enum": ["progress", "finished"]},
-        "data": {"type": "string"},
-        "id": {"type": "string"},
-        "retry": {"type": "integer"},
-    },
-    "required": ["event", "data"],
-}
-
-
-def _page(item: str) -> dict[str, Any]:
-    return _obj(
-        {
-            "count": {"type": "integer"},
-            "page": {"type": "integer"},
-            "pages": {"type": "integer"},
-            "next": NULLABLE_URL,
-            "previous": NULLABLE_URL,
-            "results": {"type": "array", "items": _ref(item)},
-        }
-    )
-
+from bulkops.jsonapi.schemas import SCHEMAS, SSE_EVENT, error, json_content, obj, page, ref
 
 TASK_ID = {
     "name": "id",
@@ -240,15 +31,15 @@ PAGING = [
     },
 ]
 COMMON = {
-    "401": _error("Not authenticated."),
-    "405": _error("Method not allowed."),
+    "401": error("Not authenticated."),
+    "405": error("Method not allowed."),
 }
-READ = {**COMMON, "404": _error("No such task, or not yours.")}
+READ = {**COMMON, "404": error("No such task, or not yours.")}
 WRITE = {
     **READ,
-    "400": _error("Invalid fields; `errors` names each one."),
-    "403": _error("CSRF check failed (session), or not permitted."),
-    "409": _error("The task is not in a state that allows this."),
+    "400": error("Invalid fields; `errors` names each one."),
+    "403": error("CSRF check failed (session), or not permitted."),
+    "409": error("The task is not in a state that allows this."),
 }
 
 
@@ -263,8 +54,8 @@ def paths(prefix: str) -> dict[str, Any]:
             "get": _op(
                 "The caller's tasks, newest first.",
                 {
-                    "200": _json(_page("Task"), "A page of tasks."),
-                    "400": _error("An unknown filter value."),
+                    "200": json_content(page("Task"), "A page of tasks."),
+                    "400": error("An unknown filter value."),
                     **COMMON,
                 },
                 operationId="listTasks",
@@ -286,7 +77,7 @@ def paths(prefix: str) -> dict[str, Any]:
             "parameters": [TASK_ID],
             "get": _op(
                 "One task.",
-                {"200": _json(_ref("Task"), "The task."), **READ},
+                {"200": json_content(ref("Task"), "The task."), **READ},
                 operationId="getTask",
             ),
         },
@@ -295,8 +86,8 @@ def paths(prefix: str) -> dict[str, Any]:
             "get": _op(
                 "The task's row errors, by row.",
                 {
-                    "200": _json(_page("RowError"), "A page of row errors."),
-                    "400": _error("A bad page number."),
+                    "200": json_content(page("RowError"), "A page of row errors."),
+                    "400": error("A bad page number."),
                     **READ,
                 },
                 operationId="listTaskErrors",
@@ -358,7 +149,7 @@ def paths(prefix: str) -> dict[str, Any]:
             "parameters": [TASK_ID],
             "post": _op(
                 "Ask the task to stop.",
-                {"200": _json(_ref("Task"), "The task, cancelled or stopping."), **WRITE},
+                {"200": json_content(ref("Task"), "The task, cancelled or stopping."), **WRITE},
                 operationId="cancelTask",
             ),
         },
@@ -366,7 +157,7 @@ def paths(prefix: str) -> dict[str, Any]:
             "parameters": [TASK_ID],
             "post": _op(
                 "Run a failed, cancelled or stalled task again from its checkpoint.",
-                {"202": _json(_ref("Task"), "The task, queued again."), **WRITE},
+                {"202": json_content(ref("Task"), "The task, queued again."), **WRITE},
                 operationId="retryTask",
             ),
         },
@@ -374,7 +165,7 @@ def paths(prefix: str) -> dict[str, Any]:
             "parameters": [TASK_ID],
             "post": _op(
                 "A new task over only the rows that failed.",
-                {"202": _json(_ref("Task"), "The new task."), **WRITE},
+                {"202": json_content(ref("Task"), "The new task."), **WRITE},
                 operationId="retryFailedRows",
             ),
         },
@@ -382,8 +173,8 @@ def paths(prefix: str) -> dict[str, Any]:
             "get": _op(
                 "The bulk actions the caller may run, per exposed list view.",
                 {
-                    "200": _json(
-                        _obj({"results": {"type": "array", "items": _ref("ExposedView")}}),
+                    "200": json_content(
+                        obj({"results": {"type": "array", "items": ref("ExposedView")}}),
                         "Exposed views.",
                     ),
                     **COMMON,
@@ -399,11 +190,11 @@ def paths(prefix: str) -> dict[str, Any]:
             "post": _op(
                 "Start a bulk action over rows of the view's own queryset. The query string "
                 "is the view's filter (as on its page) for `all_matching`.",
-                {"202": _json(_ref("Task"), "The new task."), **WRITE},
+                {"202": json_content(ref("Task"), "The new task."), **WRITE},
                 operationId="runAction",
                 requestBody={
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("ActionRequest")}},
+                    "content": {"application/json": {"schema": ref("ActionRequest")}},
                 },
             ),
         },
@@ -414,8 +205,8 @@ def paths(prefix: str) -> dict[str, Any]:
             "post": _op(
                 "Upload a spreadsheet: it is staged and checked (a dry run), nothing saved.",
                 {
-                    "200": _json(_ref("ImportPreview"), "The dry run."),
-                    "413": _error("The file is too large."),
+                    "200": json_content(ref("ImportPreview"), "The dry run."),
+                    "413": error("The file is too large."),
                     **WRITE,
                 },
                 operationId="uploadImport",
@@ -444,11 +235,11 @@ def paths(prefix: str) -> dict[str, Any]:
             ],
             "post": _op(
                 "The dry run again, with other options or another column mapping.",
-                {"200": _json(_ref("ImportPreview"), "The dry run."), **WRITE},
+                {"200": json_content(ref("ImportPreview"), "The dry run."), **WRITE},
                 operationId="previewImport",
                 requestBody={
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("ImportOptions")}},
+                    "content": {"application/json": {"schema": ref("ImportOptions")}},
                 },
             ),
         },
@@ -458,11 +249,11 @@ def paths(prefix: str) -> dict[str, Any]:
             ],
             "post": _op(
                 "Start the import of a staged upload.",
-                {"202": _json(_ref("Task"), "The import task."), **WRITE},
+                {"202": json_content(ref("Task"), "The import task."), **WRITE},
                 operationId="confirmImport",
                 requestBody={
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("ImportOptions")}},
+                    "content": {"application/json": {"schema": ref("ImportOptions")}},
                 },
             ),
         },
