@@ -155,3 +155,20 @@ def test_session_write_without_csrf_is_403(customer_user: Any, customers: list[C
 
     assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
     assert Customer.objects.count() == len(customers)
+
+
+def test_a_project_operation_runs_with_the_views_params(
+    carol: Client, customers: list[Customer], django_capture_on_commit_callbacks: Any
+) -> None:
+    ids = [customers[3].pk, customers[4].pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(carol, run_url("customers", "tests.deactivate"), {"ids": ids})
+
+    assert response.status_code == 202
+    task = BulkTask.objects.get(pk=response.json()["id"])
+    assert (task.operation, task.status, task.succeeded_count) == (
+        "tests.deactivate",
+        "succeeded",
+        2,
+    )
+    assert set(Customer.objects.filter(active=False).values_list("pk", flat=True)) == set(ids)
