@@ -111,3 +111,32 @@ def test_stream_is_404_for_someone_elses_task(asgi_server: int, user: Any, other
         urllib.request.urlopen(request)
     assert caught.value.code == 404
     assert json.loads(caught.value.read())["code"] == "not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_poller_stops_when_the_last_watcher_leaves(asgi_server: int, user: Any) -> None:
+    task = BulkTask.objects.create(
+        operation="update", owner=user, status="running", total=10, heartbeat_at=timezone.now()
+    )
+    client = Client()
+    client.force_login(user)
+    session = client.cookies["sessionid"].value
+    path = reverse("bulkops:api-task-events", kwargs={"pk": task.pk})
+
+    async def watch_briefly() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", asgi_server)
+        writer.write(
+            f"GET {path} HTTP/1.0\r\nHost: x\r\nCookie: sessionid={session}\r\n\r\n".encode()
+        )
+        await reader.readuntil(b"event: progress")
+        writer.close()
+
+    async def scenario() -> None:
+        await asyncio.gather(*(watch_briefly() for _ in range(5)))
+
+    asyncio.run(scenario())
+    time.sleep(0.5)  # the server notices the closed connections
+    before = counts(asgi_server)["task_reads"]
+    time.sleep(1.0)  # ten stream intervals
+
+    assert counts(asgi_server)["task_reads"] == before

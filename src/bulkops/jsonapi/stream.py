@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,13 +118,14 @@ class TaskPoller:
                 queue.put_nowait(None)
 
 
-_by_loop: dict[int, dict[str, TaskPoller]] = {}
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, TaskPoller]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def pollers() -> dict[str, TaskPoller]:
     """This event loop's pollers (one loop per ASGI process)."""
-    loop = asyncio.get_running_loop()
-    return _by_loop.setdefault(id(loop), {})
+    return _by_loop.setdefault(asyncio.get_running_loop(), {})
 
 
 def poller_for(task_id: str) -> TaskPoller:
