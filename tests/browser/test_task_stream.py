@@ -1,4 +1,4 @@
-"""htmx's SSE extension on the task event stream (``?format=html``), under uvicorn."""
+"""The task event stream in Chromium: htmx's SSE extension under uvicorn; EventSource under WSGI."""
 
 from __future__ import annotations
 
@@ -56,3 +56,42 @@ def test_htmx_sse_extension_swaps_in_progress_and_the_finish(
         assert page.locator("#live .bulkops-percent").inner_text() == "100%"
     finally:
         context.close()
+
+
+def test_under_wsgi_eventsource_falls_back_to_polling(
+    page: Any, live_server: Any, user: Any
+) -> None:
+    """runserver-like WSGI: one event per request, and EventSource reconnects on its own."""
+    from tests.browser.conftest import log_in
+
+    task = BulkTask.objects.create(
+        operation="update",
+        owner=user,
+        status="running",
+        total=4,
+        processed=1,
+        heartbeat_at=timezone.now(),
+    )
+    log_in(page, live_server, user)
+    page.goto("/bulkops/tasks/")
+    url = f"/bulkops/api/tasks/{task.pk}/events/"
+    page.evaluate(
+        """url => {
+            window.seen = [];
+            const source = new EventSource(url);
+            const keep = e => window.seen.push([e.type, JSON.parse(e.data).percent]);
+            source.addEventListener("progress", keep);
+            source.addEventListener("finished", e => { keep(e); source.close(); });
+        }""",
+        url,
+    )
+    page.wait_for_function("window.seen.length >= 1")
+    BulkTask.objects.filter(pk=task.pk).update(processed=3)
+    page.wait_for_function("window.seen.some(([, percent]) => percent === 75)")
+    BulkTask.objects.filter(pk=task.pk).update(
+        status="succeeded", outcome="succeeded", processed=4, finished_at=timezone.now()
+    )
+    page.wait_for_function("window.seen.some(([type]) => type === 'finished')")
+
+    seen = page.evaluate("window.seen")
+    assert seen[0] == ["progress", 25] and seen[-1] == ["finished", 100]
