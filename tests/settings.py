@@ -113,6 +113,7 @@ BULKOPS = {
         "customers-pt": "tests.testapp.views.PortugueseCustomerList",
         "customers-filtered": "tests.testapp.views.CustomerFilterList",
     },
+    "API_OPERATIONS": {"tests.sync": "testapp.change_customer"},
     "API_AUTHENTICATION": ["bulkops.jsonapi.auth.session", "tests.testapp.api_auth.token"],
     "STREAM_INTERVAL": 0.1,
     # Worker processes of the heartbeat tests run with a timeout of a second or two.

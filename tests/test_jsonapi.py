@@ -307,13 +307,21 @@ def test_system_check_reports_bad_api_settings(settings: Any) -> None:
         **settings.BULKOPS,
         "API_VIEWS": {"gone": "tests.testapp.views.Nothing", "plain": "django.views.View"},
         "API_AUTHENTICATION": ["tests.testapp.api_auth.nope"],
+        "API_OPERATIONS": {"tests.nothing": "*", "update": "*"},
     }
     errors = check_api_settings()
 
     assert [(e.id, "gone" in e.msg or "plain" in e.msg) for e in errors] == [
         ("bulkops.E021", True),
         ("bulkops.E021", True),
+        ("bulkops.E023", False),
+        ("bulkops.E023", False),
         ("bulkops.E022", False),
     ]
-    settings.BULKOPS = {**settings.BULKOPS, "API_VIEWS": {}, "API_AUTHENTICATION": []}
+    settings.BULKOPS = {
+        **settings.BULKOPS,
+        "API_VIEWS": {},
+        "API_AUTHENTICATION": [],
+        "API_OPERATIONS": {},
+    }
     assert check_api_settings() == []

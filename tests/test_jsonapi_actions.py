@@ -135,7 +135,10 @@ def test_a_user_without_the_permission_is_refused(
     response = post_json(client, run_url("customers", "delete"), {"ids": [customers[0].pk]})
 
     assert response.status_code == 403
-    assert client.get(reverse("bulkops:api-action-list")).json() == {"results": []}
+    assert client.get(reverse("bulkops:api-action-list")).json() == {
+        "results": [],
+        "operations": [],
+    }
     assert Customer.objects.count() == len(customers)
 
 
@@ -172,3 +175,38 @@ def test_a_project_operation_runs_with_the_views_params(
         2,
     )
     assert set(Customer.objects.filter(active=False).values_list("pk", flat=True)) == set(ids)
+
+
+def operation_url(name: str) -> str:
+    return reverse("bulkops:api-operation-run", kwargs={"name": name})
+
+
+def test_an_exposed_operation_starts_with_its_params_and_reports_its_counts(
+    carol: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    listed = carol.get(reverse("bulkops:api-action-list")).json()["operations"]
+    assert [o["name"] for o in listed] == ["tests.sync"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(carol, operation_url("tests.sync"), {"params": {"source": "erp"}})
+
+    assert response.status_code == 202, response.content
+    task = carol.get(response["Location"]).json()
+    assert (task["status"], task["processed"], task["total"]) == ("succeeded", 30, 30)
+    assert task["result"] == {"created": 25, "updated": 5}
+
+
+def test_an_exposed_operation_names_a_bad_param_and_checks_its_permission(
+    carol: Client, client: Client, other_user: Any
+) -> None:
+    bad = post_json(carol, operation_url("tests.sync"), {"params": {"source": "ftp"}})
+    assert bad.status_code == 400 and bad.json()["errors"] == {
+        "params.source": ["Choose erp or crm."]
+    }
+    assert post_json(carol, operation_url("tests.noop"), {}).status_code == 404  # not exposed
+
+    client.force_login(other_user)
+    refused = post_json(client, operation_url("tests.sync"), {"params": {"source": "erp"}})
+    assert refused.status_code == 403
+    assert client.get(reverse("bulkops:api-action-list")).json()["operations"] == []
+    assert not BulkTask.objects.exists()

@@ -95,6 +95,29 @@ def check_api_settings(app_configs: Any = None, **kwargs: Any) -> Iterable[check
                     id="bulkops.E021",
                 )
             )
+    from bulkops.exceptions import UnknownOperation
+    from bulkops.registry import get_operation
+
+    for name in dict(settings.API_OPERATIONS):
+        try:
+            operation = get_operation(name)
+        except UnknownOperation:
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_OPERATIONS'] names {name!r}, which is not a registered "
+                    "operation.",
+                    id="bulkops.E023",
+                )
+            )
+            continue
+        if operation.requires_queryset:
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_OPERATIONS'][{name!r}] needs a selection of rows.",
+                    hint="Expose it through a list view in BULKOPS['API_VIEWS'] instead.",
+                    id="bulkops.E023",
+                )
+            )
     for path in settings.API_AUTHENTICATION:
         try:
             authenticator = import_string(path) if isinstance(path, str) else path

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     # exposes, name -> dotted path of a BulkMixin view; and the callables that find the
     # user of an API request (the session one, which also enforces CSRF, by default).
     "API_VIEWS": {},
+    # Operations the API may start on their own (no list view, no selection): operation
+    # name -> the permission that allows it ("app_label.codename", or "*" for anyone
+    # logged in), as submit(permission=) takes it.
+    "API_OPERATIONS": {},
     "API_AUTHENTICATION": ["bulkops.jsonapi.auth.session"],
     "API_PAGE_SIZE": 25,
     # Seconds between two reads of a task by the per-process poller behind the

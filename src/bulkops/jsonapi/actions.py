@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from bulkops import api
 from bulkops.conf import settings
 from bulkops.exceptions import NothingSelected
 from bulkops.jsonapi.http import ApiError, api_view, from_validation_error, invalid, json_body
@@ -76,7 +77,40 @@ def describe(request: HttpRequest, name: str, view: BulkMixin) -> dict[str, Any]
 @api_view(("GET",))
 def action_list(request: HttpRequest) -> JsonResponse:
     views = [describe(request, name, build_view(request, name)) for name in exposed_views()]
-    return JsonResponse({"results": [v for v in views if v["actions"]]})
+    operations = [
+        {
+            "name": name,
+            "label": str(get_operation(name).label or name),
+            "url": request.build_absolute_uri(
+                reverse("bulkops:api-operation-run", kwargs={"name": name})
+            ),
+        }
+        for name, permission in dict(settings.API_OPERATIONS).items()
+        if api.may_run(request.user, get_operation(name)(), None, permission or None)
+    ]
+    return JsonResponse({"results": [v for v in views if v["actions"]], "operations": operations})
+
+
+@api_view(("POST",))
+def operation_run(request: HttpRequest, name: str) -> JsonResponse:
+    """Start an operation listed in ``API_OPERATIONS`` with the JSON body's ``params``.
+
+    ``submit()`` checks the declared permission (and keeps it on the task) and the
+    operation's ``clean_params()`` validates the params, as for any other caller.
+    """
+    exposed = dict(settings.API_OPERATIONS)
+    if name not in exposed:
+        raise Http404
+    body = json_body(request)
+    params = body.get("params", {})
+    if not isinstance(params, dict):
+        raise invalid({"params": [_("Must be an object.")]})
+    try:
+        task = api.submit(name, user=request.user, params=params, permission=exposed[name] or None)
+    except ValidationError as exc:
+        raise from_validation_error(exc, prefix="params.") from None
+    task.refresh_from_db()  # a small job may already have run inline
+    return accepted(request, task)
 
 
 @api_view(("POST",))

@@ -171,11 +171,26 @@ def paths(prefix: str) -> dict[str, Any]:
         },
         f"{prefix}actions/": {
             "get": _op(
-                "The bulk actions the caller may run, per exposed list view.",
+                "The bulk actions the caller may run, per exposed list view, and the "
+                "operations it may start on their own.",
                 {
                     "200": json_content(
-                        obj({"results": {"type": "array", "items": ref("ExposedView")}}),
-                        "Exposed views.",
+                        obj(
+                            {
+                                "results": {"type": "array", "items": ref("ExposedView")},
+                                "operations": {
+                                    "type": "array",
+                                    "items": obj(
+                                        {
+                                            "name": {"type": "string"},
+                                            "label": {"type": "string"},
+                                            "url": {"type": "string", "format": "uri"},
+                                        }
+                                    ),
+                                },
+                            }
+                        ),
+                        "Exposed views and operations.",
                     ),
                     **COMMON,
                 },
@@ -195,6 +210,27 @@ def paths(prefix: str) -> dict[str, Any]:
                 requestBody={
                     "required": True,
                     "content": {"application/json": {"schema": ref("ActionRequest")}},
+                },
+            ),
+        },
+        f"{prefix}operations/{{name}}/": {
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "post": _op(
+                "Start an operation listed in BULKOPS['API_OPERATIONS'] with its params.",
+                {"202": json_content(ref("Task"), "The new task."), **WRITE},
+                operationId="runOperation",
+                requestBody={
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"params": {"type": "object"}},
+                            }
+                        }
+                    },
                 },
             ),
         },

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/tasks/<uuid:pk>/download/", tasks.task_download, name="api-task-download"),
     path("api/actions/", actions.action_list, name="api-action-list"),
     path("api/actions/<str:view>/<str:action>/", actions.action_run, name="api-action-run"),
+    path("api/operations/<str:name>/", actions.operation_run, name="api-operation-run"),
     path("api/imports/<str:model>/", imports.import_upload, name="api-import-upload"),
     path("api/imports/<str:model>/preview/", imports.import_preview, name="api-import-preview"),
     path("api/imports/<str:model>/confirm/", imports.import_confirm, name="api-import-confirm"),
