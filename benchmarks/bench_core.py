@@ -32,8 +32,8 @@ def _backends(db_name: str) -> list[tuple[str, dict[str, Any], services.Worker |
     queue = f"bulkops-bench-{uuid.uuid4().hex[:6]}"
     redis_env = services.worker_env(db_name, BULKOPS_Q_BROKER="redis", **bench)
     found: list[tuple[str, dict[str, Any], services.Worker | None]] = []
-    if services.port_open("127.0.0.1", 6379):
-        worker = services.celery_worker(db_name, "redis://127.0.0.1:6379/0", queue)
+    if services.redis_up():
+        worker = services.celery_worker(db_name, services.REDIS_URL, queue)
         worker.env.update(bench)
         found.append(
             (
@@ -45,8 +45,8 @@ def _backends(db_name: str) -> list[tuple[str, dict[str, Any], services.Worker |
                 worker,
             )
         )
-    if services.port_open("127.0.0.1", 5672):
-        worker = services.celery_worker(db_name, "amqp://guest:guest@127.0.0.1:5672//", queue)
+    if services.rabbitmq_up():
+        worker = services.celery_worker(db_name, services.RABBITMQ_URL, queue)
         worker.env.update(bench)
         found.append(
             (
@@ -67,7 +67,7 @@ def _backends(db_name: str) -> list[tuple[str, dict[str, Any], services.Worker |
             worker,
         )
     )
-    if services.port_open("127.0.0.1", 6379):
+    if services.redis_up():
         worker = services.q_cluster(db_name, "redis")
         worker.env = redis_env
         found.append(

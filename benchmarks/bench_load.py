@@ -52,7 +52,7 @@ def run(report: Report, args: argparse.Namespace) -> None:
     db_name = str(connection.settings_dict["NAME"])
     queue = f"bulkops-load-{uuid.uuid4().hex[:6]}"
     bench_env = {"DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
-    worker = services.celery_worker(db_name, "redis://127.0.0.1:6379/0", queue)
+    worker = services.celery_worker(db_name, services.REDIS_URL, queue)
     worker.env.update(bench_env)
     worker.argv[worker.argv.index("-c") + 1] = "2"
     if nice:

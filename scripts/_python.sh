@@ -17,18 +17,29 @@ find_python() {
     return 1
 }
 
-# ensure_venv DIR EXTRAS [PIP_ARGS...]: create DIR with the project installed and EXTRAS.
+# ensure_venv DIR NAMES [PIP_ARGS...]: create DIR with the project installed (editable) and
+# NAMES (comma-separated). A name that is one of pyproject's [dependency-groups] (test,
+# benchmarks: what contributors need, never published) is installed as a group; the others
+# are the package's extras.
 ensure_venv() {
-    local venv="$1" extras="$2"
+    local venv="$1" names="$2"
     shift 2
-    local stamp="$venv/.bulkops-installed" want
-    want="$(sha1sum < pyproject.toml | cut -c1-12)-$extras-$*"
+    local stamp="$venv/.bulkops-installed" want name extras="" groups=()
+    want="$(sha1sum < pyproject.toml | cut -c1-12)-$names-$*"
+    IFS=, read -ra _names <<< "$names"
+    for name in "${_names[@]}"; do
+        case "$name" in
+            test|benchmarks) groups+=(--group "$name") ;;
+            ?*) extras="${extras:+$extras,}$name" ;;
+        esac
+    done
     if [ ! -x "$venv/bin/python" ]; then
         "$(find_python)" -m venv "$venv"
     fi
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        "$venv/bin/python" -m pip install -q --upgrade pip
-        "$venv/bin/python" -m pip install -q -e ".[$extras]" "$@"
+        # pip >= 25.1 reads [dependency-groups] (--group).
+        "$venv/bin/python" -m pip install -q --upgrade "pip>=25.1"
+        "$venv/bin/python" -m pip install -q -e ".${extras:+[$extras]}" "${groups[@]}" "$@"
         echo "$want" > "$stamp"
     fi
 }

@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from tests import settings
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 # The app a worker runs: its broker comes from BULKOPS_CELERY_BROKER (see settings).
@@ -13,8 +15,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Senders for the tests, one per broker, whatever the environment says.
 redis_app = Celery("bulkops_tests_redis", set_as_current=False)
 redis_app.config_from_object("django.conf:settings", namespace="CELERY")
-redis_app.conf.broker_url = "redis://127.0.0.1:6379/0"
+redis_app.conf.broker_url = settings.REDIS_URL
 
 rabbitmq_app = Celery("bulkops_tests_rabbitmq", set_as_current=False)
 rabbitmq_app.config_from_object("django.conf:settings", namespace="CELERY")
-rabbitmq_app.conf.broker_url = "amqp://guest:guest@127.0.0.1:5672//"
+rabbitmq_app.conf.broker_url = settings.RABBITMQ_URL

@@ -41,7 +41,7 @@ class WorkerPool:
             services.require_redis()
             self._start(
                 kind,
-                lambda: services.celery_worker(self.db_name, "redis://127.0.0.1:6379/0", queue),
+                lambda: services.celery_worker(self.db_name, services.REDIS_URL, queue),
             )
             return {
                 "BACKEND": "bulkops.backends.celery.CeleryBackend",
@@ -49,7 +49,7 @@ class WorkerPool:
             }
         if kind == "celery-rabbitmq":
             services.require_rabbitmq()
-            broker = "amqp://guest:guest@127.0.0.1:5672//"
+            broker = services.RABBITMQ_URL
             self._start(kind, lambda: services.celery_worker(self.db_name, broker, queue))
             return {
                 "BACKEND": "bulkops.backends.celery.CeleryBackend",

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -31,6 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOG_DIR = ROOT / "test-results" / "workers"
+# Service addresses: the same environment variables as tests/settings.py reads.
+REDIS_URL = os.environ.get("BULKOPS_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("BULKOPS_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 def port_open(host: str, port: int) -> bool:
@@ -50,12 +54,25 @@ def require(service: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+def _address(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def redis_up() -> bool:
+    return port_open(*_address(REDIS_URL, 6379))
+
+
+def rabbitmq_up() -> bool:
+    return port_open(*_address(RABBITMQ_URL, 5672))
+
+
 def require_redis() -> None:
-    require("Redis", "127.0.0.1", 6379)
+    require("Redis", *_address(REDIS_URL, 6379))
 
 
 def require_rabbitmq() -> None:
-    require("RabbitMQ", "127.0.0.1", 5672)
+    require("RabbitMQ", *_address(RABBITMQ_URL, 5672))
 
 
 class Worker:

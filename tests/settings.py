@@ -154,7 +154,11 @@ Q_CLUSTER = {
     "poll": 0.1,
     "catch_up": False,
     "ack_failures": True,
-    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default"}),
+    # The ORM broker wins when "orm" is set; "redis" is always there so that a sender on
+    # the ORM broker that enqueues to a Redis cluster (backend option "broker") uses
+    # BULKOPS_REDIS_URL too.
+    "redis": REDIS_URL,
+    **({"orm": "default"} if Q_BROKER == "orm" else {}),
 }
 
 TASKS = {

@@ -110,6 +110,8 @@ def test_ids_outside_the_views_queryset_are_untouched(
 
     only_outside = post_json(carol, run_url("customers-pt", "delete"), {"ids": [spanish.pk]})
     assert only_outside.status_code == 400 and list(only_outside.json()["errors"]) == ["ids"]
+    assert only_outside.json()["code"] == "nothing_selected"
+    assert "nothing to do" in only_outside.json()["detail"]
     assert Customer.objects.filter(pk=spanish.pk).exists()
 
 

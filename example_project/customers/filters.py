@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 
@@ -9,6 +11,11 @@ class CustomerFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", label="Name contains")
     city = django_filters.CharFilter(label="City")
     country = django_filters.CharFilter(label="Country")
+    # django-filter's default widget offers "Unknown", which reads like a value of its own.
+    active = django_filters.BooleanFilter(
+        label=_("Active"),
+        widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]),
+    )
 
     class Meta:
         model = Customer

@@ -12,6 +12,6 @@ Wiring, in example/settings.py::
 in example/urls.py: ``path("devices/", include("devices.urls"))``; and in
 scripts/example, before the web server::
 
-    python -m bulkops.contrib.zk.simulator --port 4370 --users 20 --records 5000 &
+    python -m bulkops.contrib.zk.simulator --port 4370 --users 20 --fingers 2 --records 5000 &
     manage.py devices_setup          # demo employees + a Device at 127.0.0.1:4370
 """

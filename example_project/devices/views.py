@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 import bulkops
-from bulkops.contrib.zk.models import AttendanceRecord, Device
+from bulkops.contrib.zk.models import AttendanceRecord, Device, FingerTemplate
 from bulkops.models import BulkTask
 from bulkops.views.tasks import render_progress
 from devices.models import Employee
@@ -33,6 +33,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
         {
             "devices": devices,
             "employees": Employee.objects.count(),
+            "fingerprints": FingerTemplate.objects.count(),
             "recent": recent,
             **punches_context(),
         },

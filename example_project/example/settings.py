@@ -1,5 +1,9 @@
 """The example project: SQLite and django-q2's ORM broker, so it needs no server.
 
+Safe by default: DEBUG is off unless EXAMPLE_DEBUG=1, and the secret key is generated
+on first start into a git-ignored file (EXAMPLE_RUN_DIR, default example_project/.run),
+unless EXAMPLE_SECRET_KEY gives one. django-q2 signs its queued payloads with it.
+
 Set EXAMPLE_BACKEND to "celery" (Redis on 127.0.0.1) or "tasks" (django.tasks with the
 database worker) to try the other backends; DATABASE_URL-style PostgreSQL via
 EXAMPLE_POSTGRES=1.
@@ -10,11 +14,32 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from django.core.management.utils import get_random_secret_key
 
-SECRET_KEY = os.environ.get("EXAMPLE_SECRET_KEY", "example-only-change-me")
-DEBUG = os.environ.get("EXAMPLE_DEBUG", "1") == "1"
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUN_DIR = Path(os.environ.get("EXAMPLE_RUN_DIR", BASE_DIR / ".run"))
+
+
+def _secret_key() -> str:
+    path = RUN_DIR / "secret_key"
+    if not path.exists():
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: when the web server and the worker start together, one writes, both read.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as file:
+                file.write(get_random_secret_key())
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("EXAMPLE_SECRET_KEY") or _secret_key()
+DEBUG = os.environ.get("EXAMPLE_DEBUG") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
+    host for host in os.environ.get("EXAMPLE_ALLOWED_HOSTS", "").split(",") if host
+]
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "example.urls"
@@ -90,7 +115,7 @@ else:
 STATIC_URL = "/static/"
 MEDIA_ROOT = os.environ.get("EXAMPLE_MEDIA_ROOT", str(BASE_DIR / "media"))
 MEDIA_URL = "/media/"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
 _backend = os.environ.get("EXAMPLE_BACKEND", "django_q")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import pickle
 from functools import partial
 from typing import Any
 
@@ -14,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from bulkops import lifecycle
+from bulkops import lifecycle, selection
 from bulkops.backends import get_backend
 from bulkops.conf import settings
 from bulkops.exceptions import NothingSelected, TaskConflict
@@ -85,12 +84,14 @@ def submit(
         created_at=timezone.now(),
     )
     if queryset is not None:
-        task.query = pickle.dumps(queryset.query)
+        task.selection, task.query = selection.dump(queryset)
     if operation.locks_model and model is not None:
         task.lock_key = lock_key(model, lock_scope)
     if input_file is not None:
         task.input_file.save(_basename(input_file.name or "upload"), input_file, save=False)
     task.label = label or operation.get_label(task)
+    if len(task.label) > 255:  # a long uploaded file name must not break the insert
+        task.label = task.label[:254] + "…"
     task.total = operation.get_total(task)
     if task.lock_key:
         _raise_if_locked(task.lock_key)

@@ -30,6 +30,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_UPLOAD_SIZE": 50 * 1024 * 1024,
     "MAX_ROWS": 1_000_000,
     "MAX_COLUMNS": 200,
+    # Bounds of the one parse of an upload (see docs/import-export.md, "Limits"): they
+    # keep a hostile or oversized workbook to seconds and a few hundred MB.
+    "MAX_CELLS": 3_000_000,
+    "MAX_UNPACKED_SIZE": 256 * 1024 * 1024,
+    "MAX_PART_SIZE": 128 * 1024 * 1024,
     # How many row errors are kept per task; further failures are only counted.
     "MAX_ERRORS": 10_000,
     # JSON API (docs/reference/json-api.md): list views whose bulk actions the API

@@ -243,6 +243,12 @@ class RunContext:
         if force or time.monotonic() - self._last_write >= self._interval:
             self._write(**self._progress_fields())
 
+    def void_successes(self) -> None:
+        """The rows counted as done were not applied after all (an all-or-nothing import
+        refused): they count as neither succeeded nor skipped, so the outcome is failed."""
+        self.task.succeeded_count = self.task.skipped_count = 0
+        self._write(succeeded_count=0, skipped_count=0)
+
     def save_result_file(self, name: str, content: File[Any]) -> str:
         """Store ``content`` as the task's result file (download link); return its name."""
         self.task.result_file.save(name, content, save=False)

@@ -41,3 +41,11 @@ class TaskLeaseLost(BulkOpsError):
     Raised at the next write; the chunk in progress is rolled back, so the new holder
     can never see a chunk applied twice.
     """
+
+
+class SelectionUnavailable(BulkOpsError, ValueError):
+    """A task's stored selection cannot be read by this version (see docs/upgrading.md).
+
+    Raised when the task's rows are needed; the runner ends the task failed with this
+    message, which tells the user to select the rows again and submit a new job.
+    """

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pickle
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,15 +14,17 @@ from django.utils.translation import gettext_lazy as _
 
 from bulkops import progress
 from bulkops.conf import settings
+from bulkops.tabular.names import storage_name
 from bulkops.types import UserLike
 
 
 def _upload_to(instance: BulkTask, filename: str) -> str:
-    return timezone.now().strftime(settings.UPLOAD_TO) + f"{instance.pk}/{filename}"
+    # A name of any length and script is stored short; the task keeps the name as given.
+    return timezone.now().strftime(settings.UPLOAD_TO) + f"{instance.pk}/{storage_name(filename)}"
 
 
 def _results_to(instance: BulkTask, filename: str) -> str:
-    return timezone.now().strftime(settings.RESULTS_TO) + f"{instance.pk}/{filename}"
+    return timezone.now().strftime(settings.RESULTS_TO) + f"{instance.pk}/{storage_name(filename)}"
 
 
 class BulkTaskQuerySet(models.QuerySet["BulkTask"]):
@@ -101,7 +102,9 @@ class BulkTask(models.Model):
     stage = models.CharField(_("stage"), max_length=100, blank=True)
 
     params = models.JSONField(_("parameters"), default=dict, blank=True, encoder=DjangoJSONEncoder)
-    # The selection, as a pickled ``QuerySet.query`` written only by the server.
+    # The selection, written only by the server (bulkops.selection): a versioned JSON
+    # form of its filters, or a stamp saying ``query`` holds a pickled ``QuerySet.query``.
+    selection = models.JSONField(default=dict, blank=True, editable=False)
     query = models.BinaryField(null=True, blank=True, editable=False)
     result = models.JSONField(_("result"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     input_file = models.FileField(_("input file"), upload_to=_upload_to, blank=True, max_length=500)
@@ -255,14 +258,13 @@ class BulkTask(models.Model):
         return apps.get_model(self.model) if self.model else None
 
     def get_queryset(self) -> models.QuerySet[Any] | None:
-        """The rows selected at submit time, re-evaluated now."""
-        model = self.model_class
-        if model is None:
-            return None
-        queryset = model._default_manager.all()
-        if self.query:
-            queryset.query = pickle.loads(bytes(self.query))  # noqa: S301 - written by us
-        return queryset
+        """The rows selected at submit time, re-evaluated now.
+
+        Raises ``SelectionUnavailable`` when an upgrade made the stored selection unreadable.
+        """
+        from bulkops import selection
+
+        return selection.load(self)
 
 
 class BulkTaskError(models.Model):

@@ -58,6 +58,9 @@ def run_in_process(task_id: Any) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        # str() of an OSError carries the server's absolute path: never show it to users.
+        return f"{type(exc).__name__}: {exc.strerror or 'the file could not be read or written'}"
     text = str(exc).strip()
     if isinstance(exc, Exception) and text and type(exc).__module__.startswith("bulkops"):
         return text

@@ -16,6 +16,7 @@ from tests.services import ROOT, Worker, port_open, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 MANAGE = str(ROOT / "example_project" / "manage.py")
+SITE_STATE: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
     state = tmp_path_factory.mktemp("example")
     env = dict(os.environ)
     for name in list(env):
-        if name.startswith(("BULKOPS_", "DJANGO_SETTINGS")):
+        if name.startswith(("BULKOPS_", "DJANGO_SETTINGS", "EXAMPLE_")):
             del env[name]
     port, zk_port = free_port(), free_port()
     env.update(
@@ -31,6 +32,7 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
         EXAMPLE_MEDIA_ROOT=str(state / "media"),
         PYTHONPATH=str(ROOT / "src"),
         EXAMPLE_ZK_PORT=str(zk_port),
+        EXAMPLE_RUN_DIR=str(state / "run"),  # where the generated secret key goes
     )
     for command in (["migrate", "--noinput", "-v", "0"], ["example_setup"], ["devices_setup"]):
         subprocess.run([sys.executable, MANAGE, *command], env=env, check=True, cwd=ROOT)
@@ -58,7 +60,9 @@ def example_site(tmp_path_factory: Any) -> Iterator[str]:
     server.start()
     try:
         wait_for(lambda: port_open("127.0.0.1", port), timeout=30)
-        yield f"http://127.0.0.1:{port}"
+        site = f"http://127.0.0.1:{port}"
+        SITE_STATE[site] = state
+        yield site
     finally:
         server.stop()
         worker.stop()
@@ -71,19 +75,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def log_in(page: Any, site: str) -> None:
+def log_in(page: Any, site: str, username: str = "demo") -> None:
+    """Through the example's own login page, where ``/`` sends an anonymous visitor."""
     page.goto(site + "/")
-    page.fill("#id_username", "demo")
-    page.fill("#id_password", "demo")
-    page.click("input[type=submit]")
+    assert page.url.startswith(site + "/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", username)
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_url(site + "/")
+
+
+def test_the_example_is_safe_by_default(example_site: str) -> None:
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    secret = (SITE_STATE[example_site] / "run" / "secret_key").read_text().strip()
+    assert len(secret) >= 50 and secret != "example-only-change-me"
+    with pytest.raises(HTTPError) as missing:
+        urlopen(example_site + "/no-such-page/")
+    assert missing.value.code == 404
+    assert "URLconf" not in missing.value.read().decode(), "DEBUG is off: no debug page"
+    with urlopen(example_site + "/static/bulkops/bulkops.css") as css:  # served with DEBUG off
+        assert css.status == 200 and b".bulkops-progress" in css.read()
 
 
 def test_a_job_runs_to_completion_with_a_moving_progress_bar(
     browser: Any, example_site: str
 ) -> None:
+    # An ordinary user (not staff, no admin access) logs in and runs the job.
     page = browser.new_page()
-    log_in(page, example_site)
+    log_in(page, example_site, "clerk")
+    assert page.get_by_role("link", name="Admin").count() == 0
 
     page.click("#start-demo-job")
     bar = page.locator("#demo-progress [role=progressbar]")
@@ -107,7 +129,7 @@ def test_a_job_runs_to_completion_with_a_moving_progress_bar(
 
 def test_the_task_history_shows_the_job(browser: Any, example_site: str) -> None:
     page = browser.new_page()
-    log_in(page, example_site)
+    log_in(page, example_site, "clerk")
     page.goto(example_site + "/bulkops/tasks/")
     assert page.locator("table.bulkops-table").inner_text().count("Fingerprint records") >= 1
     page.close()
@@ -154,9 +176,11 @@ def test_customers_import_a_sample_workbook_and_export_them(
     page.get_by_role("link", name="Import from a spreadsheet").click()
     page.set_input_files("input[name=file]", str(workbook))
     page.click("form:has(input[name=file]) button[type=submit]")
-    found = page.locator(".bulkops-import-found")
-    found.wait_for(timeout=30_000)
-    assert found.get_attribute("data-failed-rows") == "5"
+    # The whole file is checked first, by a worker (a dry run with its own progress bar).
+    found = page.locator(".bulkops-import-check[data-status=succeeded]")
+    found.wait_for(timeout=60_000)
+    assert found.locator(".bulkops-will-fail").inner_text() == "5"
+    assert found.locator(".bulkops-will-create").inner_text() == "6,995"
     page.click("button[name=confirm]")
     summary = page.locator(".bulkops-import-summary")
     summary.wait_for(timeout=60_000)
@@ -180,3 +204,22 @@ def test_customers_import_a_sample_workbook_and_export_them(
     with open_table(path, filename="export.xlsx") as table:
         assert sum(1 for _ in table.rows()) == 6995
     context.close()
+
+
+def test_filtered_pagination_keeps_the_filter(browser: Any, example_site: str) -> None:
+    # Runs after the import above: of its 6,995 customers, 999 are named "Imported 1…"
+    # (row 1,500 was refused).
+    page = browser.new_page()
+    log_in(page, example_site)
+    page.goto(example_site + "/customers/?name=Imported+1")
+    assert page.locator("select[name=active] option").first.inner_text() == "Any"
+    summary = page.locator(".bulkops-pagination span")
+    assert summary.inner_text() == "Page 1 of 40 · 999 customers"
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url("**page=2**")
+    assert summary.inner_text() == "Page 2 of 40 · 999 customers"
+    assert page.locator("tbody td:nth-child(2)").first.inner_text().startswith("Imported 1")
+    page.get_by_role("link", name="Previous").click()
+    page.wait_for_url("**page=1**")
+    assert summary.inner_text() == "Page 1 of 40 · 999 customers"
+    page.close()

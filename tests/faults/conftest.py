@@ -73,16 +73,14 @@ def scenario(test_db_name: str, workers: Any) -> Iterator[Any]:
         queue = f"bulkops-fault-{uuid.uuid4().hex[:8]}"
         if kind == "celery-rabbitmq":
             services.require_rabbitmq()
-            worker = services.celery_worker(
-                test_db_name, "amqp://guest:guest@127.0.0.1:5672//", queue
-            )
+            worker = services.celery_worker(test_db_name, services.RABBITMQ_URL, queue)
             config = {
                 "BACKEND": "bulkops.backends.celery.CeleryBackend",
                 "OPTIONS": {"queue": queue, "app": "tests.celery_app.rabbitmq_app"},
             }
         elif kind == "celery-redis":
             services.require_redis()
-            broker = env.pop("BROKER", "redis://127.0.0.1:6379/0")
+            broker = env.pop("BROKER", services.REDIS_URL)
             worker = services.celery_worker(test_db_name, broker, queue)
             config = {
                 "BACKEND": "bulkops.backends.celery.CeleryBackend",

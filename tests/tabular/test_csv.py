@@ -42,12 +42,6 @@ def test_cp1252_specific_characters() -> None:
     assert rows == [(2, ["A", "“smart” – dash €"])]
 
 
-def test_bytes_undefined_in_cp1252_fall_back_to_latin1() -> None:
-    table, rows = read(b"name\nx\x81y\n")
-    assert table.encoding == "latin-1"  # type: ignore[attr-defined]
-    assert rows == [(2, ["x\x81y"])]
-
-
 def test_late_non_utf8_byte_detected() -> None:
     body = "".join(f"row{i},ok\n" for i in range(20_000)).encode() + "last,Ñ\n".encode("cp1252")
     table, rows = read(b"a,b\n" + body)

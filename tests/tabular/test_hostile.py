@@ -24,7 +24,7 @@ def test_unsupported_extension() -> None:
     assert error.code == "unsupported_type"
     assert str(error) == (
         '"invoice.pdf" has the file type .pdf, which cannot be imported. '
-        "Upload an .xlsx, .ods or .csv file."
+        "Upload an .xlsx, .xlsb, .ods, .xls or .csv file."
     )
 
 
@@ -218,7 +218,7 @@ def test_16384_columns_refused_from_dimension() -> None:
     error = refuse(data, "wide.xlsx")
     assert error.code == "too_many_columns"
     assert error.message == (
-        '"wide.xlsx" has 16,384 columns; the most accepted is 500. '
+        '"wide.xlsx" has values in 16,384 columns (A to XFD); the most accepted is 500. '
         "Delete the unused columns and upload it again."
     )
 

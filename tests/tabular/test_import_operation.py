@@ -289,8 +289,8 @@ HOSTILE = [
     (
         xlsx_bytes([["Name"] + [None] * 16382 + ["x"]]),
         "wide.xlsx",
-        '"wide.xlsx" has 16,384 columns; the most accepted is 200. Delete the unused columns and '
-        "upload it again.",
+        '"wide.xlsx" has values in 16,384 columns (A to XFD); the most accepted is 200. '
+        "Delete the unused columns and upload it again.",
     ),
     (
         csv_bytes("Phone,Country\n1,ES\n"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
 from bulkops import runner
@@ -38,7 +39,22 @@ def upload(client: Any, data: bytes, name: str, **extra: Any) -> Any:
         "decimal_separator": "",
         **extra,
     }
-    return client.post(url("upload"), payload, headers={"HX-Request": "true"})
+    # A small file is checked inside the request, once it commits.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(url("upload"), payload, headers={"HX-Request": "true"})
+
+
+def check_html(client: Any) -> str:
+    """The latest check, as the page loads it once the dry run has finished."""
+    check = BulkTask.objects.filter(params__dry_run=True).latest("created_at")
+    response = client.get(reverse("bulkops:import-check", kwargs={"pk": check.pk}))
+    assert response.status_code == 200
+    return str(response.content.decode())
+
+
+def preview(client: Any, data: dict[str, Any]) -> Any:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(url("preview"), data)
 
 
 def token_of(response: Any) -> str:
@@ -75,9 +91,17 @@ def test_upload_shows_preview_with_mapping_and_errors(client_in: Any) -> None:
     html = response.content.decode()
     assert "Check “people.xlsx”" in html
     assert '<option value="email" selected>' in html
-    assert "2 rows have errors and will not be imported" in html
-    assert "Row 3, column &quot;E-mail&quot;: Enter a valid email address." in html
-    assert "Row 4, column &quot;Country&quot;: No country with code &quot;XX&quot;." in html
+    html = check_html(client_in)
+    assert "2 rows will not be imported" in html
+    assert (
+        "<strong>Row 3, column “E-mail”:</strong> "
+        '<span class="bulkops-import-reason">Enter a valid email address.</span>'
+    ) in html
+    assert (
+        "<strong>Row 4, column “Country”:</strong> "
+        '<span class="bulkops-import-reason">No country with code &quot;XX&quot;.</span>'
+    ) in html
+    assert '<dd class="bulkops-will-create">1</dd>' in html
     assert Customer.objects.count() == 0
 
 
@@ -85,8 +109,8 @@ def test_preview_remaps_columns(client_in: Any) -> None:
     rows = [["Who", "Mail"], ["Ann", "ann@example.com"]]
     first = upload(client_in, xlsx_bytes(rows), "p.xlsx")
     assert "None of the column headers match" in first.content.decode()
-    response = client_in.post(
-        url("preview"),
+    response = preview(
+        client_in,
         {
             "token": token_of(first),
             "mapping": "1",
@@ -98,7 +122,7 @@ def test_preview_remaps_columns(client_in: Any) -> None:
         },
     )
     html = response.content.decode()
-    assert "No errors found." in html
+    assert "No row has an error." in check_html(client_in)
     assert '<option value="name" selected>' in html
 
 
@@ -123,7 +147,7 @@ def test_confirm_runs_import_and_shows_result(
         )
     assert response.status_code == 200
     assert "bulkops-progress" in response.content.decode()
-    task = BulkTask.objects.get()
+    task = BulkTask.objects.get(params__dry_run=False)
     assert task.params["mapping"] == {"0": "name", "1": "email", "2": "country", "3": "joined"}
     runner.run(task.pk)
     assert list(Customer.objects.values_list("email", flat=True)) == ["ann@example.com"]
@@ -150,7 +174,7 @@ def test_result_of_someone_elses_task_is_404(
             url("confirm"),
             {"token": token_of(first), "mode": "upsert", "key_field": "email", "dates": "dmy"},
         )
-    task = BulkTask.objects.get()
+    task = BulkTask.objects.get(params__dry_run=False)
     client_in.force_login(django_user_model.objects.create_user("other"))
     assert (
         client_in.get(reverse("bulkops:import-result", kwargs={"pk": task.pk})).status_code == 404
@@ -246,8 +270,8 @@ def test_choose_another_sheet(
     assert '<option value="Customers">Customers</option>' in html
     assert "None of the column headers match" in html
     token = token_of(first)
-    response = client_in.post(
-        url("preview"),
+    preview(
+        client_in,
         {
             "token": token,
             "sheet": "Customers",
@@ -256,7 +280,7 @@ def test_choose_another_sheet(
             "dates": "dmy",
         },
     )
-    assert "No errors found." in response.content.decode()
+    assert "No row has an error." in check_html(client_in)
     with django_capture_on_commit_callbacks(execute=True):
         client_in.post(
             url("confirm"),
@@ -268,7 +292,68 @@ def test_choose_another_sheet(
                 "dates": "dmy",
             },
         )
-    task = BulkTask.objects.get()
+    task = BulkTask.objects.get(params__dry_run=False)
     assert task.params["sheet"] == "Customers"
     runner.run(task.pk)
     assert list(Customer.objects.values_list("name", flat=True)) == ["Ann"]
+
+
+def test_check_marks_each_row_and_pages_through_the_file(client_in: Any, settings: Any) -> None:
+    Customer.objects.create(name="Ann", email="ann@example.com")
+    Customer.objects.create(name="Old name", email="bob@example.com")
+    rows = [["Name", "E-mail"], ["Ann", "ann@example.com"], ["Bob", "bob@example.com"]]
+    rows += [[f"New {i}", f"n{i}@example.com"] for i in range(60)]
+    rows += [["Eve", "not-an-email"], ["Ann again", "ann@example.com"]]
+    upload(client_in, xlsx_bytes(rows), "people.xlsx")
+    html = check_html(client_in)
+    assert '<dd class="bulkops-will-create">60</dd>' in html
+    assert '<dd class="bulkops-will-update">1</dd>' in html
+    assert '<dd class="bulkops-will-skip">1</dd>' in html
+    assert '<dd class="bulkops-will-fail">2</dd>' in html
+    marks = dict(re.findall(r'data-row="(\d+)" data-kind="(\w+)"', html))
+    assert (marks["2"], marks["3"], marks["4"]) == ("unchanged", "changed", "new")
+    assert len(marks) == 50 and "Page 1 of 2" in html
+    changed = html[html.index('id="bulkops-row-3"') :]
+    assert '<span class="bulkops-import-changed-fields">Name</span>' in changed[:600]
+
+    check = BulkTask.objects.get(params__dry_run=True)
+    page = client_in.get(
+        reverse("bulkops:import-check", kwargs={"pk": check.pk}), {"page": 2}
+    ).content.decode()
+    marks = dict(re.findall(r'data-row="(\d+)" data-kind="(\w+)"', page))
+    assert sorted(marks, key=int)[0] == "52" and marks["64"] == marks["65"] == "error"
+    bad = page[page.index('id="bulkops-row-64"') :]
+    cell = 'class="bulkops-import-bad-cell" aria-describedby="bulkops-reason-64">not-an-email'
+    assert cell in bad
+    assert "Enter a valid email address." in bad[: bad.index("</tr>")]
+    again = page[page.index('id="bulkops-row-65"') :]
+    assert "An earlier row of this file has the same e-mail address" in again[:800]
+    assert Customer.objects.count() == 2  # the check wrote nothing
+
+
+def test_check_of_someone_else_is_404(client_in: Any, django_user_model: Any) -> None:
+    upload(client_in, xlsx_bytes(ROWS), "people.xlsx")
+    check = BulkTask.objects.get(params__dry_run=True)
+    client_in.force_login(django_user_model.objects.create_user("other"))
+    response = client_in.get(reverse("bulkops:import-check", kwargs={"pk": check.pk}))
+    assert response.status_code == 404
+
+
+def test_all_or_nothing_check_says_nothing_will_be_imported(client_in: Any) -> None:
+    upload(client_in, xlsx_bytes(ROWS), "people.xlsx", atomic="on")
+    html = check_html(client_in)
+    assert "data-refused" in html and "nothing will be imported" in html
+    assert '<dd class="bulkops-will-create">0</dd>' in html
+    assert '<dd class="bulkops-will-fail">2</dd>' in html
+
+
+def test_rows_past_the_stored_errors_still_show_their_reason(client_in: Any, settings: Any) -> None:
+    settings.BULKOPS = {**settings.BULKOPS, "MAX_ERRORS": 1}
+    upload(client_in, xlsx_bytes(ROWS), "people.xlsx")
+    html = check_html(client_in)
+    assert '<dd class="bulkops-will-fail">2</dd>' in html
+    assert "1 more failing row is not listed" in html
+    row = html[html.index('id="bulkops-row-4"') :]
+    row = row[: row.index("</tr>")]
+    assert 'data-kind="error"' in row and "No country with code &quot;XX&quot;." in row
+    assert 'class="bulkops-import-bad-cell" aria-describedby="bulkops-reason-4">XX' in row

@@ -38,7 +38,12 @@ def import_url(step: str = "") -> str:
 
 
 @pytest.fixture
-def importing(client: Client, importer: Any, registered: Any, countries: Any) -> Client:
+def importing(
+    client: Client, importer: Any, registered: Any, countries: Any, monkeypatch: Any
+) -> Client:
+    # Outside the test's transaction a small file's dry run runs inside the request, as
+    # on_commit runs at once in autocommit: do the same here.
+    monkeypatch.setattr("django.db.transaction.on_commit", lambda func, **kwargs: func())
     client.force_login(importer)
     return client
 
@@ -57,9 +62,15 @@ def test_import_dry_run_then_confirm(
     dry = preview.json()
     assert dry["row_count"] == 2 and dry["can_import"] is True
     assert [c["field"] for c in dry["columns"]] == ["name", "email", "country"]
+    # The dry run of the whole file is the import page's check, a task of its own.
+    check = dry["check"]
+    assert (check["status"], check["processed"], check["failed"]) == ("succeeded", 2, 1)
+    assert check["result"]["created"] == 1
     assert dry["errors"] == [
         {"row": 3, "column": "E-mail", "message": "Enter a valid email address."}
     ]
+    listed = importing.get(check["links"]["errors"]).json()["results"]
+    assert [(e["row"], e["message"]) for e in listed] == [(3, "Enter a valid email address.")]
     assert not ImportedCustomer.objects.exists()  # a dry run writes nothing
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -69,6 +80,7 @@ def test_import_dry_run_then_confirm(
 
     assert started.status_code == 202, started.content
     task = BulkTask.objects.get(pk=started.json()["id"])
+    assert not task.params.get("dry_run") and task.params["stored"] is True
     assert (task.operation, task.status, task.succeeded_count, task.failed_count) == (
         "import",
         "succeeded",
@@ -140,3 +152,43 @@ def test_session_upload_without_csrf_is_403(importer: Any, registered: Any) -> N
     response = upload(client, xlsx_bytes(ROWS))
 
     assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
+
+
+def test_another_sheet_is_read_from_the_kept_original(
+    importing: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    data = xlsx_bytes(
+        [["Notes"], ["this sheet is not the data"]],
+        title="Read me",
+        extra_sheets=[("Customers", ROWS[:2], "visible")],
+    )
+    first = upload(importing, data).json()
+    assert first["sheets"] == ["Read me", "Customers"]
+    assert first["can_import"] is False and first["check"] is None and first["problem"]
+
+    second = post_json(
+        importing,
+        import_url("preview"),
+        {"upload": first["upload"], "sheet": "Customers", "key_field": "email"},
+    ).json()
+    assert (second["sheet"], second["row_count"], second["can_import"]) == ("Customers", 1, True)
+    assert second["check"]["failed"] == 0 and second["upload"] != first["upload"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = post_json(
+            importing,
+            import_url("confirm"),
+            {"upload": second["upload"], "sheet": "Customers", "key_field": "email"},
+        )
+    assert started.status_code == 202, started.content
+    assert list(ImportedCustomer.objects.values_list("name", flat=True)) == ["Ann"]
+
+
+def test_upload_limits_and_option_errors_name_the_field(importing: Client, settings: Any) -> None:
+    settings.BULKOPS = {**settings.BULKOPS, "MAX_ROWS": 1}
+    too_many = upload(importing, xlsx_bytes(ROWS))
+    assert too_many.status_code == 400 and list(too_many.json()["errors"]) == ["file"]
+    settings.BULKOPS = {**settings.BULKOPS, "MAX_ROWS": 100}
+    dry = upload(importing, xlsx_bytes(ROWS)).json()
+    bad = post_json(importing, import_url("preview"), {"upload": dry["upload"], "mode": "update"})
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["key_field"]

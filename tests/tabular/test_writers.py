@@ -60,7 +60,7 @@ ROWS = [
 HEADERS = ["Name", "Formula", "Int", "Float", "Decimal", "Date", "Bool", "Empty"]
 
 
-def test_xlsx_export_neutralises_strings_keeps_numbers() -> None:
+def test_xlsx_export_stores_formula_like_text_as_text_keeps_numbers() -> None:
     buffer = io.BytesIO()
     assert write_xlsx(buffer, HEADERS, iter(ROWS)) == 2
     buffer.seek(0)
@@ -68,10 +68,11 @@ def test_xlsx_export_neutralises_strings_keeps_numbers() -> None:
     assert sheet is not None
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0] == HEADERS
-    assert values[1][:4] == ["Ann", "'=1+2", -5, 2.5]
+    assert values[1][:4] == ["Ann", "=1+2", -5, 2.5]  # a text cell: never evaluated
     assert values[1][5] == datetime.datetime(2024, 3, 5)
     assert values[1][6] is True
-    assert values[2][:2] == ["'@evil", "'+cmd"]
+    assert values[2][:2] == ["@evil", "+cmd"]
+    assert sheet["B2"].data_type == sheet["A3"].data_type == sheet["B3"].data_type == "s"
     for row in sheet.iter_rows(min_row=2):
         assert all(cell.data_type != "f" for cell in row)
         assert row[2].data_type == "n" and row[3].data_type == "n"

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 
 from bulkops import api
 from bulkops.conf import settings
-from bulkops.exceptions import NothingSelected
 from bulkops.jsonapi.http import ApiError, api_view, from_validation_error, invalid, json_body
 from bulkops.jsonapi.tasks import accepted
 from bulkops.registry import get_operation
@@ -133,12 +132,9 @@ def action_run(request: HttpRequest, view: str, action: str) -> JsonResponse:
         except ValidationError as exc:
             raise from_validation_error(exc, prefix="values.") from None
     queryset = bulk_view.get_bulk_queryset(selection)
-    if not queryset.exists():
-        raise invalid({"ids": [_("None of the given rows can be acted on here.")]})
-    try:
-        task = bulk_view.submit_bulk_action(action, queryset, values)
-    except NothingSelected as exc:
-        raise invalid({"ids": [str(exc)]}) from None
+    # No row of the selection in the view's queryset: submit() raises NothingSelected,
+    # which api_view answers as 400 "nothing_selected".
+    task = bulk_view.submit_bulk_action(action, queryset, values)
     task.refresh_from_db()  # a small job may already have run inline
     return accepted(request, task)
 

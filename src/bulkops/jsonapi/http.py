@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from bulkops.conf import settings
-from bulkops.exceptions import TaskConflict
+from bulkops.exceptions import NothingSelected, TaskConflict
 from bulkops.jsonapi.auth import authenticate, csrf_failure
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -88,6 +88,10 @@ def api_view(methods: tuple[str, ...]) -> Callable[[Callable[..., Any]], Callabl
                 response = ApiError(403, "permission_denied", detail).response()
             except TaskConflict as exc:
                 response = ApiError(409, "conflict", str(exc)).response()
+            except NothingSelected as exc:
+                # submit() found no row to act on (the selection, or the rows were gone).
+                detail = str(exc)
+                response = ApiError(400, "nothing_selected", detail, {"ids": [detail]}).response()
             except ValidationError as exc:
                 response = from_validation_error(exc).response()
             if request.method not in methods:

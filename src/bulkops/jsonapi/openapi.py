@@ -239,7 +239,8 @@ def paths(prefix: str) -> dict[str, Any]:
                 {"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
             "post": _op(
-                "Upload a spreadsheet: it is staged and checked (a dry run), nothing saved.",
+                "Upload a spreadsheet: it is read once under the upload limits and stored, "
+                "and its dry run starts (nothing saved).",
                 {
                     "200": json_content(ref("ImportPreview"), "The dry run."),
                     "413": error("The file is too large."),
@@ -257,6 +258,16 @@ def paths(prefix: str) -> dict[str, Any]:
                                     "mode": {"type": "string"},
                                     "key_field": {"type": "string"},
                                     "dates": {"type": "string"},
+                                    "decimal_separator": {"type": "string"},
+                                    "atomic": {"type": "boolean"},
+                                    "sheet": {
+                                        "type": "string",
+                                        "description": "Empty: the first sheet with data.",
+                                    },
+                                    "encoding": {
+                                        "type": "string",
+                                        "description": "Of a CSV file; empty: detected.",
+                                    },
                                 },
                                 "required": ["file"],
                             }
@@ -270,7 +281,8 @@ def paths(prefix: str) -> dict[str, Any]:
                 {"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
             "post": _op(
-                "The dry run again, with other options or another column mapping.",
+                "The dry run again, with other options, another column mapping or another "
+                "sheet; confirm with the upload token of the latest answer.",
                 {"200": json_content(ref("ImportPreview"), "The dry run."), **WRITE},
                 operationId="previewImport",
                 requestBody={

@@ -122,6 +122,7 @@ SCHEMAS: dict[str, Any] = {
             "fields": {"type": "array", "items": {"type": "string"}},
             "errors": {
                 "type": "array",
+                "description": "The dry run's first failing rows, once it has finished.",
                 "items": obj(
                     {
                         "row": {"type": "integer"},
@@ -130,11 +131,12 @@ SCHEMAS: dict[str, Any] = {
                     }
                 ),
             },
-            "failed_rows": {"type": "integer"},
-            "checked_rows": {"type": "integer"},
-            "complete": {"type": "boolean"},
             "problem": {"type": "string"},
             "can_import": {"type": "boolean"},
+            "check": {
+                "description": "The dry run of the whole file (a task), once the columns bind.",
+                "oneOf": [ref("Task"), {"type": "null"}],
+            },
         }
     ),
     "ImportOptions": {

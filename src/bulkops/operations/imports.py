@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from django.utils.module_loading import import_string
 from bulkops.conf import settings
 from bulkops.operations.base import Operation
 from bulkops.operations.prefetch import Prefetcher
-from bulkops.operations.upsert import ChunkWriter, Mode, unique_key_problem
+from bulkops.operations.upsert import ChunkWriter, Mode, WriteResult, unique_key_problem
 from bulkops.registry import register
 from bulkops.tabular import Limits, Table, TableError, open_table, write_error_report
 from bulkops.tabular.definition import ImportDefinition, RowError, definition_for
@@ -37,6 +38,9 @@ def limits_from_settings() -> Limits:
         max_file_size=int(settings.MAX_UPLOAD_SIZE),
         max_rows=int(settings.MAX_ROWS),
         max_columns=int(settings.MAX_COLUMNS),
+        max_cells=int(settings.MAX_CELLS),
+        max_uncompressed_size=int(settings.MAX_UNPACKED_SIZE),
+        max_part_size=int(settings.MAX_PART_SIZE),
     )
 
 
@@ -64,12 +68,48 @@ def open_input(task: BulkTask) -> Table:
             filename=params.get("filename") or PurePath(task.input_file.name or "").name,
             limits=limits_from_settings(),
             sheet=params.get("sheet"),
+            stored=bool(params.get("stored")),
         )
     except BaseException:
         handle.close()
         raise
     table._closers.append(handle.close)
     return table
+
+
+def bind_task(task: BulkTask, table: Table, *, using: str = "default") -> tuple[Any, ChunkWriter]:
+    """The task's definition bound to the file's headers, and the writer for its rows."""
+    params = task.params
+    model = task.model_class
+    assert model is not None
+    definition = get_definition(model, params.get("definition") or None)
+    options = definition.get_options(
+        day_first=params.get("day_first", definition.day_first),
+        decimal_separator=params.get("decimal_separator"),
+        date1904=table.date1904,
+    )
+    mapping = params.get("mapping")
+    bound = definition.bind(
+        table.headers,
+        mode=params["mode"],
+        key_fields=params.get("key_fields"),
+        mapping={int(k): v for k, v in mapping.items()} if mapping else None,
+        options=options,
+    )
+    writer = ChunkWriter(
+        model,
+        mode=params["mode"],
+        key_fields=bound.key_fields,
+        file_fields=bound.field_names,
+        using=using,
+    )
+    return bound, writer
+
+
+class _RolledBack(Exception):  # noqa: N818 - not an error: carries a dry run's result
+    def __init__(self, written: WriteResult) -> None:
+        super().__init__()
+        self.written = written
 
 
 class ImportOperation(Operation):
@@ -133,6 +173,9 @@ class ImportOperation(Operation):
             "filename": str(params.get("filename") or ""),
             "definition": params.get("definition") or "",
             "chunk_size": params.get("chunk_size"),
+            "dry_run": bool(params.get("dry_run", False)),
+            # The input is a table the upload step parsed (never set from user input).
+            "stored": bool(params.get("stored", False)),
         }
 
     def get_total(self, task: BulkTask) -> int | None:
@@ -144,6 +187,7 @@ class ImportOperation(Operation):
                     filename=task.params.get("filename")
                     or PurePath(task.input_file.name or "").name,
                     limits=limits_from_settings(),
+                    stored=bool(task.params.get("stored")),
                 )
         except OSError:
             return None
@@ -152,56 +196,78 @@ class ImportOperation(Operation):
         model = task.model_class
         name = task.params.get("filename") or ""
         plural = model._meta.verbose_name_plural if model is not None else ""
-        return f"Import {plural} from {name}".strip()
+        verb = "Check" if task.params.get("dry_run") else "Import"
+        return f"{verb} {plural} from {name}".strip()
 
     # Running -------------------------------------------------------------------------
     def run(self, ctx: RunContext) -> dict[str, Any]:
         params = ctx.params
-        model = ctx.model
-        assert model is not None
-        definition = get_definition(model, params.get("definition") or None)
-        mode: Mode = params["mode"]
         ctx.progress(stage="Reading the file", force=True)
         with open_input(ctx.task) as table:
-            options = definition.get_options(
-                day_first=params.get("day_first", definition.day_first),
-                decimal_separator=params.get("decimal_separator"),
-                date1904=table.date1904,
-            )
-            mapping = params.get("mapping")
-            bound = definition.bind(
-                table.headers,
-                mode=mode,
-                key_fields=params.get("key_fields"),
-                mapping={int(k): v for k, v in mapping.items()} if mapping else None,
-                options=options,
-            )
-            writer = ChunkWriter(
-                model,
-                mode=mode,
-                key_fields=bound.key_fields,
-                file_fields=bound.field_names,
-                using=ctx.db,
-            )
-            ctx.set_total(table.row_count)
-            if params.get("atomic"):
-                return self._run_atomic(ctx, table, bound, writer)
-            ctx.progress(stage="Importing", force=True)
-            prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)
-            for batch in ctx.batches(prefetcher):
-                with batch:
-                    self._apply(batch, bound, writer, prefetcher)
-        return self._finish(ctx)
+            bound, writer = bind_task(ctx.task, table, using=ctx.db)
+            dry_run = bool(params.get("dry_run"))
+            try:
+                ctx.set_total(table.row_count)
+                if params.get("atomic") and not dry_run:
+                    return self._run_atomic(ctx, table, bound, writer)
+                self._pass(ctx, table, bound, writer, dry_run=dry_run)
+            finally:
+                writer.close()
+        # A checked all-or-nothing import with a failing row will write nothing: say so.
+        refused = dry_run and bool(params.get("atomic")) and ctx.task.failed_count > 0
+        return self._finish(ctx, dry_run=dry_run, nothing_written=refused)
+
+    def _pass(
+        self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter, *, dry_run: bool
+    ) -> None:
+        """Every row through cleaning and the writer, chunk by chunk, resumable.
+
+        A dry run is this very pass with each chunk's writes rolled back to a savepoint:
+        the same statements meet the same keys, unique constraints and foreign keys, so
+        its errors and counts are the import's (django-import-export's dry run works the
+        same way). Only its progress, counts and row errors are committed.
+        """
+        offset = int(ctx.checkpoint.get("offset", 0))
+        if offset and writer.remembers:
+            self._remember(ctx, table, bound, writer, offset)
+        ctx.progress(stage="Checking every row" if dry_run else "Importing", force=True)
+        prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)
+        for batch in ctx.batches(prefetcher):
+            with batch:
+                self._apply(batch, bound, writer, prefetcher, dry_run=dry_run)
+
+    def _remember(
+        self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter, offset: int
+    ) -> None:
+        # A resumed run has a fresh writer: feed it the keys of the rows committed before,
+        # so a repeat that straddles the restart is still "an earlier row", not an update.
+        ctx.progress(stage="Resuming", force=True)
+        rows = islice(table.rows(), offset)
+        for chunk in _chunks(rows, ctx.chunk_size):
+            writer.remember(bound.clean_chunk(chunk).rows)
 
     def _apply(
-        self, batch: Batch, bound: Any, writer: ChunkWriter, prefetcher: Prefetcher | None = None
+        self,
+        batch: Batch,
+        bound: Any,
+        writer: ChunkWriter,
+        prefetcher: Prefetcher | None = None,
+        *,
+        dry_run: bool = False,
     ) -> None:
         if prefetcher is None:
             cleaned = bound.clean_chunk(batch.items)
-            written = writer.write(cleaned.rows)
         else:
             cleaned = prefetcher.clean(batch.items)
-            written = writer.write(cleaned.rows, while_copying=prefetcher.fetch_ahead)
+        ahead = prefetcher.fetch_ahead if prefetcher is not None else None
+        if dry_run:
+            try:
+                with transaction.atomic(using=writer.using):  # a savepoint, rolled back
+                    raise _RolledBack(writer.write(cleaned.rows, while_copying=ahead))
+            except _RolledBack as done:
+                written = done.written
+        else:
+            written = writer.write(cleaned.rows, while_copying=ahead)
         messages: dict[int, list[RowError]] = defaultdict(list)
         for error in cleaned.errors:
             messages[error.row].append(error)
@@ -221,46 +287,53 @@ class ImportOperation(Operation):
     def _run_atomic(
         self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter
     ) -> dict[str, Any]:
-        # Check every row first, writing nothing, so a bad row is reported before any
-        # change; then write all chunks in one transaction.
-        ctx.progress(stage="Checking every row", force=True)
-        failed = 0
-        size = ctx.chunk_size
-        for chunk in _chunks(table.rows(), size):
-            ctx.check_cancelled()
-            failed += len(bound.clean_chunk(chunk).failed)
-            ctx.progress(advance=0)
-        if failed:
+        # All or nothing: first the dry run over every row (it records every failing row,
+        # with the import's own messages); only a clean file is then written, in one
+        # transaction, by a fresh writer.
+        if not ctx.checkpoint.get("written"):
+            self._pass(ctx, table, bound, writer, dry_run=True)
+        if ctx.task.failed_count:
+            ctx.void_successes()
             ctx.progress(stage="Nothing imported", force=True)
-            for batch in ctx.batches(table.rows()):
-                with batch:
-                    cleaned = bound.clean_chunk(batch.items)
-                    self._record_only(batch, bound, cleaned)
             return self._finish(ctx, nothing_written=True)
+        if ctx.checkpoint.get("written"):
+            return self._finish(ctx)
         ctx.progress(stage="Importing", force=True)
-        with transaction.atomic(using=ctx.db):
-            for batch in ctx.batches(table.rows()):
-                with batch:
-                    self._apply(batch, bound, writer)
-                    if batch.failed_count:
+        fresh = ChunkWriter(
+            writer.model,
+            mode=writer.mode,
+            key_fields=bound.key_fields,
+            file_fields=bound.field_names,
+            using=ctx.db,
+        )
+        created = updated = 0
+        try:
+            with transaction.atomic(using=ctx.db):
+                for chunk in _chunks(table.rows(), ctx.chunk_size):
+                    ctx.check_cancelled()
+                    cleaned = bound.clean_chunk(chunk)
+                    written = fresh.write(cleaned.rows)
+                    problem = cleaned.errors[:1] or [
+                        RowError(row.row, None, message) for row, message in written.errors[:1]
+                    ]
+                    if problem:
+                        # The table changed since the check: keep the promise, write nothing.
                         raise TableError(
-                            f"Row {batch.errors[0].row}: {batch.errors[0].message} "
+                            f"Row {problem[0].row}: {problem[0].message} "
                             "Nothing was imported (all-or-nothing).",
                             code="atomic_failed",
                         )
+                    created += written.created
+                    updated += written.updated
+                # Saved with the rows, so a restart after this commit does not write again.
+                ctx.save_checkpoint(written=True, created=created, updated=updated)
+        finally:
+            fresh.close()
         return self._finish(ctx)
 
-    def _record_only(self, batch: Batch, bound: Any, cleaned: Any) -> None:
-        grouped: dict[int, list[RowError]] = defaultdict(list)
-        for error in cleaned.errors:
-            grouped[error.row].append(error)
-        for number, errors in sorted(grouped.items()):
-            values = _json_values(bound.headers, cleaned.failed.get(number, []))
-            _record(batch, number, errors, values)
-        # The valid rows are not "skipped" (a choice the user made): they were refused
-        # with the rest, so a refused all-or-nothing import ends with outcome "failed".
-
-    def _finish(self, ctx: RunContext, *, nothing_written: bool = False) -> dict[str, Any]:
+    def _finish(
+        self, ctx: RunContext, *, nothing_written: bool = False, dry_run: bool = False
+    ) -> dict[str, Any]:
         task = ctx.task
         state = ctx.checkpoint
         if task.total != task.processed:
@@ -273,6 +346,7 @@ class ImportOperation(Operation):
             "skipped": task.skipped_count,
             "failed": task.failed_count,
             "all_or_nothing_refused": nothing_written,
+            "dry_run": dry_run,
         }
         if task.failed_count:
             ctx.progress(stage="Writing the error report", force=True)

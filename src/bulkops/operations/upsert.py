@@ -15,6 +15,7 @@ from typing import Any, Literal
 from django.db import DatabaseError, IntegrityError, connections, models, transaction
 from django.utils import timezone
 
+from bulkops.operations.seen import SeenValues, encode
 from bulkops.operations.statements import ChunkStatement, key_filter
 from bulkops.tabular.definition import CleanRow
 
@@ -92,7 +93,11 @@ class ChunkWriter:
             if f.name in file_names or not (f.has_db_default() and not f.has_default())
         ]
         self.compare = [f.attname for f in self.update_fields]
-        self.seen: set[int] = set()
+        # Unique sets other than the key that the file fills entirely: a value repeated
+        # in the file would clash in the database, so it is refused by value, up front,
+        # the same way in a dry run (which writes nothing that stays) and in the import.
+        self.unique_sets = _other_unique_sets(model, file_names, set(key_fields))
+        self.seen = SeenValues()
         self.optimistic = True
         self._while_copying: Callable[[], None] | None = None
         self.positions = {f.attname: i for i, f in enumerate(self.insert_fields)}
@@ -194,10 +199,7 @@ class ChunkWriter:
         return tuple(row.data.get(name) for name in self.key_attnames)
 
     def _key_text(self, row: CleanRow) -> str:
-        return ", ".join(
-            f'{getattr(f, "verbose_name", f.name)} "{row.data.get(getattr(f, "attname", f.name))}"'
-            for f in self.keys
-        )
+        return _values_text(self.keys, row.data)
 
     def _not_found(self, row: CleanRow) -> str:
         return f"No {self.model._meta.verbose_name} with {self._key_text(row)} exists to update."
@@ -210,10 +212,9 @@ class ChunkWriter:
     ) -> list[tuple[CleanRow, tuple[Any, ...]]]:
         names = self.key_attnames
         if not names:
-            return [(row, ()) for row in rows]
-        kept = []
-        seen = self.seen
+            return self._drop_repeated_unique([(row, ()) for row in rows], result)
         single = names[0] if len(names) == 1 else None
+        keyed = []
         for row in rows:
             data = row.data
             # One key column is the usual case: skip building a list per row.
@@ -223,15 +224,77 @@ class ChunkWriter:
                     (row, f"{self._key_text(row)}: a value is needed to match rows.")
                 )
                 continue
-            digest = hash(key)
-            if digest in seen:
+            keyed.append((row, key))
+        # Compared by exact value, never by hash(): see bulkops.operations.seen.
+        repeated = self.seen.check_and_add(0, [encode(key) for _, key in keyed])
+        kept = []
+        for (row, key), earlier in zip(keyed, repeated, strict=True):
+            if earlier:
                 result.errors.append(
                     (row, f"An earlier row of this file has the same {self._key_text(row)}.")
                 )
-                continue
-            seen.add(digest)
-            kept.append((row, key))
+            else:
+                kept.append((row, key))
+        return self._drop_repeated_unique(kept, result)
+
+    def _drop_repeated_unique(
+        self, kept: list[tuple[CleanRow, tuple[Any, ...]]], result: WriteResult
+    ) -> list[tuple[CleanRow, tuple[Any, ...]]]:
+        for group, fields in enumerate(self.unique_sets, start=1):
+            attnames = [f.attname for f in fields]
+            checked = []
+            values = []
+            for item in kept:
+                value = tuple(item[0].data.get(n) for n in attnames)
+                if None not in value:  # NULLs never clash in a unique constraint
+                    checked.append(item)
+                    values.append(encode(value))
+            repeated = self.seen.check_and_add(group, values)
+            refused = set()
+            for (row, _), earlier in zip(checked, repeated, strict=True):
+                if earlier:
+                    text = _values_text(fields, row.data)
+                    result.errors.append((row, f"An earlier row of this file has the same {text}."))
+                    refused.add(row.row)
+            if refused:
+                kept = [item for item in kept if item[0].row not in refused]
         return kept
+
+    def classify(self, rows: list[CleanRow]) -> list[tuple[str, list[str]]]:
+        """What writing each row would do now: ("new" | "changed" | "unchanged", fields).
+
+        For the preview's markers; writes nothing and remembers nothing. The changed
+        fields are model field names.
+        """
+        if not self.keys or self.mode == "create":
+            return [("new", []) for _ in rows]
+        keys = [self._key(row) for row in rows]
+        existing = self._existing([k for k in keys if None not in k])
+        marks: list[tuple[str, list[str]]] = []
+        for row, key in zip(rows, keys, strict=True):
+            found = existing.get(key)
+            if found is None:
+                marks.append(("new", []))
+                continue
+            changed = [
+                f.name
+                for f in self.update_fields
+                if f.attname in row.data and row.data[f.attname] != found[self.positions[f.attname]]
+            ]
+            marks.append(("changed" if changed else "unchanged", changed))
+        return marks
+
+    @property
+    def remembers(self) -> bool:
+        """Whether rows before a resume matter: only for repeats of keys or unique values."""
+        return bool(self.key_attnames or self.unique_sets)
+
+    def remember(self, rows: list[CleanRow]) -> None:
+        """Note rows written before a resume, so a later repeat is still refused."""
+        self._drop_duplicates(rows, WriteResult())
+
+    def close(self) -> None:
+        self.seen.close()
 
     def _existing(self, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         if not keys:
@@ -305,6 +368,29 @@ class ChunkWriter:
         return self._execute(rows[:middle], records[:middle], result, new=new) | self._execute(
             rows[middle:], records[middle:], result, new=new
         )
+
+
+def _values_text(fields: Sequence[Any], data: dict[str, Any]) -> str:
+    return ", ".join(
+        f'{getattr(f, "verbose_name", f.name)} "{data.get(getattr(f, "attname", f.name))}"'
+        for f in fields
+    )
+
+
+def _other_unique_sets(
+    model: type[models.Model], file_names: set[str], key_names: set[str]
+) -> list[list[models.Field[Any, Any]]]:
+    opts = model._meta
+    sets: list[tuple[str, ...]] = [
+        (f.name,) for f in opts.concrete_fields if f.unique and not f.primary_key
+    ]
+    sets += [tuple(together) for together in opts.unique_together]
+    sets += [tuple(c.fields) for c in opts.total_unique_constraints]
+    chosen: list[list[models.Field[Any, Any]]] = []
+    for names in dict.fromkeys(sets):
+        if set(names) != key_names and set(names) <= file_names:
+            chosen.append([opts.get_field(name) for name in names])  # type: ignore[misc]
+    return chosen
 
 
 def _db_message(exc: Exception) -> str:

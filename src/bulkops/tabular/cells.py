@@ -6,6 +6,46 @@ import datetime
 from decimal import Decimal
 from typing import TypeAlias
 
+
+class ErrorCell(str):
+    """A cell holding a spreadsheet error (``#DIV/0!``, ``#N/A``...), never a value to import.
+
+    It is a ``str`` so that previews and error reports show it as the spreadsheet does;
+    ``ref`` names the cell ("C5") for the row error.
+    """
+
+    ref: str
+
+    def __new__(cls, code: str, ref: str = "") -> ErrorCell:
+        cell = super().__new__(cls, code)
+        cell.ref = ref
+        return cell
+
+    def __reduce__(self) -> tuple[type[ErrorCell], tuple[str, str]]:
+        return (ErrorCell, (str(self), self.ref))
+
+
+ERROR_MEANINGS = {
+    "#DIV/0!": "division by zero",
+    "#N/A": "value not available",
+    "#NAME?": "unknown function or name",
+    "#NULL!": "empty intersection",
+    "#NUM!": "invalid number",
+    "#REF!": "reference to a deleted cell",
+    "#VALUE!": "wrong type of argument",
+    "#SPILL!": "spill range not empty",
+    "#CALC!": "calculation error",
+    "#GETTING_DATA": "data not loaded yet",
+}
+
+
+def error_message(cell: ErrorCell) -> str:
+    meaning = ERROR_MEANINGS.get(str(cell))
+    where = f"cell {cell.ref} " if cell.ref else "the cell "
+    about = f" ({meaning})" if meaning else ""
+    return f"{where}holds the spreadsheet error {cell}{about}; fix the formula or type the value."
+
+
 CellValue: TypeAlias = (
     str
     | int

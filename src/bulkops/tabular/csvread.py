@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from . import encodings
 from .errors import TableError
 
 BLOCK = 1024 * 1024
 SAMPLE = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
-# Bytes cp1252 leaves undefined; a file holding them is decoded as latin-1 instead.
-_CP1252_HOLES = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 @dataclass(frozen=True)
@@ -27,14 +26,31 @@ class CsvLayout:
     """Physical lines; an upper bound on records (quoted cells may span lines)."""
     skip_first_line: bool
     """The file starts with Excel's ``sep=;`` hint line."""
+    notices: tuple[str, ...] = ()
+    """What the user should check (an encoding guessed from the content)."""
 
 
-def scan(fp: BinaryIO, filename: str) -> CsvLayout:
-    """One pass over the bytes: pick the encoding and count lines."""
+def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayout:
+    """One pass over the bytes to count lines and test UTF-8, then pick the encoding.
+
+    A BOM or the user's choice wins; then strict UTF-8; then charset-normalizer's
+    guess. Whichever it is, the whole file must decode in it, or it is refused with
+    the line of the first bad byte.
+    """
     fp.seek(0)
     head = fp.read(4)
     fp.seek(0)
-    if head.startswith(codecs.BOM_UTF8):
+    chosen = bool(encoding)
+    if encoding:
+        try:
+            encoding = encodings.canonical(encoding)
+        except LookupError:
+            raise TableError(
+                f"{encoding!r} is not a text encoding this server knows.", code="bad_encoding"
+            ) from None
+        if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+    elif head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
@@ -44,10 +60,12 @@ def scan(fp: BinaryIO, filename: str) -> CsvLayout:
     newline16 = b"\n\x00" if head.startswith(codecs.BOM_UTF16_LE) else b"\x00\n"
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_ok = encoding == ""
-    cp1252_ok = True
     lines = 0
     last = b""
+    sample = b""
     while block := fp.read(BLOCK):
+        if len(sample) < encodings.SAMPLE:
+            sample += block[: encodings.SAMPLE - len(sample)]
         if encoding == "utf-16":
             lines += block.count(newline16)
         else:
@@ -55,10 +73,13 @@ def scan(fp: BinaryIO, filename: str) -> CsvLayout:
         if utf8_ok:
             try:
                 utf8.decode(block)
-            except UnicodeDecodeError:
+            except UnicodeDecodeError as exc:
                 utf8_ok = False
-        if cp1252_ok and not encoding and _CP1252_HOLES.search(block):
-            cp1252_ok = False
+                if len(sample) >= encodings.SAMPLE:
+                    # The head was clean: judge by the text around the first bad byte.
+                    start = block.rfind(b"\n", 0, max(exc.start, 0)) + 1
+                    late = block[start : start + encodings.SAMPLE // 2]
+                    sample = sample[: encodings.SAMPLE // 2] + late
         last = block[-2:]
     if utf8_ok:
         try:
@@ -67,14 +88,49 @@ def scan(fp: BinaryIO, filename: str) -> CsvLayout:
             utf8_ok = False
     if last and not last.endswith(b"\n") and not last.endswith(b"\n\x00"):
         lines += 1
-    if not encoding:
-        encoding = "utf-8" if utf8_ok else ("cp1252" if cp1252_ok else "latin-1")
+    notices: tuple[str, ...] = ()
+    if encoding:
+        bad = encodings.first_bad_line(fp, encoding)
+        if bad is not None:
+            raise encodings.refuse(filename, encoding, bad, chosen=chosen)
+    elif utf8_ok:
+        encoding = "utf-8"
+    elif _mostly_utf8(sample):
+        # Valid multi-byte UTF-8 around a bad byte: a damaged UTF-8 file, not a codepage.
+        bad = encodings.first_bad_line(fp, "utf-8") or 1
+        raise encodings.refuse(filename, "utf-8", bad, chosen=False)
+    else:
+        encoding = _detected(fp, filename, sample)
+        notices = (
+            f"The file was read as {encodings.label(encoding)}, detected from its content. "
+            "If letters look wrong below, upload it again and choose its encoding.",
+        )
 
     fp.seek(0)
-    sample = _decode_sample(fp, encoding)
+    text_sample = _decode_sample(fp, encoding)
     fp.seek(0)
-    skip, delimiter = _sniff_delimiter(sample)
-    return CsvLayout(encoding, delimiter, lines, skip)
+    skip, delimiter = _sniff_delimiter(text_sample)
+    return CsvLayout(encoding, delimiter, lines, skip, notices)
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    text = sample.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for char in text if char > "\x7f") - bad
+    return good > 0 and good >= bad
+
+
+def _detected(fp: BinaryIO, filename: str, sample: bytes) -> str:
+    candidates = encodings.detect(sample)[:3]
+    first_problem: tuple[str, int] | None = None
+    for candidate in candidates:
+        bad = encodings.first_bad_line(fp, candidate)
+        if bad is None:
+            return candidate
+        first_problem = first_problem or (candidate, bad)
+    if first_problem is None:
+        first_problem = ("utf-8", encodings.first_bad_line(fp, "utf-8") or 1)
+    raise encodings.refuse(filename, *first_problem, chosen=False)
 
 
 def _decode_sample(fp: BinaryIO, encoding: str) -> str:

@@ -11,7 +11,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, Vali
 from django.db import models
 from django.forms import ModelForm
 
-from .cells import CellValue, cell_text
+from .cells import CellValue, ErrorCell, cell_text, error_message
 from .columns import SKIP, Cleaner, Column, ManyCleaner, build_cleaner, header_names, many_cleaner
 from .converters import ConvertOptions
 from .errors import TableError
@@ -263,7 +263,13 @@ class BoundImport:
         problems: dict[int, list[tuple[str, str]]] = {}
         for col in self.columns:
             position = col.position
-            out, failures = col.clean_many([record[position] for record in records])
+            cells = [record[position] for record in records]
+            out, failures = col.clean_many(cells)
+            if ErrorCell in set(map(type, cells)):
+                # "#DIV/0!" is no value: the row fails, naming the cell and the error.
+                for index, cell in enumerate(cells):
+                    if cell.__class__ is ErrorCell:
+                        failures[index] = error_message(cell)  # type: ignore[arg-type]
             outputs.append(out)
             for index, message in failures.items():
                 problems.setdefault(index, []).append((col.header, message))
@@ -316,10 +322,13 @@ class BoundImport:
     ) -> None:
         for col in self.columns:
             model_field = col.field
-            if not (model_field.is_relation and model_field.many_to_one and col.column.lookup):
+            if not (model_field.is_relation and model_field.many_to_one):
                 continue
-            attname, lookup = model_field.attname, col.column.lookup
             related = model_field.related_model
+            # A bare id is checked too: on PostgreSQL the foreign key is only checked at
+            # COMMIT, which would fail the whole chunk instead of naming the row.
+            lookup = col.column.lookup or related._meta.pk.name  # type: ignore[union-attr]
+            attname = model_field.attname
             cache = self._fk_cache.setdefault(attname, {})
             wanted = {data[attname] for _, data, _ in pending if data.get(attname) is not None}
             missing = wanted - cache.keys()

@@ -1,4 +1,4 @@
-"""``open_table``: one entry point that reads .xlsx/.xlsm/.ods/.xls/.csv as rows."""
+"""``open_table``: one entry point that reads .xlsx/.xlsm/.xlsb/.ods/.xls/.csv as rows."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
 
 from . import csvread
-from .cells import CellValue, cell_text, is_empty
+from .cells import CellValue, ErrorCell, cell_text, is_empty
 from .errors import TableError
 from .limits import Limits
-from .sniff import Detected, Format, detect, sheet_dimension
+from .scan import SheetScan, column_letters
+from .sniff import Detected, Format, detect
 
 Engine = Literal["auto", "calamine", "openpyxl"]
 Row = tuple[int, list[CellValue]]
@@ -40,6 +41,10 @@ class Table:
     date1904: bool
     encoding: str | None = None
     delimiter: str | None = None
+    notices: list[str]
+    """Things the user should check before importing (an encoding that was guessed)."""
+    may_hold_errors = False
+    """True when some cell may be an :class:`ErrorCell` (``#DIV/0!``...)."""
 
     def __init__(self, fp: BinaryIO, detected: Detected, filename: str, limits: Limits) -> None:
         self._fp = fp
@@ -50,6 +55,7 @@ class Table:
         self._owned: list[IO[Any]] = []
         self._lead = 0
         self._closers: list[Any] = []
+        self.notices = []
 
     # Context manager and cleanup ------------------------------------------------
     def __enter__(self) -> Table:
@@ -120,7 +126,7 @@ class Table:
         lead = self._lead
         limit = self.limits.max_rows
         seen = 0
-        for number, record in records:
+        for number, record in self._guard(records):
             if number <= self.header_row:
                 continue
             seen += 1
@@ -141,104 +147,74 @@ class Table:
                 values.extend([None] * (width - len(values)))
             yield number, values
 
-
-class CalamineTable(Table):
-    def __init__(
-        self,
-        fp: BinaryIO,
-        detected: Detected,
-        filename: str,
-        limits: Limits,
-        sheet: str | int | None,
-    ) -> None:
-        super().__init__(fp, detected, filename, limits)
-        import python_calamine
-
+    def _guard(
+        self, records: Iterator[tuple[int, Sequence[CellValue]]]
+    ) -> Iterator[tuple[int, Sequence[CellValue]]]:
+        # Parsers fail late too (an XML error deep in a sheet, a pyo3 panic): the user
+        # gets the same clear refusal as at open, never a 500 with a parser's message.
+        number = self.header_row if hasattr(self, "header_row") else 0
         try:
-            workbook = python_calamine.CalamineWorkbook.from_filelike(fp)
-        except python_calamine.PasswordError:
+            for number, record in records:  # noqa: B007 - number is read in except
+                yield number, record
+        except TableError:
+            raise
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and not _is_panic(exc):
+                raise
             raise TableError(
-                f'"{filename}" is protected with a password. Remove the password and upload '
-                "it again.",
-                code="encrypted",
-            ) from None
-        self._closers.append(workbook.close)
-        self.sheet_names = list(workbook.sheet_names)
-        index = _pick_sheet(
-            filename,
-            self.sheet_names,
-            [
-                m.visible == python_calamine.SheetVisibleEnum.Visible
-                for m in workbook.sheets_metadata
-            ],
-            sheet,
-        )
-        self.sheet_name = self.sheet_names[index]
-        if detected.sheets and index < len(detected.sheets) and detected.sheets[index].path:
-            _precheck_dimension(self, detected.sheets[index].path or "")
-        self._sheet = workbook.get_sheet_by_index(index)
-        self._check_columns(self._sheet.width)
-        end = self._sheet.end
-        last_row = end[0] + 1 if end else 0
-        if last_row - 1 > limits.max_rows:
-            raise self._too_many_rows()
-        self._take_header(self._records())
-        self.row_count = max(last_row - self.header_row, 0)
+                f'"{self.filename}" is damaged after row {number:,} and cannot be read. '
+                "Open it in your spreadsheet program, save it again and upload the new copy.",
+                code="corrupt",
+            ) from exc
 
-    def _records(self) -> Iterator[tuple[int, Sequence[CellValue]]]:
-        # iter_rows starts at sheet row 1 even when the data starts lower, but at the
-        # first used column: numbering from 1 matches what Excel shows.
-        yield from enumerate(self._sheet.iter_rows(), start=1)
+    # Sheets of a workbook --------------------------------------------------------
+    def _scan_for(self, detected: Detected, index: int) -> SheetScan | None:
+        if index < len(detected.sheets):
+            return detected.scans.get(detected.sheets[index].path or "")
+        return detected.scans.get(f"#{index}")  # .ods tables, in document order
 
-    def rows(self, *, after: int = 0) -> Iterator[Row]:
-        return self._shape(self._records(), after)
+    def _inject_errors(
+        self, records: Iterator[tuple[int, Sequence[CellValue]]], scan: SheetScan | None, first: int
+    ) -> Iterator[tuple[int, Sequence[CellValue]]]:
+        """Put error cells back: both engines hand them over as empty or as plain text.
 
-
-class OpenpyxlTable(Table):
-    """Streams .xlsx in constant memory; slower than calamine but reads what it cannot."""
-
-    def __init__(
-        self,
-        fp: BinaryIO,
-        detected: Detected,
-        filename: str,
-        limits: Limits,
-        sheet: str | int | None,
-    ) -> None:
-        super().__init__(fp, detected, filename, limits)
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(fp, read_only=True, data_only=True, keep_links=False)
-        self._closers.append(workbook.close)
-        self.date1904 = workbook.epoch != openpyxl.utils.datetime.CALENDAR_WINDOWS_1900
-        self.sheet_names = list(workbook.sheetnames)
-        visible = [workbook[name].sheet_state == "visible" for name in self.sheet_names]
-        index = _pick_sheet(filename, self.sheet_names, visible, sheet)
-        self.sheet_name = self.sheet_names[index]
-        self._worksheet = workbook[self.sheet_name]
-        dimension = None
-        if detected.sheets and index < len(detected.sheets) and detected.sheets[index].path:
-            dimension = _precheck_dimension(self, detected.sheets[index].path or "")
-        self._take_header(self._records())
-        self.row_count = max(dimension[0] - self.header_row, 0) if dimension else 0
-
-    def _records(self) -> Iterator[tuple[int, Sequence[CellValue]]]:
-        limit = self.limits.max_columns
-        for index, record in enumerate(self._worksheet.iter_rows(values_only=True), start=1):
-            if len(record) > limit:
-                self._check_columns(len(record))
-            yield index, record
-
-    def rows(self, *, after: int = 0) -> Iterator[Row]:
-        return self._shape(self._records(), after)
+        ``first`` is the 1-based sheet column of a record's first value.
+        """
+        if scan is None or not scan.errors:
+            yield from records
+            return
+        by_row: dict[int, list[tuple[int, str]]] = {}
+        for (row, column), code in scan.errors.items():
+            by_row.setdefault(row, []).append((column, code))
+        for number, record in records:
+            found = by_row.get(number)
+            if found:
+                values = list(record)
+                for column, code in found:
+                    index = column - first
+                    if 0 <= index < len(values) and values[index] in (None, "", code):
+                        values[index] = ErrorCell(code, f"{column_letters(column)}{number}")
+                    elif index >= len(values):
+                        values.extend([None] * (index - len(values)))
+                        values.append(ErrorCell(code, f"{column_letters(column)}{number}"))
+                record = values
+            yield number, record
 
 
 class CsvTable(Table):
-    def __init__(self, fp: BinaryIO, detected: Detected, filename: str, limits: Limits) -> None:
+    def __init__(
+        self,
+        fp: BinaryIO,
+        detected: Detected,
+        filename: str,
+        limits: Limits,
+        encoding: str | None = None,
+    ) -> None:
         super().__init__(fp, detected, filename, limits)
-        layout = csvread.scan(fp, filename)
+        layout = csvread.scan(fp, filename, encoding=encoding)
         self._layout = layout
         self.encoding = layout.encoding
+        self.notices = list(layout.notices)
         self.delimiter = layout.delimiter
         self.sheet_name = None
         self.sheet_names = []
@@ -271,12 +247,22 @@ class CsvTable(Table):
 
 
 def _pick_sheet(
-    filename: str, names: list[str], visible: list[bool], sheet: str | int | None
+    filename: str,
+    names: list[str],
+    usable: list[bool],
+    sheet: str | int | None,
+    has_data: Any = None,
 ) -> int:
+    """The sheet the user named, else the first visible worksheet that holds a value."""
     if not names:
         raise TableError(f'"{filename}" contains no sheets.', code="no_header")
     if sheet is None:
-        return next((i for i, shown in enumerate(visible) if shown), 0)
+        candidates = [i for i, ok in enumerate(usable) if ok] or [0]
+        if has_data is not None:
+            for index in candidates:
+                if has_data(index):
+                    return index
+        return candidates[0]
     if isinstance(sheet, int):
         if 0 <= sheet < len(names):
             return sheet
@@ -286,16 +272,6 @@ def _pick_sheet(
         f'"{filename}" has no sheet {sheet!r}; its sheets are ' + ", ".join(map(repr, names)) + ".",
         code="no_sheet",
     )
-
-
-def _precheck_dimension(table: Table, path: str) -> tuple[int, int] | None:
-    dimension = sheet_dimension(table._fp, path)
-    if dimension:
-        rows, columns = dimension
-        table._check_columns(columns)
-        if rows - 1 > table.limits.max_rows:
-            raise table._too_many_rows()
-    return dimension
 
 
 def _is_panic(exc: BaseException) -> bool:
@@ -310,13 +286,18 @@ def open_table(
     limits: Limits | None = None,
     sheet: str | int | None = None,
     engine: Engine = "auto",
+    encoding: str | None = None,
+    stored: bool = False,
 ) -> Table:
     """Open a spreadsheet or CSV file and read its header row.
 
     Every check that can refuse the file (size, type, encryption, zip bomb, rows,
     columns) runs here, before a single data row is yielded; all of them raise
     :class:`TableError`. ``filename`` is the name the user uploaded (its extension
-    decides the expected format); it defaults to the path's name.
+    decides the expected format); it defaults to the path's name. ``encoding`` forces
+    the text encoding of a CSV file instead of detecting it. ``stored=True`` reads a
+    stored table (stored.py) the server wrote itself; without it such a file is read
+    as what its name says, so an upload can never hand the server pre-parsed rows.
     """
     limits = limits or Limits()
     owned: BinaryIO | None = None
@@ -337,7 +318,7 @@ def open_table(
             owned = fp
         filename = filename or os.path.basename(str(getattr(source, "name", "") or "")) or "upload"
     try:
-        table = _open(fp, filename, limits, sheet, engine)
+        table = _open(fp, filename, limits, sheet, engine, encoding, stored)
     except TableError:
         if owned:
             owned.close()
@@ -359,11 +340,22 @@ def open_table(
 
 
 def _open(
-    fp: BinaryIO, filename: str, limits: Limits, sheet: str | int | None, engine: Engine
+    fp: BinaryIO,
+    filename: str,
+    limits: Limits,
+    sheet: str | int | None,
+    engine: Engine,
+    encoding: str | None = None,
+    stored: bool = False,
 ) -> Table:
+    from .engines import CalamineTable, OpenpyxlTable
+    from .stored import StoredTable, is_stored
+
+    if stored and is_stored(fp):
+        return StoredTable(fp, filename, limits)
     detected = detect(fp, filename, limits)
     if detected.format == "csv":
-        return CsvTable(fp, detected, filename, limits)
+        return CsvTable(fp, detected, filename, limits, encoding)
     if detected.format == "xlsx" and (
         engine == "openpyxl" or (engine == "auto" and _too_big_for_calamine(detected))
     ):

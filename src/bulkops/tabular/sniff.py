@@ -7,20 +7,25 @@ is judged before any decompression of sheet data happens.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import BinaryIO, Literal
 
 from . import csvread
 from .errors import TableError
 from .limits import Limits
+from .parts import SheetRef, _read_member, _xlsb_sheets, _xlsx_sheets
+from .scan import SheetScan, ods_is_encrypted, scan_archive
 
-Format = Literal["xlsx", "ods", "xls", "csv"]
+Format = Literal["xlsx", "xlsb", "ods", "xls", "csv"]
 
 EXTENSIONS: dict[str, Format] = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
+    ".xlsb": "xlsb",
     ".ods": "ods",
     ".xls": "xls",
     ".csv": "csv",
@@ -29,6 +34,7 @@ EXTENSIONS: dict[str, Format] = {
 }
 FORMAT_LABELS: dict[Format, str] = {
     "xlsx": "Excel workbook (.xlsx)",
+    "xlsb": "Excel binary workbook (.xlsb)",
     "ods": "OpenDocument spreadsheet (.ods)",
     "xls": "Excel 97-2003 workbook (.xls)",
     "csv": "CSV text file",
@@ -54,20 +60,6 @@ FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf", "a 7-Zip archive"),
 )
 
-_DIMENSION_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
-_SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)>")
-_ATTR_RE = re.compile(r"([\w:]+)\s*=\s*\"([^\"]*)\"")
-_REL_RE = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)>")
-
-
-@dataclass(frozen=True)
-class SheetRef:
-    name: str
-    path: str | None
-    """Zip member of the sheet XML (xlsx only)."""
-    xml_size: int = 0
-    """Declared uncompressed size of that XML."""
-
 
 @dataclass(frozen=True)
 class Detected:
@@ -75,6 +67,8 @@ class Detected:
     size: int
     date1904: bool = False
     sheets: tuple[SheetRef, ...] = ()
+    scans: dict[str, SheetScan] = field(default_factory=dict)
+    """What each xlsx sheet really holds, by zip member (see scan.py)."""
 
 
 def human_size(size: int) -> str:
@@ -85,16 +79,6 @@ def human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
 
 
-def column_index(letters: str | bytes) -> int:
-    """1-based index of an Excel column name (A=1, XFD=16384)."""
-    if isinstance(letters, bytes):
-        letters = letters.decode("ascii")
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index
-
-
 def format_for_filename(filename: str) -> Format:
     suffix = PurePath(filename).suffix.lower()
     try:
@@ -103,7 +87,7 @@ def format_for_filename(filename: str) -> Format:
         shown = suffix or "(no extension)"
         raise TableError(
             f'"{filename}" has the file type {shown}, which cannot be imported. '
-            "Upload an .xlsx, .ods or .csv file.",
+            "Upload an .xlsx, .xlsb, .ods, .xls or .csv file.",
             code="unsupported_type",
         ) from None
 
@@ -135,7 +119,7 @@ def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
     fp.seek(0)
 
     if head.startswith(CFB_MAGIC):
-        return _detect_cfb(fp, filename, expected, size)
+        return _detect_cfb(fp, filename, expected, size, limits)
     if head.startswith(ZIP_MAGIC):
         return _detect_zip(fp, filename, expected, size, limits)
     if expected == "csv":
@@ -171,21 +155,58 @@ def _corrupt(filename: str, expected: Format) -> TableError:
     )
 
 
-def _detect_cfb(fp: BinaryIO, filename: str, expected: Format, size: int) -> Detected:
+def _detect_cfb(
+    fp: BinaryIO, filename: str, expected: Format, size: int, limits: Limits
+) -> Detected:
     # The CFB directory is usually near the start but may sit anywhere; the file is
     # already bounded by max_file_size, so scanning it in blocks is cheap.
     overlap = 64
     tail = b""
     while block := fp.read(1024 * 1024):
         window = tail + block
-        if any(marker in window for marker in CFB_ENCRYPTION_MARKERS):
+        if any(marker in window for marker in CFB_ENCRYPTION_MARKERS) or _xls_filepass(window):
             fp.seek(0)
             raise _encrypted(filename)
         tail = window[-overlap:]
     fp.seek(0)
     if expected == "xls":
-        return Detected("xls", size)
+        return _detect_xls(fp, filename, size, limits)
     raise _mismatch(filename, expected, "an Excel 97-2003 workbook (.xls)")
+
+
+def _detect_xls(fp: BinaryIO, filename: str, size: int, limits: Limits) -> Detected:
+    """Each sheet's used area and error cells, from the records (see xlsscan.py).
+
+    calamine builds every sheet of an .xls as soon as it opens it, so every sheet must
+    fit, not only the one that will be read.
+    """
+    from .scan import check_area
+    from .xlsscan import NotReadable, scan_sheets, workbook_stream
+
+    try:
+        found = scan_sheets(workbook_stream(fp, size))
+    except (NotReadable, struct.error, ValueError):
+        return Detected("xls", size)  # calamine will judge it (and call it damaged)
+    finally:
+        fp.seek(0)
+    refs = tuple(SheetRef(name, f"xls:{index}") for index, (name, _, _) in enumerate(found))
+    scans = {f"xls:{index}": scan for index, (_, _, scan) in enumerate(found)}
+    for scan in scans.values():
+        check_area(filename, scan, limits)
+    return Detected("xls", size, sheets=refs, scans=scans)
+
+
+# The BOF record that opens the workbook globals of a BIFF5/BIFF8 stream. An .xls saved
+# with a password has a FILEPASS record (type 0x002F) right behind it.
+_XLS_GLOBALS_BOF = re.compile(rb"\x09\x08([\x08\x10])\x00\x00[\x05\x06]\x05\x00")
+
+
+def _xls_filepass(window: bytes) -> bool:
+    for match in _XLS_GLOBALS_BOF.finditer(window):
+        after = match.start() + 4 + match.group(1)[0]
+        if window[after : after + 2] == b"\x2f\x00":
+            return True
+    return False
 
 
 def _check_text(head: bytes, filename: str) -> None:
@@ -213,8 +234,10 @@ def _detect_zip(
     try:
         _check_zip_directory(infos, filename, expected, limits)
         names = {info.filename for info in infos}
-        if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
-            actual: Format = "xlsx"
+        if "[Content_Types].xml" in names and "xl/workbook.bin" in names:
+            actual: Format = "xlsb"
+        elif "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+            actual = "xlsx"
         elif "mimetype" in names and _read_member(archive, "mimetype", 256).strip() == ODS_MIMETYPE:
             actual = "ods"
         elif "word/document.xml" in names:
@@ -227,15 +250,24 @@ def _detect_zip(
             raise _mismatch(filename, expected, "a zip archive, not a spreadsheet")
         if actual != expected:
             raise _mismatch(filename, expected, f"an {FORMAT_LABELS[actual]}")
-        if actual == "ods":
-            return Detected("ods", size)
+        if actual == "ods" and ods_is_encrypted(archive):
+            raise _encrypted(filename)
+        if actual == "xlsb":
+            refs = _xlsb_sheets(archive, names)
+            scans = scan_archive(archive, filename, limits, {r.path for r in refs if r.path})
+            return Detected(actual, size, sheets=refs, scans=scans)
+        if actual != "xlsx":
+            # For .ods the scan measures each table's used area, repeats included.
+            scans = scan_archive(archive, filename, limits, {"content.xml"})
+            return Detected(actual, size, scans=scans)
         workbook_xml = _read_member(archive, "xl/workbook.xml", 4 * 1024 * 1024).decode(
             "utf-8", "replace"
         )
         date1904 = bool(re.search(r"date1904\s*=\s*\"(1|true)\"", workbook_xml))
         sheets = _xlsx_sheets(archive, workbook_xml, names)
-        return Detected("xlsx", size, date1904=date1904, sheets=sheets)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+        scans = scan_archive(archive, filename, limits, {s.path for s in sheets if s.path})
+        return Detected("xlsx", size, date1904=date1904, sheets=sheets, scans=scans)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error):
         raise _corrupt(filename, expected) from None
     finally:
         archive.close()
@@ -273,79 +305,30 @@ def _bomb(filename: str) -> TableError:
     )
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    with archive.open(name) as member:
-        return member.read(limit)
-
-
-def _xlsx_sheets(
-    archive: zipfile.ZipFile, workbook_xml: str, names: set[str]
-) -> tuple[SheetRef, ...]:
-    targets: dict[str, str] = {}
-    if "xl/_rels/workbook.xml.rels" in names:
-        rels = _read_member(archive, "xl/_rels/workbook.xml.rels", 4 * 1024 * 1024)
-        for match in _REL_RE.finditer(rels.decode("utf-8", "replace")):
-            attrs = dict(_ATTR_RE.findall(match.group(1)))
-            target = attrs.get("Target", "")
-            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            targets[attrs.get("Id", "")] = target
-    sheets = []
-    for match in _SHEET_RE.finditer(workbook_xml):
-        attrs = dict(_ATTR_RE.findall(match.group(1)))
-        rel_id = next((v for k, v in attrs.items() if k.endswith(":id")), "")
-        path = targets.get(rel_id)
-        found = path if path in names else None
-        size = archive.getinfo(found).file_size if found else 0
-        sheets.append(SheetRef(_unescape(attrs.get("name", "")), found, size))
-    return tuple(sheets)
-
-
-def _unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
-
-
-def sheet_dimension(fp: BinaryIO, path: str) -> tuple[int, int] | None:
-    """(rows, columns) declared at the top of a sheet's XML, or None when absent.
-
-    Only the first few kilobytes are decompressed, so this is safe on any sheet.
-    """
-    try:
-        with zipfile.ZipFile(fp) as archive, archive.open(path) as member:
-            head = member.read(16 * 1024)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
-        return None
-    finally:
-        fp.seek(0)
-    match = _DIMENSION_RE.search(head)
-    if not match:
-        return None
-    first_col, first_row, last_col, last_row = match.groups()
-    if last_col is None:
-        return int(first_row), column_index(first_col)
-    return int(last_row), column_index(last_col)
-
-
-def estimate_rows(source: BinaryIO, *, filename: str, limits: Limits | None = None) -> int | None:
+def estimate_rows(
+    source: BinaryIO, *, filename: str, limits: Limits | None = None, stored: bool = False
+) -> int | None:
     """Data rows, read cheaply from the file's own metadata; None when unknown.
 
-    Used where loading the sheet would be wasteful (counting a job at submit time):
-    xlsx by its declared dimension, CSV by its lines.
+    Used where loading the sheet would be wasteful (counting a job at submit time): a
+    parsed upload by its stored count, CSV by its lines, xlsx by the cells that really
+    hold values (never by the ``<dimension>`` the file declares).
     """
+    from . import stored as stored_table
+
     limits = limits or Limits()
     try:
+        count = stored_table.stored_row_count(source) if stored else None
+        if count is not None:
+            return count
         detected = detect(source, filename, limits)
         if detected.format == "csv":
             layout = csvread.scan(source, filename)
             return max(layout.line_count - 1 - int(layout.skip_first_line), 0)
-        if detected.format == "xlsx" and detected.sheets and detected.sheets[0].path:
-            dimension = sheet_dimension(source, detected.sheets[0].path)
-            return max(dimension[0] - 1, 0) if dimension else None
+        for ref in detected.sheets:
+            scan = detected.scans.get(ref.path or "")
+            if scan is not None and scan.cells:
+                return scan.last_row - scan.first_row if scan.extent_known else None
     except (TableError, OSError, ValueError):
         return None
     finally:

@@ -32,8 +32,38 @@ def neutralize(text: str) -> str:
     return text
 
 
-def export_value(value: Any, tz: datetime.tzinfo | None = None) -> CellValue:
-    """One Python value -> a cell value openpyxl and csv can write safely."""
+# Every character a spreadsheet may take as the list separator when it opens a CSV
+# (Excel follows the system's: "," in the US, ";" in most of Europe), and line breaks.
+_CSV_SPLIT = re.compile(r"([,;\t|\r\n]+)")
+_TRIGGER = re.compile(r'^([\s"]*)([=+\-@])')
+
+
+def neutralize_csv(text: str) -> str:
+    """Make sure no piece of ``text`` starts a formula, whatever separator splits it.
+
+    ``a;=cmd|' /C calc'!A0`` written to a comma-separated file is one harmless cell
+    in the US, but Excel in most of Europe splits it at ";" and runs the second
+    piece. Each piece between possible separators that would start with ``= + - @``
+    (after spaces and quotes) gets an apostrophe before that character; numbers such
+    as ``-5`` or ``+34 600 123 456`` stay as typed.
+    """
+    if not any(char in text for char in "=+-@"):
+        return text
+    pieces = _CSV_SPLIT.split(text)
+    for index in range(0, len(pieces), 2):  # odd indexes are the separators themselves
+        piece = pieces[index]
+        match = _TRIGGER.match(piece)
+        if match and not _PLAIN_NUMBER.fullmatch(piece.strip()):
+            pieces[index] = match.group(1) + "'" + piece[match.end(1) :]
+    return "".join(pieces)
+
+
+def export_value(value: Any, tz: datetime.tzinfo | None = None, *, guard: bool = True) -> CellValue:
+    """One Python value -> a cell value openpyxl and csv can write safely.
+
+    ``guard=False`` leaves formula-like text as it is: for .xlsx, whose writer stores
+    it as a text cell, which a spreadsheet never evaluates.
+    """
     if value is None or isinstance(value, bool | int | float | Decimal):
         return value
     if isinstance(value, datetime.datetime):
@@ -53,7 +83,7 @@ def export_value(value: Any, tz: datetime.tzinfo | None = None) -> CellValue:
         text = bytes(value).hex()
     else:
         text = str(value)
-    return neutralize(text)
+    return neutralize(text) if guard else text
 
 
 def _xlsx_text(value: CellValue) -> CellValue:
@@ -62,6 +92,18 @@ def _xlsx_text(value: CellValue) -> CellValue:
         if len(value) > EXCEL_MAX_CHARS:
             value = value[: EXCEL_MAX_CHARS - 1] + "…"
     return value
+
+
+def _text_cell(sheet: Any, value: CellValue) -> Any:
+    # openpyxl makes every string that starts with "=" a formula; a text cell keeps the
+    # characters exactly, so the export imports back unchanged (no apostrophe) and no
+    # spreadsheet runs it. "+", "-" and "@" strings are text cells already.
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
 
 
 def write_xlsx(
@@ -77,7 +119,6 @@ def write_xlsx(
     Rows past Excel's 1,048,576-row limit continue on a new sheet with the header repeated.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
@@ -93,7 +134,7 @@ def write_xlsx(
         sheet = workbook.create_sheet(title=title[:31])
         header_cells = []
         for header in headers:
-            cell = WriteOnlyCell(sheet, value=_xlsx_text(neutralize(str(header))))
+            cell = _text_cell(sheet, _xlsx_text(str(header)))
             cell.font = bold
             header_cells.append(cell)
         sheet.append(header_cells)
@@ -106,7 +147,13 @@ def write_xlsx(
             sheet = new_sheet()
             sheet_rows = 1
         assert sheet is not None
-        sheet.append([_xlsx_text(export_value(value, tz)) for value in row])
+        values = [_xlsx_text(export_value(value, tz, guard=False)) for value in row]
+        sheet.append(
+            [
+                _text_cell(sheet, v) if isinstance(v, str) and v.startswith("=") else v
+                for v in values
+            ]
+        )
         sheet_rows += 1
         written += 1
     if sheet is None:
@@ -127,10 +174,10 @@ def write_csv(
     text = io.TextIOWrapper(dest, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
     try:
         writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow([neutralize(str(h)) for h in headers])
+        writer.writerow([neutralize_csv(neutralize(str(h))) for h in headers])
         written = 0
         for row in rows:
-            writer.writerow([_csv_text(export_value(value, tz)) for value in row])
+            writer.writerow([neutralize_csv(_csv_text(export_value(value, tz))) for value in row])
             written += 1
         text.flush()
     finally:

@@ -8,6 +8,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from bulkops.operations.upsert import unique_key_problem
+from bulkops.tabular.encodings import ENCODINGS
+
+ENCODING_CHOICES = [("", _("Detect")), *ENCODINGS.items()]
 
 MODE_CHOICES = [
     ("upsert", _("Create new rows and update existing ones")),
@@ -58,5 +61,20 @@ class ImportOptionsForm(forms.Form):
 class UploadForm(ImportOptionsForm):
     file = forms.FileField(
         label=_("Spreadsheet"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.ods,.xls,.csv,.tsv,.txt"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".xlsx,.xlsm,.xlsb,.ods,.xls,.csv,.tsv,.txt"}
+        ),
+    )
+    # Chosen before the one parse of the upload: changing either means uploading again.
+    sheet = forms.CharField(
+        label=_("Sheet"),
+        required=False,
+        max_length=100,
+        help_text=_("Leave empty to read the first sheet that holds data."),
+    )
+    encoding = forms.ChoiceField(
+        label=_("Text encoding (CSV files)"),
+        required=False,
+        choices=ENCODING_CHOICES,
+        help_text=_("Detected from the content unless you choose one."),
     )

@@ -1,20 +1,20 @@
-"""What the preview step shows: the mapping, the first rows, and the errors found so far."""
+"""What the preview step shows: the sheet, the column mapping and the first rows.
+
+Whether the rows import is not guessed here: once the columns bind, the page starts a
+dry run of the whole file (see ``bulkops.views.import_check``).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from itertools import islice
 from typing import Any
 
 from django.core.files.storage import Storage
 
 from bulkops.tabular import Limits, TableError, cell_text, open_table
-from bulkops.tabular.definition import ImportDefinition, RowError
+from bulkops.tabular.definition import ImportDefinition
 
 PREVIEW_ROWS = 20
-PREVIEW_CHECK_ROWS = 50_000
-PREVIEW_ERRORS = 100
-CHUNK = 1000
 
 
 def build_preview(
@@ -38,12 +38,14 @@ def build_preview(
                 filename=staged["filename"],
                 limits=limits,
                 sheet=options.get("sheet") or None,
+                stored=True,  # written by the upload step (import_staging.py)
             )
         except TableError as exc:
             context["problem"] = exc.message
             return context
         with table:
             context.update(
+                notices=table.notices,
                 headers=table.headers,
                 row_count=table.row_count,
                 sheet=table.sheet_name,
@@ -81,48 +83,8 @@ def build_preview(
                 {"position": i, "header": h, "field": chosen.get(i, "")}
                 for i, h in enumerate(table.headers)
             ]
-            rows = table.rows()
-            sample = list(islice(rows, PREVIEW_ROWS))
-            if bound is None:
-                context["sample"] = [
-                    (n, [(cell_text(v), "") for v in values], {}) for n, values in sample
-                ]
-                return context
-            errors: list[RowError] = []
-            failed_rows = 0
-            checked = 0
-            by_cell: dict[int, dict[str, str]] = defaultdict(dict)
-            pending = sample
-            while pending:
-                result = bound.clean_chunk(pending)
-                checked += len(pending)
-                failed_rows += len(result.failed)
-                for error in result.errors:
-                    if len(errors) < PREVIEW_ERRORS:
-                        errors.append(error)
-                    if error.row <= sample[-1][0] and error.column:
-                        by_cell[error.row][error.column] = error.message
-                if checked >= PREVIEW_CHECK_ROWS:
-                    break
-                pending = list(islice(rows, CHUNK))
-            complete = next(rows, None) is None
-    context.update(
-        sample=[
-            (
-                n,
-                [
-                    (cell_text(v), by_cell[n].get(h, ""))
-                    for h, v in zip(table.headers, values, strict=False)
-                ],
-                by_cell[n],
-            )
-            for n, values in sample
-        ],
-        errors=errors,
-        failed_rows=failed_rows,
-        checked=checked,
-        complete=complete,
-        ignored=bound.ignored_headers,
-        can_import=True,
-    )
+            sample = list(islice(table.rows(), PREVIEW_ROWS))
+            context["sample"] = [(n, [cell_text(v) for v in values]) for n, values in sample]
+            if bound is not None:
+                context.update(ignored=bound.ignored_headers, can_import=True)
     return context

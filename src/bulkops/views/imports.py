@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from pathlib import PurePath
 from typing import Any
 
 from django.apps import apps
@@ -27,13 +26,16 @@ import bulkops
 from bulkops.conf import settings
 from bulkops.models import BulkTask
 from bulkops.operations.imports import limits_from_settings
-from bulkops.tabular import TableError, open_table
+from bulkops.tabular import TableError
 from bulkops.tabular.definition import ImportDefinition, _registry, definition_for
+from bulkops.tabular.names import display_name, storage_name
 from bulkops.tabular.sniff import human_size
+from bulkops.tabular.stored import SUFFIX
+from bulkops.views.import_check import check_context
 from bulkops.views.import_forms import ImportOptionsForm, UploadForm
+from bulkops.views.import_staging import STAGING, restage, stage_upload
 
 SESSION_KEY = "bulkops_imports"
-STAGING = "bulkops/staging"
 
 
 class SizeLimitHandler(FileUploadHandler):
@@ -69,6 +71,9 @@ class ImportView(LoginRequiredMixin, View):
     template_name = "bulkops/import/page.html"
     step = "page"
     size_guard: SizeLimitHandler | None = None
+    # Files with fewer rows are checked inside the preview request; larger ones by a
+    # background task with its own progress bar.
+    check_inline_rows = 2_000
 
     # Configuration hooks ---------------------------------------------------------
     def get_model(self) -> type[models.Model]:
@@ -154,20 +159,50 @@ class ImportView(LoginRequiredMixin, View):
                 f"{human_size(limit)}.",
                 status=413,
             )
+        filename = display_name(upload.name)
+        token = uuid.uuid4().hex
         try:
-            token, staged = stage_upload(upload, self.get_model())
+            # The one parse of this upload: later steps read the stored rows.
+            entry = stage_upload(
+                upload.file,
+                filename=filename,
+                token=token,
+                storage=default_storage,
+                limits=limits_from_settings(),
+                sheet=form.cleaned_data.get("sheet") or None,
+                encoding=form.cleaned_data.get("encoding") or None,
+            )
         except TableError as exc:
             return self.upload_error(exc.message, form=form)
-        request.session.setdefault(SESSION_KEY, {})[token] = staged
+        staged = request.session.setdefault(SESSION_KEY, {})
+        staged[token] = {**entry, "model": self.get_model()._meta.label_lower}
         request.session.modified = True
-        options = {k: v for k, v in form.cleaned_data.items() if k != "file"}
+        options = {
+            k: v for k, v in form.cleaned_data.items() if k not in ("file", "encoding", "sheet")
+        }
         return self.render_preview(token, options, mapping=None)
 
     def preview(self, request: HttpRequest) -> HttpResponse:
-        token, _staged = self.staged(request)
+        token, staged = self.staged(request)
         form = self.options_form(ImportOptionsForm, data=request.POST)
         form.is_valid()
         options = {**form.initial, **form.cleaned_data}
+        sheet = options.get("sheet") or ""
+        if sheet and staged.get("original") and sheet != staged.get("sheet"):
+            try:  # another sheet was picked: the one case where the file is read again
+                staged = restage(
+                    staged,
+                    token=token,
+                    storage=default_storage,
+                    limits=limits_from_settings(),
+                    sheet=sheet,
+                )
+            except TableError as exc:
+                return self.render_preview(
+                    token, options, mapping=None, form=form, problem=exc.message
+                )
+            request.session[SESSION_KEY][token] = staged
+            request.session.modified = True
         return self.render_preview(token, options, mapping=self.posted_mapping(request), form=form)
 
     def confirm(self, request: HttpRequest) -> HttpResponse:
@@ -178,26 +213,91 @@ class ImportView(LoginRequiredMixin, View):
             options = {**form.initial, **form.cleaned_data}
             return self.render_preview(token, options, mapping=mapping, form=form)
         data = form.cleaned_data
-        params = import_params(data, mapping, staged, self.get_definition())
-        with default_storage.open(staged["path"], "rb") as handle:
-            try:
-                task = bulkops.submit(
-                    "import",
-                    user=request.user,
-                    model=self.get_model(),
-                    params=params,
-                    input_file=File(handle, name=staged["filename"]),
-                )
-            except ValidationError as exc:
-                return self.render_preview(
-                    token, data, mapping=mapping, form=form, problem=" ".join(exc.messages)
-                )
+        try:
+            task = self.submit_import(staged, data, mapping)
+        except ValidationError as exc:
+            return self.render_preview(
+                token, data, mapping=mapping, form=form, problem=" ".join(exc.messages)
+            )
         self.forget(request, token)
-        task.refresh_from_db()  # a small file may already have run inline
         context = {"task": task, "poll_interval": settings.POLL_INTERVAL, "errors": []}
         return self.render("bulkops/import/started.html", context)
 
     # Helpers -----------------------------------------------------------------------
+    def import_params(
+        self, data: dict[str, Any], mapping: dict[int, str | None] | None, staged: dict[str, str]
+    ) -> dict[str, Any]:
+        """The import task's params from the options form (the check uses the same)."""
+        params = {
+            "mode": data.get("mode") or "upsert",
+            "key_fields": [data["key_field"]] if data.get("key_field") else [],
+            "mapping": {str(k): v for k, v in mapping.items()} if mapping is not None else None,
+            "day_first": data.get("dates") != "mdy",
+            "decimal_separator": data.get("decimal_separator") or None,
+            "atomic": bool(data.get("atomic")),
+            "filename": staged["filename"],
+            "sheet": data.get("sheet") or None,
+            "stored": True,  # input_file is the table the upload step stored
+        }
+        definition_class = type(self.get_definition())
+        qualname = definition_class.__qualname__
+        if definition_class is not ImportDefinition and "<locals>" not in qualname:
+            # The worker may run in another process: name the definition, not the model.
+            params["definition"] = f"{definition_class.__module__}.{qualname}"
+        return params
+
+    def submit_import(
+        self, staged: dict[str, Any], data: dict[str, Any], mapping: dict[int, str | None] | None
+    ) -> BulkTask:
+        """Start the import of a staged upload with confirmed options (pages and JSON API)."""
+        with default_storage.open(staged["path"], "rb") as handle:
+            task = bulkops.submit(
+                "import",
+                user=self.request.user,
+                model=self.get_model(),
+                params=self.import_params(data, mapping, staged),
+                input_file=File(handle, name=storage_name(staged["filename"]) + SUFFIX),
+            )
+        task.refresh_from_db()  # a small file may already have run inline
+        return task
+
+    def start_check(
+        self, token: str, options: dict[str, Any], mapping: dict[int, str | None] | None
+    ) -> BulkTask:
+        """The dry run of the whole file with these options; inline when the file is small."""
+        staged = self.request.session[SESSION_KEY][token]
+        task = self.submit_check(staged, options, mapping, previous=staged.get("check"))
+        staged["check"] = str(task.pk)
+        self.request.session.modified = True
+        return task
+
+    def submit_check(
+        self,
+        staged: dict[str, Any],
+        options: dict[str, Any],
+        mapping: dict[int, str | None] | None,
+        *,
+        previous: str | None = None,
+    ) -> BulkTask:
+        """Submit the dry run of a staged upload (the pages and the JSON API share it)."""
+        if previous:
+            # Options changed: the check of the old options is of no use any more.
+            old = BulkTask.objects.visible_to(self.request.user).filter(pk=previous).first()
+            if old is not None and not old.is_finished:
+                bulkops.cancel(old)
+        params = {**self.import_params(options, mapping, staged), "dry_run": True}
+        with default_storage.open(staged["path"], "rb") as handle:
+            task = bulkops.submit(
+                "import",
+                user=self.request.user,
+                model=self.get_model(),
+                params=params,
+                input_file=File(handle, name=storage_name(staged["filename"]) + SUFFIX),
+                sync_threshold=self.check_inline_rows,
+            )
+        task.refresh_from_db()  # a small file has been checked already
+        return task
+
     def options_form(self, form_class: type[ImportOptionsForm], **kwargs: Any) -> Any:
         definition = self.get_definition()
         initial = {
@@ -223,7 +323,14 @@ class ImportView(LoginRequiredMixin, View):
         staged = request.session.get(SESSION_KEY, {}).pop(token, None)
         request.session.modified = True
         if staged:
-            default_storage.delete(staged["path"])
+            self.discard(staged)
+
+    @staticmethod
+    def discard(staged: dict[str, Any]) -> None:
+        """Delete a staged upload's stored rows and its original."""
+        for key in ("path", "original"):
+            if staged.get(key):
+                default_storage.delete(staged[key])
 
     @staticmethod
     def posted_mapping(request: HttpRequest) -> dict[int, str | None] | None:
@@ -267,51 +374,29 @@ class ImportView(LoginRequiredMixin, View):
         form = form or self.options_form(ImportOptionsForm, initial=options)
         if form.is_bound is False:
             form.initial.update({k: v for k, v in options.items() if v is not None})
-        context = build_preview(
-            self.get_definition(), staged, options, mapping, default_storage, limits_from_settings()
-        )
+        try:
+            context = build_preview(
+                self.get_definition(),
+                staged,
+                options,
+                mapping,
+                default_storage,
+                limits_from_settings(),
+            )
+        except TableError as exc:  # a stored file damaged on disk: a message, never a 500
+            context = {"filename": staged["filename"], "problem": exc.message}
         context.update(
             {"token": token, "form": form, "problem": problem or context.get("problem", "")}
         )
+        if context.get("can_import") and not context["problem"] and not form.errors:
+            try:
+                check = self.start_check(token, options, mapping)
+            except (ValidationError, PermissionDenied) as exc:
+                messages = getattr(exc, "messages", None) or [str(exc)]
+                context.update(problem=" ".join(messages), can_import=False)
+            else:
+                context.update(check_context(check))
         return self.render("bulkops/import/preview.html", context)
-
-
-def stage_upload(upload: Any, model: type[models.Model]) -> tuple[str, dict[str, str]]:
-    """Check that ``upload`` opens as a table, then keep it until it is confirmed.
-
-    Returns a random token and what later steps need; raises ``TableError``.
-    """
-    filename = PurePath(upload.name.replace("\\", "/")).name
-    with open_table(upload.file, filename=filename, limits=limits_from_settings()):
-        pass
-    token = uuid.uuid4().hex
-    path = default_storage.save(f"{STAGING}/{token}/{filename}", upload)
-    return token, {"path": path, "filename": filename, "model": model._meta.label_lower}
-
-
-def import_params(
-    data: dict[str, Any],
-    mapping: dict[int, str | None] | None,
-    staged: dict[str, str],
-    definition: ImportDefinition,
-) -> dict[str, Any]:
-    """The ``import`` operation's params from the confirmed options form."""
-    params = {
-        "mode": data["mode"],
-        "key_fields": [data["key_field"]] if data.get("key_field") else [],
-        "mapping": {str(k): v for k, v in mapping.items()} if mapping is not None else None,
-        "day_first": data["dates"] != "mdy",
-        "decimal_separator": data.get("decimal_separator") or None,
-        "atomic": bool(data.get("atomic")),
-        "filename": staged["filename"],
-        "sheet": data.get("sheet") or None,
-    }
-    definition_class = type(definition)
-    qualname = definition_class.__qualname__
-    if definition_class is not ImportDefinition and "<locals>" not in qualname:
-        # The worker may run in another process: name the definition, not the model.
-        params["definition"] = f"{definition_class.__module__}.{qualname}"
-    return params
 
 
 class ImportResultView(LoginRequiredMixin, View):

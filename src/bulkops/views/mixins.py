@@ -19,7 +19,13 @@ from bulkops.models import BulkTask
 from bulkops.operations.delete import deletion_summary
 from bulkops.operations.update import updatable_field
 from bulkops.registry import get_operation
-from bulkops.views.selection import Selection, SelectionTooLarge, clean_pks, filter_key
+from bulkops.views.selection import (
+    Selection,
+    SelectionTooLarge,
+    clean_pks,
+    filter_key,
+    invalid_pks,
+)
 from bulkops.views.tasks import progress_context
 
 BUILT_IN = ("delete", "update")
@@ -258,8 +264,19 @@ class BulkMixin:
         return HttpResponse(_("Unknown bulk request."), status=400)
 
     def bulk_select(self, op: str) -> HttpResponse:
-        selection = self.get_bulk_selection()
         model = self.get_bulk_model()
+        posted = [
+            *self.request.POST.getlist("bulk_page"),
+            *(
+                [self.request.POST["bulk_pk"]]
+                if op == "toggle" and "bulk_pk" in self.request.POST
+                else []
+            ),
+        ]
+        if invalid_pks(model, posted):
+            # Refused before the selection is touched: the session stays as it was.
+            return HttpResponse(_("The selection names a row that does not exist."), status=400)
+        selection = self.get_bulk_selection()
         page_pks = [str(pk) for pk in clean_pks(model, self.request.POST.getlist("bulk_page"))]
         error = ""
         try:

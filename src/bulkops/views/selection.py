@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.http import QueryDict
 
 # Query-string keys that change the page or the order, not which rows match.
@@ -101,13 +101,40 @@ class SelectionTooLarge(Exception):
 
 
 def clean_pks(model: type[models.Model], values: Any) -> list[Any]:
-    """Posted primary keys converted by the pk field; anything that is not one is dropped."""
+    """Posted primary keys converted by the pk field; anything that is not one is dropped.
+
+    "Not one" includes a number the database column cannot hold: 99999999999999999999999
+    would raise OverflowError inside the query (a 500) and, kept in the session, break
+    the list page on every later visit.
+    """
     pk_field = model._meta.pk
     assert pk_field is not None
+    low, high = _pk_range(pk_field)
     cleaned = []
     for value in values:
         try:
-            cleaned.append(pk_field.to_python(value))
-        except (ValidationError, ValueError, TypeError):
+            pk = pk_field.to_python(value)
+        except (ValidationError, ValueError, TypeError, OverflowError):
             continue
-    return [value for value in cleaned if value is not None]
+        if pk is None:
+            continue
+        if isinstance(pk, int) and not (
+            (low is None or pk >= low) and (high is None or pk <= high)
+        ):
+            continue
+        cleaned.append(pk)
+    return cleaned
+
+
+def invalid_pks(model: type[models.Model], values: list[str]) -> list[str]:
+    """The posted values that are not primary keys of ``model`` (for a 400 answer)."""
+    return [value for value in values if value and not clean_pks(model, [value])]
+
+
+def _pk_range(field: Any) -> tuple[int | None, int | None]:
+    while getattr(field, "target_field", None) is not None and field.is_relation:
+        field = field.target_field
+    try:
+        return connection.ops.integer_field_range(field.get_internal_type())
+    except KeyError:
+        return None, None

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from bulkops.contrib.zk.models import Device
+from bulkops.contrib.zk.models import Device, FingerTemplate
 from bulkops.contrib.zk.simulator import SimulatedDevice, Simulator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
@@ -13,8 +13,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 
 def test_changelists_render(admin_client: Any) -> None:
     Device.objects.create(name="Gate", host="127.0.0.1", port=4370)
+    FingerTemplate._default_manager.create(user_id="1007", finger=3, template=b"\x01" * 812)
     for url in ["/admin/bulkops_zk/device/", "/admin/bulkops_zk/attendancerecord/"]:
         assert admin_client.get(url).status_code == 200
+    page = admin_client.get("/admin/bulkops_zk/fingertemplate/")
+    assert page.status_code == 200 and "1007" in page.content.decode()
+    assert "812" in page.content.decode()  # the size, never the bytes
 
 
 def test_test_connection_action(

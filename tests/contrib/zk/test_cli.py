@@ -23,6 +23,7 @@ def test_cli_serves_pyzk() -> None:
     command = [
         sys.executable, "-m", "bulkops.contrib.zk.simulator", "--port", "0",
         "--users", "25", "--records", "3000", "--password", "31337", "--serial", "CLI0000001",
+        "--fingers", "2",
     ]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     try:
@@ -33,6 +34,9 @@ def test_cli_serves_pyzk() -> None:
         conn = ZK(host, port=int(port), timeout=5, password=31337, ommit_ping=True).connect()
         assert conn.get_serialnumber() == "CLI0000001"
         assert len(conn.get_users()) == 25
+        assert {(t.uid, t.fid) for t in conn.get_templates()} == {
+            (uid, fid) for uid in range(1, 26) for fid in (0, 1)
+        }
         assert len(conn.get_attendance()) == 3000
         conn.disconnect()
     finally:

@@ -115,8 +115,10 @@ def test_delete_user(make_simulator: MakeSim) -> None:
     with client(make_simulator(device)) as zk:
         zk.delete_user(2)
         assert [u.user_id for u in zk.get_users()] == ["1", "3"]
-        with pytest.raises(DeviceProtocolError, match="Front door: delete user #2 failed"):
-            zk.delete_user(2)
+        zk.delete_user(2)  # an empty slot: answered OK, as real clocks do
+        assert [u.user_id for u in zk.get_users()] == ["1", "3"]
+        with pytest.raises(DeviceProtocolError, match="Front door: write user 1 failed"):
+            zk.set_user(DeviceUser(uid=9, user_id="1"))  # user id 1 lives in slot 1
         assert zk.connected  # a refused command keeps the session
 
 

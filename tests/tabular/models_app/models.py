@@ -53,3 +53,20 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Product(models.Model):
+    """Keys of several kinds: text (sku), a signed number, a second unique value, a FK."""
+
+    sku = models.CharField("SKU", max_length=20, unique=True)
+    number = models.IntegerField(unique=True, null=True, blank=True)
+    barcode = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=100)
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, null=True, blank=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+
+    class Meta:
+        app_label = "tabular_models"
+
+    def __str__(self) -> str:
+        return self.sku

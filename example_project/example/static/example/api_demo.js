@@ -64,6 +64,14 @@
     });
   }
 
+  async function finished(task) {
+    while (!task.is_finished) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      task = await call(task.links.self);
+    }
+    return task;
+  }
+
   let upload = null;
 
   byId("import-form").addEventListener("submit", async (event) => {
@@ -75,18 +83,23 @@
     try {
       const dryRun = await call(root.dataset.uploadUrl, { method: "POST", body: form });
       upload = dryRun.upload;
+      // The dry run of the whole file is a task: a small file's has finished already.
+      const check = dryRun.check && (await finished(dryRun.check));
       const summary = document.createElement("p");
-      summary.textContent = interpolate(
-        gettext("%(rows)s rows checked; %(failed)s with errors. Nothing is saved yet."),
-        { rows: dryRun.checked_rows, failed: dryRun.failed_rows },
-        true
-      );
+      summary.textContent = check
+        ? interpolate(
+            gettext("%(rows)s rows checked; %(failed)s with errors. Nothing is saved yet."),
+            { rows: check.processed, failed: check.failed },
+            true
+          )
+        : dryRun.problem;
       const list = document.createElement("ul");
-      for (const error of dryRun.errors.slice(0, 10)) {
+      const errors = check ? (await call(check.links.errors)).results : [];
+      for (const error of errors.slice(0, 10)) {
         const item = document.createElement("li");
         item.textContent = interpolate(
           gettext("Row %(row)s, %(column)s: %(message)s"),
-          { row: error.row, column: error.column || "—", message: error.message },
+          { row: error.row, column: error.field || "—", message: error.message },
           true
         );
         list.append(item);

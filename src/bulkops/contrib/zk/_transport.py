@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from zk import ZK
+from zk.exception import ZKErrorResponse
+
+from . import protocol as const
 
 T = TypeVar("T")
 
@@ -139,3 +143,22 @@ class GuardedZK(ZK):  # type: ignore[misc]
         self.is_connect = False
         if self.guard is not None:
             self.guard.abort()
+
+
+def upload_users(zk: ZK, users: list[bytes], templates: list[tuple[int, int, bytes]]) -> None:
+    """Write packed users (``UserFormat.upload_record``) and (uid, finger, template)
+    triples in one buffered upload: pyzk's ``save_user_template`` for many users at
+    once (``HR_save_usertemplates`` in later pyzk), with text already encoded here."""
+    table, fingers = [], []
+    offset = 0
+    for uid, finger, template in templates:
+        packed = const.UPLOAD_TEMPLATE_SIZE.pack(len(template)) + template
+        table.append(const.UPLOAD_ENTRY.pack(2, uid, 0x10 + finger, offset))
+        fingers.append(packed)
+        offset += len(packed)
+    parts = [b"".join(users), b"".join(table), b"".join(fingers)]
+    zk._send_with_buffer(const.UPLOAD_HEAD.pack(*map(len, parts)) + b"".join(parts))
+    answer = zk._ZK__send_command(const.CMD_SAVE_USERTEMPS, struct.pack("<IHH", 12, 0, 8))
+    if not answer.get("status"):
+        raise ZKErrorResponse("Can't save usertemplates")
+    zk.refresh_data()

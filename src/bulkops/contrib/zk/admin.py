@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import AttendanceRecord, Device
+from .models import AttendanceRecord, Device, FingerTemplate
 
 
 @admin.register(Device)
@@ -69,6 +69,26 @@ class AttendanceRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["user_id", "device_serial"]
     date_hierarchy = "timestamp"
     list_select_related = ["device"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FingerTemplate)
+class FingerTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: templates come from the clocks (``zk.pull_users``), as opaque bytes."""
+
+    list_display = ["user_id", "finger", "size", "valid", "device_serial", "updated_at"]
+    list_filter = ["finger", "device_serial"]
+    search_fields = ["user_id"]
+    exclude = ["template"]
+
+    @admin.display(description=_("size (bytes)"))
+    def size(self, obj: FingerTemplate) -> int:
+        return len(obj.template)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

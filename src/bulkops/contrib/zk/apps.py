@@ -13,7 +13,7 @@ class ZKConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
 
         try:
-            from . import operations  # noqa: F401  (registers the zk.* operations)
+            from . import operations, pushing  # noqa: F401  (register the zk.* operations)
         except ImportError as exc:
             if exc.name != "zk":
                 raise

@@ -31,6 +31,7 @@ from .exceptions import (
     DeviceTimeout,
     DeviceUnreachable,
 )
+from .fingers import TemplateCalls
 from .records import DeviceInfo, DeviceUser, Punch, UserFormat, parse_attendance
 from .text import decode_text
 
@@ -43,7 +44,7 @@ T = TypeVar("T")
 TRANSPORT_ENCODING = "latin-1"
 
 
-class ZKClient:
+class ZKClient(TemplateCalls):
     """One connection to one device. Not thread-safe: one caller at a time.
 
     ``timeout`` bounds each network wait; ``call_timeout`` is the hard deadline of a

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     # of a session lease (renewed while working; a crashed worker's lease runs out).
     "LOCK_WAIT": 30.0,
     "SESSION_LEASE": 300.0,
+    # Devices a download reads at the same time (each on its own thread).
+    "PARALLEL_DEVICES": 8,
 }
 
 

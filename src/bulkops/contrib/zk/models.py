@@ -139,3 +139,27 @@ class AttendanceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.timestamp:%Y-%m-%d %H:%M:%S} ({self.device_serial})"
+
+
+class FingerTemplate(models.Model):
+    """One enrolled finger of a person, by the user id (PIN) they carry on every clock,
+    so it follows them from one device to another. ``template`` is kept byte for byte."""
+
+    user_id = models.CharField(_("user id"), max_length=24)
+    finger = models.PositiveSmallIntegerField(_("finger"), help_text=_("0-9"))
+    template = models.BinaryField(_("template"))
+    valid = models.PositiveSmallIntegerField(_("valid flag"), default=1)
+    device_serial = models.CharField(_("read from device"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fingerprint template")
+        verbose_name_plural = _("fingerprint templates")
+        ordering = ["user_id", "finger"]
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "finger"], name="bulkops_zk_finger_unique"),
+            models.CheckConstraint(condition=models.Q(finger__lte=9), name="bulkops_zk_finger_0_9"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} finger {self.finger}"

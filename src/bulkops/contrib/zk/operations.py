@@ -1,30 +1,34 @@
-"""The zk.* operations: push users, pull users, download attendance, over many devices.
+"""The zk.* operations over many devices in one task: the shared base, pulling users
+(with their fingerprints) and downloading attendance; pushing and copying users are
+in ``pushing.py``.
 
 Each device gets its own session (lease, connection, keypad lock for writes), so
 one unreachable device never stops the others; its failure is recorded as a row
-error and, at the end, fails the task with a message naming every such device.
+error naming the device and, at the end, fails the task with a message naming
+every such device. Downloads read the devices in parallel (see ``fleet.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 
 from bulkops.operations.base import Operation
 from bulkops.registry import register
 
 from .conf import zk_setting
-from .employees import employee_users, store_employees
+from .employees import store_employees
 from .exceptions import DeviceError, SyncFailed
+from .fleet import open_all
 from .mapping import EmployeeMapping
 from .models import Device
-from .records import DeviceUser
-from .sessions import DownloadSession, PushSession, record_failure
-from .sync import read_users
+from .records import DeviceTemplate, Punch
+from .sessions import DeviceSession, DownloadSession, record_failure
+from .storage import store_templates
 
 if TYPE_CHECKING:
     from bulkops.context import RunContext
@@ -32,8 +36,6 @@ if TYPE_CHECKING:
     from bulkops.types import UserLike
 
 logger = logging.getLogger("bulkops.contrib.zk")
-
-PUSH_BATCH = 50
 
 
 class DeviceOperation(Operation):
@@ -84,6 +86,26 @@ class DeviceOperation(Operation):
         ctx.error(exc.detail, ref=device.name, field="device")
         failures.append(f"{device.name}: {exc.detail}")
 
+    def start_device(self, ctx: RunContext, device: Device, count: int) -> None:
+        """Count this device's ``count`` items into the total, once, also when a resumed
+        task reads the device again; resume its batches where they stopped. Offsets
+        of devices begun but not finished are parked, since a fleet stores devices in
+        the order their downloads finish, which a resumed run need not repeat."""
+        state, key = ctx.checkpoint, str(device.pk)
+        counted = dict(state.get("counted", {}))
+        parked = dict(state.get("parked", {}))
+        current = state.get("device")
+        if current not in (None, device.pk) and current not in state.get("done_devices", []):
+            parked[str(current)] = int(state.get("offset", 0))
+        offset = int(state.get("offset", 0)) if current == device.pk else parked.pop(key, 0)
+        counted[key] = max(count, offset)
+        ctx.save_checkpoint(device=device.pk, offset=offset, counted=counted, parked=parked)
+        ctx.set_total(sum(counted.values()))
+
+    def device_done(self, ctx: RunContext, device: Device) -> None:
+        done = [*ctx.checkpoint.get("done_devices", []), device.pk]
+        ctx.save_checkpoint(done_devices=done)
+
     def finish(self, ctx: RunContext, devices: list[Device], failures: list[str]) -> None:
         if failures:
             ok = len(devices) - len(failures)
@@ -93,107 +115,10 @@ class DeviceOperation(Operation):
 
 
 @register
-class PushUsersOperation(DeviceOperation):
-    """Write the selected employees (default: all) to the devices, matched by user id.
-
-    Params: ``devices``, ``remove_missing`` (delete device users that are not among
-    the employees).
-    """
-
-    name = "zk.push_users"
-    label = "Push users to time clocks"
-
-    def get_total(self, task: BulkTask) -> int | None:
-        return self._employees(task).count()
-
-    def _employees(self, task: BulkTask) -> models.QuerySet[Any]:
-        queryset = task.get_queryset()
-        return queryset if queryset is not None else EmployeeMapping.from_settings().get_queryset()
-
-    def run(self, ctx: RunContext) -> dict[str, Any]:
-        mapping = EmployeeMapping.from_settings()
-        employees = self._employees(ctx.task)
-        devices, failures = self.devices(ctx), list[str]()
-        sessions: dict[int, tuple[Device, PushSession, ExitStack]] = {}
-        written = removed = 0
-        try:
-            for device in devices:
-                ctx.progress(stage=f"Connecting to {device.name}", force=True)
-                stack = ExitStack()
-                try:
-                    session = stack.enter_context(PushSession(device))
-                except DeviceError as exc:
-                    self.device_failed(ctx, device, exc, failures)
-                    continue
-                sessions[device.pk] = (device, session, stack)
-            ctx.progress(stage="Writing users", force=True)
-            # Small batches: each user costs device round trips, and progress moves
-            # (and the task's heartbeat is written) once per committed batch.
-            size = int(ctx.params.get("chunk_size") or PUSH_BATCH)
-            for batch in ctx.batches(employees, size=size):
-                # The device round trips happen outside the batch's transaction, which
-                # only records the outcome: no database lock is held while devices talk.
-                converted = employee_users(mapping, employees.filter(pk__in=batch.items))
-                verdicts = [
-                    (ref, self._push_everywhere(ctx, user, sessions, failures))
-                    for ref, user in converted.users
-                ]
-                with batch:
-                    for problem in converted.problems:
-                        batch.error(problem.message, ref=problem.ref, field=problem.field)
-                    for ref, (status, message, field) in verdicts:
-                        if status == "invalid":
-                            batch.error(message, ref=ref, field=field)
-                        elif status == "written":
-                            batch.succeeded()
-                            written += 1
-                        else:
-                            batch.skipped()
-            if ctx.params.get("remove_missing") and sessions:
-                ctx.progress(stage="Removing users that are not employees", force=True)
-                wanted = {mapping.user_id_of(e) for e in employees.iterator()}
-                for pk, (device, session, stack) in list(sessions.items()):
-                    try:
-                        removed += session.remove_missing(wanted)
-                    except DeviceError as exc:
-                        self.device_failed(ctx, device, exc, failures)
-                        del sessions[pk]
-                        stack.close()
-        finally:
-            for _device, _session, stack in sessions.values():
-                stack.close()  # unlock, disconnect, release: also on cancel or crash
-        self.finish(ctx, devices, failures)
-        return {"devices": len(devices), "written": written, "removed": removed}
-
-    def _push_everywhere(
-        self,
-        ctx: RunContext,
-        user: DeviceUser,
-        sessions: dict[int, tuple[Device, PushSession, ExitStack]],
-        failures: list[str],
-    ) -> tuple[str, str, str]:
-        """Write one user to every open device: ("written" | "unchanged" | "invalid",
-        message, field). A device that fails is closed and left out from then on."""
-        outcomes = []
-        for pk, (device, session, stack) in list(sessions.items()):
-            try:
-                outcomes.append((device, session.push(user)))
-            except DeviceError as exc:
-                self.device_failed(ctx, device, exc, failures)
-                del sessions[pk]
-                stack.close()
-        bad = [(d, o) for d, o in outcomes if o.status == "invalid"]
-        if bad:
-            return "invalid", "; ".join(f"{d.name}: {o.message}" for d, o in bad), bad[0][1].field
-        if any(o.status == "written" for _d, o in outcomes):
-            return "written", "", ""
-        return "unchanged", "", ""
-
-
-@register
 class PullUsersOperation(DeviceOperation):
     """Read the devices' users into the employee model (update by user id, create
-    the missing unless ``create`` is false)."""
+    the missing unless ``create`` is false), and their fingerprints into
+    FingerTemplate (unless ``templates`` is false)."""
 
     name = "zk.pull_users"
     label = "Pull users from time clocks"
@@ -210,20 +135,21 @@ class PullUsersOperation(DeviceOperation):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         mapping = EmployeeMapping.from_settings()
         create = bool(ctx.params.get("create", zk_setting("CREATE_EMPLOYEES")))
+        templates = bool(ctx.params.get("templates", True))
         devices, failures = self.devices(ctx), list[str]()
-        done: list[int] = list(ctx.checkpoint.get("done_devices", []))
+        stored_fingers = 0
         for device in devices:
-            if device.pk in done:
+            if device.pk in ctx.checkpoint.get("done_devices", []):
                 continue
             ctx.progress(stage=f"Reading users from {device.name}", force=True)
             try:
-                users = read_users(device)
+                with DeviceSession(device) as session:
+                    users = session.client.get_users()
+                    fingers = session.client.get_templates() if templates else []
             except DeviceError as exc:
                 self.device_failed(ctx, device, exc, failures)
                 continue
-            if ctx.checkpoint.get("device") != device.pk:
-                ctx.restart_batches(device=device.pk)
-                ctx.set_total((ctx.task.total or 0) + len(users))
+            self.start_device(ctx, device, len(users))
             ctx.progress(stage=f"Saving users of {device.name}", force=True)
             for batch in ctx.batches(users, size=zk_setting("CHUNK_SIZE")):
                 with batch:
@@ -232,15 +158,23 @@ class PullUsersOperation(DeviceOperation):
                     batch.skipped(counts.unchanged)
                     for problem in counts.problems:
                         batch.error(problem.message, ref=problem.ref, field=problem.field)
-            done.append(device.pk)
-            ctx.save_checkpoint(done_devices=done)
+            pins = {u.uid: u.user_id for u in users}
+            by_user: dict[str, list[DeviceTemplate]] = {}
+            for t in fingers:
+                if t.uid in pins:
+                    by_user.setdefault(pins[t.uid], []).append(t)
+            if by_user:
+                with transaction.atomic():
+                    stored_fingers += store_templates(device.serial_number, by_user)[0]
+            self.device_done(ctx, device)
         self.finish(ctx, devices, failures)
-        return {"devices": len(devices)}
+        return {"devices": len(devices), "fingerprints": stored_fingers}
 
 
 @register
 class DownloadAttendanceOperation(DeviceOperation):
-    """Store the devices' attendance records that are not stored yet.
+    """Store the devices' attendance records that are not stored yet. The devices are
+    read in parallel (``parallel`` of them at once, default ``PARALLEL_DEVICES``).
 
     With ``clear``, each device's log is then cleared, but only after its records
     are committed and only if it holds exactly what was downloaded (the keypad
@@ -256,45 +190,63 @@ class DownloadAttendanceOperation(DeviceOperation):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         clear = bool(ctx.params.get("clear"))
         devices, failures = self.devices(ctx), list[str]()
-        done: list[int] = list(ctx.checkpoint.get("done_devices", []))
+        done = ctx.checkpoint.get("done_devices", [])
+        sessions = [DownloadSession(d, clear=clear) for d in devices if d.pk not in done]
+        workers = int(ctx.params.get("parallel") or zk_setting("PARALLEL_DEVICES"))
+        report: dict[str, dict[str, Any]] = {}
         notes: list[str] = []
-        cleared: list[str] = []
-        for device in devices:
-            if device.pk in done:
-                continue
-            # A resumed device is downloaded again from the start; what was stored
-            # before the interruption is recognised and skipped.
-            resumed = ctx.checkpoint.get("device") == device.pk
-            ctx.restart_batches(device=device.pk)
-            ctx.progress(stage=f"Downloading from {device.name}", force=True)
-            try:
-                with DownloadSession(device, clear=clear) as session:
-                    punches = session.fetch()
-                    if not resumed:
-                        ctx.set_total((ctx.task.total or 0) + len(punches))
-                    ctx.progress(stage=f"Storing records of {device.name}", force=True)
-                    for batch in ctx.batches(punches, size=zk_setting("CHUNK_SIZE")):
-                        with batch:
-                            new, known = session.store(batch.items)
-                            batch.succeeded(new)
-                            batch.skipped(known)
-                    if clear:
-                        ok, note = session.clear_if_unchanged()
-                        if ok:
-                            cleared.append(device.name)
-                        else:
-                            notes.append(f"{device.name}: {note}")
-            except DeviceError as exc:
-                self.device_failed(ctx, device, exc, failures)
-                continue
-            done.append(device.pk)
-            ctx.save_checkpoint(done_devices=done)
+        ctx.progress(stage=f"Reading {len(sessions)} time clocks", force=True)
+        # closing(): on a cancel or crash the fleet's sessions are closed right here,
+        # not whenever the suspended generator happens to be collected.
+        with closing(
+            open_all(sessions, DownloadSession.fetch, workers=workers, tick=ctx.progress)
+        ) as fleet:
+            for opened in fleet:
+                device, session = opened.device, opened.session
+                if opened.error is not None:
+                    self.device_failed(ctx, device, opened.error, failures)
+                    report[device.name] = {"error": opened.error.detail}
+                    continue
+                try:
+                    report[device.name] = self._store(ctx, session, opened.value or [], len(report))
+                except DeviceError as exc:
+                    self.device_failed(ctx, device, exc, failures)
+                    report[device.name] = {"error": exc.detail}
+                    continue
+                finally:
+                    session.close()
+                if report[device.name].get("note"):
+                    notes.append(f"{device.name}: {report[device.name]['note']}")
+                self.device_done(ctx, device)
         if notes:
             ctx.progress(message="; ".join(notes), force=True)
         self.finish(ctx, devices, failures)
         return {
             "devices": len(devices),
             "new": ctx.task.succeeded_count,
-            "cleared": cleared,
+            "cleared": [name for name, r in report.items() if r.get("cleared")],
             "not_cleared": notes,
+            "per_device": report,
         }
+
+    def _store(
+        self, ctx: RunContext, session: DownloadSession, punches: list[Punch], finished: int
+    ) -> dict[str, Any]:
+        device = session.device
+        self.start_device(ctx, device, len(punches))
+        ctx.progress(
+            stage=f"Storing records of {device.name} "
+            f"({finished + 1} of {len(ctx.params['devices'])} time clocks)",
+            force=True,
+        )
+        new = known = 0
+        for batch in ctx.batches(punches, size=zk_setting("CHUNK_SIZE")):
+            with batch:
+                fresh, seen = session.store(batch.items)
+                batch.succeeded(fresh)
+                batch.skipped(seen)
+            new, known = new + fresh, known + seen
+        result: dict[str, Any] = {"read": len(punches), "new": new, "known": known}
+        if session.clear:
+            result["cleared"], result["note"] = session.clear_if_unchanged()
+        return result

@@ -29,6 +29,9 @@ CMD_GET_FREE_SIZES = 50
 CMD_STARTVERIFY = 60
 CMD_CANCELCAPTURE = 62
 CMD_GET_PINWIDTH = 69
+CMD_GET_USERTEMP = 88  # undocumented: one template by (uid, finger)
+CMD_SAVE_USERTEMPS = 110  # undocumented: store the uploaded users and templates
+CMD_DEL_USER_TEMP = 134  # undocumented: delete one template by (PIN, finger)
 CMD_GET_TIME = 201
 CMD_SET_TIME = 202
 CMD_REG_EVENT = 500
@@ -80,6 +83,22 @@ ATT40 = struct.Struct("<H24sB4sB8s")
 ATT16 = struct.Struct("<I4sBB2sI")
 ATT8 = struct.Struct("<HB4sB")
 ATTENDANCE_FORMATS = (40, 16, 8)
+
+# Fingerprint templates. A read returns, after a 4-byte total size, one record per
+# template: record size (header included), uid, finger (0-9), valid flag, template.
+TEMPLATE_HEAD = struct.Struct("<HHbb")
+# An upload (CMD_PREPARE_DATA / CMD_DATA, then CMD_SAVE_USERTEMPS) carries the sizes
+# of three parts, then users (a flag byte + a user record), a table of templates
+# (flag, uid, 0x10 + finger, offset into the last part) and the templates, each
+# prefixed by its size.
+UPLOAD_HEAD = struct.Struct("<III")
+UPLOAD_ENTRY = struct.Struct("<bHbI")
+UPLOAD_TEMPLATE_SIZE = struct.Struct("<H")
+# Users in an upload: as USER72 / USER28 behind a flag byte (2); pyzk writes 1 into
+# the 72-byte record's spare byte after the card number.
+UPLOAD_USER72 = struct.Struct("<BHB8s24sIB7sx24s")
+UPLOAD_USER28 = struct.Struct("<BHB5s8sIxBhI")
+FINGERS = range(10)
 
 # Real-time attendance event payloads.
 EVENT36 = struct.Struct("<24sBB6s4s")

@@ -45,6 +45,17 @@ class DeviceUser:
 
 
 @dataclass(frozen=True)
+class DeviceTemplate:
+    """One enrolled fingerprint: ``finger`` 0-9 of the user in device slot ``uid``.
+    ``template`` is the device's opaque bytes, kept exactly as read."""
+
+    uid: int
+    finger: int
+    template: bytes
+    valid: int = 1
+
+
+@dataclass(frozen=True)
 class Punch:
     """One attendance record as downloaded (naive device-local time)."""
 
@@ -130,6 +141,23 @@ class UserFormat:
             group_id=group_id,
             card=int(user.card or 0),
         )
+
+    def upload_record(self, user: DeviceUser, encoding: str) -> bytes:
+        """``user`` (as returned by ``prepare``) packed for a buffered upload."""
+        text = {
+            "password": user.password.encode(encoding),
+            "name": user.name.encode(encoding),
+        }
+        if self.numeric_ids:
+            group = int(user.group_id or 0)
+            return p.UPLOAD_USER28.pack(
+                2, user.uid, user.privilege, text["password"], text["name"], user.card,
+                group, 0, int(user.user_id),
+            )  # fmt: skip
+        return p.UPLOAD_USER72.pack(
+            2, user.uid, user.privilege, text["password"], text["name"], user.card, 1,
+            user.group_id.encode(), user.user_id.encode(),
+        )  # fmt: skip
 
     def pyzk_arguments(self, user: DeviceUser, encoding: str, transport: str) -> dict[str, Any]:
         """Keyword arguments for pyzk's ``set_user``; text goes as bytes-in-``transport``."""

@@ -23,7 +23,7 @@ from .conf import zk_setting
 from .exceptions import DeviceProtocolError, InvalidUserData
 from .locking import DeviceLease, device_session
 from .models import Device
-from .records import DeviceInfo, DeviceUser, Punch, UserFormat
+from .records import DeviceInfo, DeviceTemplate, DeviceUser, Punch, UserFormat
 from .storage import insert_ignoring_conflicts
 
 S = TypeVar("S", bound="DeviceSession")
@@ -32,6 +32,11 @@ S = TypeVar("S", bound="DeviceSession")
 def contact(device: Device, client: ZKClient) -> DeviceInfo:
     """Read identity and sizes, and remember them (and the time) on the device row."""
     info = client.info()
+    remember_contact(device, info)
+    return info
+
+
+def remember_contact(device: Device, info: DeviceInfo) -> None:
     device.serial_number = info.serial_number
     device.firmware_version = info.firmware_version
     device.platform = info.platform
@@ -44,7 +49,6 @@ def contact(device: Device, client: ZKClient) -> DeviceInfo:
         last_contact_at=device.last_contact_at,
         last_error="",
     )
-    return info
 
 
 def record_failure(device: Device, error: BaseException) -> None:
@@ -60,20 +64,44 @@ class DeviceSession:
         self.lock = lock
         self._client = client
         self._stack = ExitStack()
+        self._lease_stack = ExitStack()
         self.lease: DeviceLease
         self.client: ZKClient
         self.info: DeviceInfo
 
     def __enter__(self: S) -> S:
-        with ExitStack() as stack:
-            self.lease = stack.enter_context(device_session(self.device))
-            self.client = stack.enter_context(self._client or self.device.client())
-            self.info = contact(self.device, self.client)
-            if self.lock:
-                stack.enter_context(self.client.locked())
-            self.opened()
-            self._stack = stack.pop_all()
+        self.take_lease()
+        try:
+            self.open_device()
+        except BaseException:
+            self.close()
+            raise
+        remember_contact(self.device, self.info)
         return self
+
+    # The three steps of __enter__, for callers that open many devices at once: the
+    # lease and the device row are database work; open_device() is only network work,
+    # so it may run on another thread (the database connection is per thread).
+    def take_lease(self) -> None:
+        self.lease = self._lease_stack.enter_context(device_session(self.device))
+
+    def open_device(self) -> None:
+        self.client = self._stack.enter_context(self._client or self.device.client())
+        self.info = self.client.info()
+        if self.lock:
+            self._stack.enter_context(self.client.locked())
+        self.opened()
+
+    def close_device(self) -> None:
+        """Unlock and disconnect (no database work: safe on any thread)."""
+        self._stack.close()
+
+    def close(self) -> None:
+        """Unlock, disconnect, release the lease (whatever of it was done)."""
+        try:
+            self._stack.close()
+        finally:
+            self._lease_stack.close()
 
     def __exit__(
         self,
@@ -81,7 +109,10 @@ class DeviceSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._stack.__exit__(exc_type, exc, tb)
+        try:
+            self._stack.__exit__(exc_type, exc, tb)
+        finally:
+            self._lease_stack.close()
 
     def opened(self) -> None:
         """Hook: read what the session needs once connected (and locked)."""
@@ -98,10 +129,14 @@ class PushOutcome:
 
 
 class PushSession(DeviceSession):
-    """Writes users to one device, matched by user id; the keypad stays locked."""
+    """Writes users to one device, matched by user id; the keypad stays locked. The
+    device's fingerprints are read before the first user with fingers is written
+    (only then: a push without any leaves a device without the command alone), so a
+    user's fingers are written only when the device lacks them or holds other bytes."""
 
     def __init__(self, device: Device, *, client: ZKClient | None = None) -> None:
         super().__init__(device, lock=True, client=client)
+        self._fingers: dict[int, dict[int, bytes]] | None = None
         self.on_device: dict[str, DeviceUser] = {}
         self.seen: set[str] = set()
         self.format: UserFormat
@@ -111,8 +146,27 @@ class PushSession(DeviceSession):
         self.format = self.client.user_format()
         self._slots = _FreeSlots(u.uid or 0 for u in self.on_device.values())
 
-    def push(self, user: DeviceUser) -> PushOutcome:
+    @property
+    def fingers(self) -> dict[int, dict[int, bytes]]:
+        """The device's fingers by uid and finger, read on first use."""
+        if self._fingers is None:
+            self._fingers = {}
+            for t in self.client.get_templates():
+                self._fingers.setdefault(t.uid, {})[t.finger] = t.template
+        return self._fingers
+
+    def push(
+        self, user: DeviceUser, fingers: Sequence[DeviceTemplate] | None = None
+    ) -> PushOutcome:
+        """Write ``user`` (and ``fingers``, merged with those the device holds)."""
         self.keep_alive()
+        return self.write(user, fingers)
+
+    def write(
+        self, user: DeviceUser, fingers: Sequence[DeviceTemplate] | None = None
+    ) -> PushOutcome:
+        """``push`` without renewing the lease: device calls only, no database, so a
+        fleet may run it on a worker thread (renewing the leases itself)."""
         user_id = self.format.normalize_user_id(user.user_id)
         if user_id in self.seen:
             return PushOutcome("invalid", f"user id {user_id!r} appears twice", "user_id")
@@ -130,9 +184,15 @@ class PushSession(DeviceSession):
             if current is None:
                 self._slots.give_back(uid)
             return PushOutcome("invalid", exc.detail, exc.field)
-        if current == wanted:
+        have = self.fingers.get(uid, {}) if fingers else {}
+        missing = [t for t in fingers or () if have.get(t.finger) != t.template]
+        if current == wanted and not missing:
             return PushOutcome("unchanged")
-        zk.set_user(wanted)
+        if missing:
+            zk.set_users_with_templates([(wanted, missing)])
+            self.fingers.setdefault(uid, {}).update((t.finger, t.template) for t in missing)
+        else:
+            zk.set_user(wanted)
         self.on_device[wanted.user_id] = wanted
         return PushOutcome("written")
 
@@ -145,6 +205,8 @@ class PushSession(DeviceSession):
                 self.keep_alive()
                 self.client.delete_user(user.uid)
                 del self.on_device[user_id]
+                if self._fingers is not None:
+                    self._fingers.pop(user.uid, None)  # the device drops them with the user
                 removed += 1
         return removed
 

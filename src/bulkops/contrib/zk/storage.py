@@ -11,12 +11,14 @@ than any INSERT with parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connections, models, router
 from django.db.models.constants import OnConflict
+
+from .records import DeviceTemplate
 
 
 def insert_ignoring_conflicts(
@@ -92,3 +94,46 @@ def _copy_then_insert(
         "ON CONFLICT DO NOTHING",
         list(constants.values()),
     )
+
+
+def store_templates(serial: str, by_user: dict[str, list[DeviceTemplate]]) -> tuple[int, int]:
+    """Make the stored fingers of these users what a device holds: (changed, unchanged).
+    Fingers stored for them that the device does not hold are kept: another clock may
+    have enrolled them."""
+    from .models import FingerTemplate
+
+    stored = {
+        (t.user_id, t.finger): (bytes(t.template), t.valid)
+        for t in FingerTemplate._default_manager.filter(user_id__in=list(by_user))
+    }
+    rows = [
+        FingerTemplate(
+            user_id=user_id,
+            finger=t.finger,
+            template=t.template,
+            valid=t.valid,
+            device_serial=serial,
+        )
+        for user_id, templates in by_user.items()
+        for t in templates
+        if stored.get((user_id, t.finger)) != (t.template, t.valid)
+    ]
+    FingerTemplate._default_manager.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["user_id", "finger"],
+        update_fields=["template", "valid", "device_serial", "updated_at"],
+    )
+    return len(rows), sum(map(len, by_user.values())) - len(rows)
+
+
+def stored_templates(user_ids: Iterable[str]) -> dict[str, list[DeviceTemplate]]:
+    """The stored fingers of these users (uid 0: the device slot is not known here)."""
+    from .models import FingerTemplate
+
+    found: dict[str, list[DeviceTemplate]] = {}
+    for t in FingerTemplate._default_manager.filter(user_id__in=list(user_ids)).order_by("finger"):
+        found.setdefault(t.user_id, []).append(
+            DeviceTemplate(0, t.finger, bytes(t.template), t.valid)
+        )
+    return found

@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=4370, help="0 picks a free port")
     parser.add_argument("--users", type=int, default=0, help="users to create")
     parser.add_argument("--records", type=int, default=0, help="attendance records to create")
+    parser.add_argument(
+        "--fingers", type=int, default=0, help="fingerprint templates to enroll per user (0-10)"
+    )
     parser.add_argument("--password", type=int, default=0, help="comm key (0: none)")
     parser.add_argument("--udp", action="store_true", help="also answer UDP on the same port")
     parser.add_argument("--serial", default="SIM0000000001", help="serial number")
@@ -54,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         attendance_format=args.attendance_format,
         max_name_length=args.max_name_length,
     )
-    device.populate(users=args.users, records=args.records)
+    device.populate(users=args.users, records=args.records, fingers=args.fingers)
     simulator = Simulator(
         device,
         host=args.host,
@@ -76,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"listening {simulator.host}:{simulator.port}", flush=True)
     print(
         f"serial {device.serial_number}, {len(device.users)} users, "
-        f"{len(device.records)} records{', UDP too' if args.udp else ''}; Ctrl+C stops",
+        f"{len(device.templates)} fingerprints, {len(device.records)} records"
+        f"{', UDP too' if args.udp else ''}; Ctrl+C stops",
         flush=True,
     )
     try:

@@ -1,7 +1,9 @@
-"""The state of one simulated time clock: users, attendance log, options, keypad lock."""
+"""The state of one simulated time clock: users, fingerprint templates, attendance log,
+options, keypad lock."""
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -32,6 +34,16 @@ class SimRecord:
     status: int = 1
     punch: int = 0
     uid: int = 0
+
+
+@dataclass(frozen=True)
+class SimTemplate:
+    """One enrolled finger (0-9) of the user in slot ``uid``; ``template`` is opaque."""
+
+    uid: int
+    fid: int
+    template: bytes
+    valid: int = 1
 
 
 _FAULTS_LOCK = threading.Lock()
@@ -116,6 +128,7 @@ class SimulatedDevice:
         }
         self.users: dict[int, SimUser] = {}
         self._uid_by_pin: dict[str, int] = {}
+        self.templates: dict[tuple[int, int], SimTemplate] = {}
         self.records: list[SimRecord] = []
         self.disabled = False
         self.clock_offset = timedelta()
@@ -133,6 +146,14 @@ class SimulatedDevice:
         with self.lock:
             return sorted(self.users.values(), key=lambda u: u.uid)
 
+    def template_list(self) -> list[SimTemplate]:
+        with self.lock:
+            return [self.templates[key] for key in sorted(self.templates)]
+
+    def uid_of(self, user_id: str) -> int | None:
+        with self.lock:
+            return self._uid_by_pin.get(user_id)
+
     def record_list(self) -> list[SimRecord]:
         with self.lock:
             return list(self.records)
@@ -141,12 +162,19 @@ class SimulatedDevice:
         return (datetime.now() + self.clock_offset).replace(microsecond=0)
 
     # Changes ----------------------------------------------------------------------
-    def populate(self, *, users: int = 0, records: int = 0, start: datetime | None = None) -> None:
-        """Fill the device with ``users`` users and ``records`` punches, deterministically."""
+    def populate(
+        self, *, users: int = 0, records: int = 0, fingers: int = 0, start: datetime | None = None
+    ) -> None:
+        """Fill the device with ``users`` users (each with ``fingers`` enrolled fingers
+        of sample bytes) and ``records`` punches, deterministically."""
         start = start or datetime(2026, 1, 5, 7, 0, 0)
         with self.lock:
             for uid in range(1, users + 1):
                 self.store_user(SimUser(uid=uid, user_id=str(uid), name=self._sample_name(uid)))
+                for fid in range(min(fingers, len(p.FINGERS))):
+                    sample = random.Random(uid * 10 + fid)
+                    template = sample.randbytes(sample.randrange(500, 1600))
+                    self.templates[(uid, fid)] = SimTemplate(uid, fid, template)
             pool = max(users, 1)
             for n in range(records):
                 user_no = n % pool + 1
@@ -181,12 +209,33 @@ class SimulatedDevice:
             return True
 
     def delete_user(self, uid: int) -> bool:
+        """Remove the user and their templates; False when the slot was empty."""
         with self.lock:
+            for fid in p.FINGERS:
+                self.templates.pop((uid, fid), None)
             user = self.users.pop(uid, None)
             if user is None:
                 return False
             del self._uid_by_pin[user.user_id]
             return True
+
+    def store_upload(self, users: list[SimUser], templates: list[SimTemplate]) -> bool:
+        """Apply a CMD_SAVE_USERTEMPS upload: all of it, or (False) none of it. A
+        template replaces the one of the same user and finger; other fingers stay."""
+        with self.lock:
+            before = (dict(self.users), dict(self._uid_by_pin), dict(self.templates))
+            if all(self.store_user(user) for user in users):
+                known = all(t.uid in self.users for t in templates)
+                new = {(t.uid, t.fid) for t in templates} - set(self.templates)
+                if known and len(self.templates) + len(new) <= self.fingers_capacity:
+                    self.templates.update(((t.uid, t.fid), t) for t in templates)
+                    return True
+            self.users, self._uid_by_pin, self.templates = before
+            return False
+
+    def delete_template(self, uid: int, fid: int) -> bool:
+        with self.lock:
+            return self.templates.pop((uid, fid), None) is not None
 
     def clear_attendance(self) -> None:
         with self.lock:
@@ -197,6 +246,7 @@ class SimulatedDevice:
             self.records.clear()
             self.users.clear()
             self._uid_by_pin.clear()
+            self.templates.clear()
 
     def set_time(self, value: datetime) -> None:
         with self.lock:
@@ -242,13 +292,15 @@ class SimulatedDevice:
     def free_sizes(self) -> bytes:
         with self.lock:
             users, records = len(self.users), len(self.records)
+            fingers = len(self.templates)
         fields = [0] * 20
         fields[4] = users
+        fields[6] = fingers
         fields[8] = records
         fields[14] = self.fingers_capacity
         fields[15] = self.users_capacity
         fields[16] = self.records_capacity
-        fields[17] = self.fingers_capacity
+        fields[17] = self.fingers_capacity - fingers
         fields[18] = self.users_capacity - users
         fields[19] = self.records_capacity - records
         faces = [0, 0, 0]
@@ -257,6 +309,15 @@ class SimulatedDevice:
     def user_table(self) -> bytes:
         """The user data set as CMD_USERTEMP_RRQ/FCT_USER returns it: size, then records."""
         body = b"".join(self._pack_user(u) for u in self.user_list())
+        return len(body).to_bytes(4, "little") + body
+
+    def template_table(self) -> bytes:
+        """The template data set as CMD_DB_RRQ/FCT_FINGERTMP returns it."""
+        body = b"".join(
+            p.TEMPLATE_HEAD.pack(len(t.template) + p.TEMPLATE_HEAD.size, t.uid, t.fid, t.valid)
+            + t.template
+            for t in self.template_list()
+        )
         return len(body).to_bytes(4, "little") + body
 
     def attendance_table(self) -> bytes:

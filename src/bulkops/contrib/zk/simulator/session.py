@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import protocol as p
 from .device import SimRecord
+from .templates import TemplateCommands
 
 if TYPE_CHECKING:
     from .server import Simulator
@@ -26,7 +27,7 @@ UDP_DATA_PACKET = 1024
 MAX_PACKET = 1 << 20
 
 
-class Session:
+class Session(TemplateCommands):
     """One client conversation; ``send`` is the only way bytes leave it."""
 
     def __init__(
@@ -178,8 +179,9 @@ class Session:
         self.send(p.CMD_ACK_OK if ok else p.CMD_ACK_ERROR, reply_id)
 
     def _user_delete(self, reply_id: int, data: bytes) -> None:
-        uid = struct.unpack_from("<H", data.ljust(2, b"\x00"))[0]
-        self.send(p.CMD_ACK_OK if self.device.delete_user(uid) else p.CMD_ACK_ERROR, reply_id)
+        # An empty slot is answered OK too: deleting is "make sure the slot is free".
+        self.device.delete_user(struct.unpack_from("<H", data.ljust(2, b"\x00"))[0])
+        self.send(p.CMD_ACK_OK, reply_id)
 
     def _clear_attendance(self, reply_id: int, data: bytes) -> None:
         self.device.clear_attendance()
@@ -196,6 +198,7 @@ class Session:
 
     def _free_data(self, reply_id: int, data: bytes) -> None:
         self.buffer = None
+        self.upload = None
         self.send(p.CMD_ACK_OK, reply_id)
 
     def _prepare_buffer(self, reply_id: int, data: bytes) -> bool:
@@ -204,8 +207,8 @@ class Session:
             table = self.device.user_table()
         elif command == p.CMD_ATTLOG_RRQ:
             table = self.device.attendance_table()
-        elif fct == p.FCT_FINGERTMP:
-            table = b"\x00\x00\x00\x00"  # no fingerprint templates enrolled
+        elif command in (p.CMD_DB_RRQ, p.CMD_USERTEMP_RRQ) and fct == p.FCT_FINGERTMP:
+            table = self.device.template_table()
         else:
             self.send(p.CMD_ACK_ERROR, reply_id)
             return True
@@ -308,5 +311,10 @@ class Session:
         p.CMD_STARTVERIFY: _ok,
         p.CMD_UNLOCK: _ok,
         p.CMD_TESTVOICE: _ok,
-        p.CMD_DELETE_USERTEMP: _ok,
+        p.CMD_PREPARE_DATA: TemplateCommands._prepare_upload,
+        p.CMD_DATA: TemplateCommands._upload_chunk,
+        p.CMD_SAVE_USERTEMPS: TemplateCommands._save_usertemps,
+        p.CMD_GET_USERTEMP: TemplateCommands._get_usertemp,
+        p.CMD_DELETE_USERTEMP: TemplateCommands._delete_usertemp,
+        p.CMD_DEL_USER_TEMP: TemplateCommands._delete_usertemp_by_pin,
     }

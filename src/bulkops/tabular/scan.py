@@ -1,0 +1,396 @@
+"""One streaming pass over every member of a zipped workbook, before any parser runs.
+
+The readers (calamine, openpyxl) trust what the file says about itself: the declared
+uncompressed sizes, the ``<dimension>`` of a sheet, entity declarations. calamine
+allocates the whole rectangle between the first and the last cell holding a value,
+so two cells at A1 and XFD1048576 ask for 512 GB and abort the process. This pass
+decompresses each member once in constant memory, measures what is really there and
+refuses what would not fit the limits, so the parser that runs afterwards is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from .errors import TableError
+from .limits import Limits
+
+BLOCK = 1024 * 1024
+MAX_ERROR_CELLS = 10_000
+MB = 1024 * 1024
+
+# Cells are found with C-speed operations only (sub, count, findall of one short group):
+# a sheet of millions of cells is scanned at roughly 60 MB/s. Every writer we know puts
+# ``r`` first in ``<c r="B7" ...>``; a sheet where a cell does not is measured by the
+# reader after loading instead. A self-closing ``<c r="B7" s="1"/>`` only carries a
+# style (LibreOffice writes them to the last formatted column): it is not data.
+_EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"[^>]*/>')
+_EMPTY_ROW = re.compile(rb"<row\b[^>]*/>|<row\b[^>]*>\s*</row>")
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})')
+_ROW_NUMBER = re.compile(rb'<row r="([0-9]{1,7})"')
+_PREFIX = re.compile(rb"<(\w+):worksheet\b")
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+_ERROR_CELL = re.compile(
+    rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?\bt="e"[^>]*>'
+    rb"(?:(?!</(?:\w+:)?c>).){0,4000}?<(?:\w+:)?v>([^<]*)</",
+    re.DOTALL,
+)
+_SHARED_STRING = re.compile(rb"</(?:\w+:)?si>")
+# OpenDocument: a row or a cell may stand for many ("number-rows-repeated"): a 1 KB
+# content.xml can describe a billion valued cells, which calamine would materialise.
+_ODS_TABLE = re.compile(rb"<table:table(?=[\s/>])[^>]*?(/?)>")
+_ODS_ROW = re.compile(
+    rb"<table:table-row\b([^>]*?)(/?)>(.*?)(?:</table:table-row>|(?=<table:table-row\b))", re.DOTALL
+)
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_TEXT = re.compile(rb"\s*<text:p>([^<]*)</text:p>")
+_ODS_ROWS_REPEATED = re.compile(rb'number-rows-repeated="([0-9]+)"')
+_ODS_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="([0-9]+)"')
+# Also spelled in UTF-16, which XML parsers accept as well.
+_DTD = re.compile(
+    b"|".join(
+        re.escape(word.encode(codec))
+        for word in ("<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity")
+        for codec in ("ascii", "utf-16-le", "utf-16-be")
+    )
+)
+
+
+@dataclass
+class SheetScan:
+    """What one sheet really holds (xlsx only)."""
+
+    cells: int = 0
+    """Cells holding a value."""
+    first_row: int = 0
+    last_row: int = 0
+    first_column: int = 0
+    last_column: int = 0
+    extent_known: bool = True
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(row, column) -> error code such as ``#DIV/0!``; both 1-based."""
+    next_row: int = 1
+    """OpenDocument only: the number of the next row while streaming."""
+    prefix: bytes | None = None
+    """The namespace prefix of the sheet's elements, once seen (b"" for none)."""
+
+    @property
+    def area(self) -> int:
+        if not self.cells:
+            return 0
+        rows = self.last_row - self.first_row + 1
+        return rows * (self.last_column - self.first_column + 1)
+
+
+def column_number(letters: bytes) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + char - 64
+    return index
+
+
+def column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _too_big(filename: str, what: str, size: int, limit: int) -> TableError:
+    return TableError(
+        f'"{filename}" holds {what} of {size / MB:,.0f} MB once unpacked; the most accepted '
+        f"is {limit / MB:,.0f} MB. Split the data into smaller files.",
+        code="part_too_large",
+    )
+
+
+def scan_archive(
+    archive: zipfile.ZipFile,
+    filename: str,
+    limits: Limits,
+    sheet_paths: set[str],
+) -> dict[str, SheetScan]:
+    """Decompress every member once; refuse entity declarations and oversize parts."""
+    total = 0
+    sheets: dict[str, SheetScan] = {}
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        name = info.filename
+        is_xml = name.endswith((".xml", ".rels", ".vml"))
+        is_ods = name == "content.xml" and "content.xml" in sheet_paths
+        is_sheet = name in sheet_paths and name.endswith(".xml") and not is_ods
+        xlsb = XlsbScan() if name in sheet_paths and name.endswith(".bin") else None
+        ods: list[SheetScan] = []
+        is_strings = name.endswith("sharedStrings.xml")
+        scan = SheetScan() if is_sheet else None
+        size = 0
+        strings = 0
+        carry = b""
+        with archive.open(info) as member:
+            while block := member.read(BLOCK):
+                if size == 0 and is_xml and _DTD.search(block[:65536]):
+                    raise TableError(
+                        f'"{filename}" declares XML entities (a document type definition), '
+                        "which spreadsheet programs never write; it was refused as unsafe.",
+                        code="xml_entities",
+                    )
+                size += len(block)
+                total += len(block)
+                if size > limits.max_part_size:
+                    raise _too_big(filename, f"a part ({name})", size, limits.max_part_size)
+                if total > limits.max_uncompressed_size:
+                    raise _too_big(filename, "data", total, limits.max_uncompressed_size)
+                if xlsb is not None:
+                    xlsb.feed(block)
+                    continue
+                if scan is None and not is_strings and not is_ods:
+                    continue
+                data = carry + block
+                cut = data.rfind(b"</table:table-row>") + 18 if is_ods else data.rfind(b">") + 1
+                if is_ods and cut == 17:
+                    cut = 0
+                data, carry = data[:cut], data[cut:]
+                if len(carry) > 4 * BLOCK:
+                    raise TableError(
+                        f'"{filename}" holds an XML tag longer than 4 MB and cannot be read.',
+                        code="corrupt",
+                    )
+                if scan is not None:
+                    _scan_cells(data, scan)
+                elif is_ods:
+                    _scan_ods(data, ods, limits, filename)
+                else:
+                    strings += len(_SHARED_STRING.findall(data))
+                    if strings > limits.max_shared_strings:
+                        raise TableError(
+                            f'"{filename}" holds more than {limits.max_shared_strings:,} '
+                            "distinct texts, the most accepted. Split the data into smaller "
+                            "files.",
+                            code="too_many_strings",
+                        )
+        if scan is not None:
+            sheets[name] = scan
+        if xlsb is not None:
+            sheets[name] = xlsb.scan
+        if is_ods:
+            if carry.strip():
+                _scan_ods(carry, ods, limits, filename)
+            sheets.update({f"#{index}": table for index, table in enumerate(ods)})
+    return sheets
+
+
+def _scan_ods(data: bytes, tables: list[SheetScan], limits: Limits, filename: str) -> None:
+    """Add the rows of ``data`` (whole ``<table:table-row>`` elements) to the scans.
+
+    Each table's used area counts repeated rows and cells; a table outgrowing the
+    limits is refused at once, before the block after it is even read.
+    """
+    starts = [m.start() for m in _ODS_TABLE.finditer(data) if not m.group(1)]
+    for match in _ODS_ROW.finditer(data):
+        while starts and starts[0] <= match.start():
+            starts.pop(0)
+            tables.append(SheetScan())
+        if not tables:
+            tables.append(SheetScan())
+        table = tables[-1]
+        row, row_repeat = table.next_row, _repeat(_ODS_ROWS_REPEATED, match.group(1))
+        table.next_row += row_repeat
+        column = valued = last = 0
+        if match.group(2):
+            continue  # a self-closing row holds no cell
+        content = match.group(3)
+        for cell in _ODS_CELL.finditer(content):
+            repeat = _repeat(_ODS_COLUMNS_REPEATED, cell.group(1))
+            if b"value-type" in cell.group(1):
+                valued += repeat
+                last = column + repeat
+                if b'value-type="error"' in cell.group(1):
+                    # LibreOffice: calcext:value-type="error", the code as the cell's text.
+                    text = _ODS_TEXT.match(content, cell.end())
+                    code = text.group(1).decode("utf-8", "replace") if text else "#ERROR"
+                    for r in range(row, row + min(row_repeat, 100)):
+                        for c in range(column + 1, column + 1 + min(repeat, 100)):
+                            if len(table.errors) < MAX_ERROR_CELLS:
+                                table.errors[(r, c)] = code
+            column += repeat
+        if valued:
+            table.cells += valued * row_repeat
+            table.first_row = table.first_row or row
+            table.last_row = row + row_repeat - 1
+            table.first_column = 1
+            table.last_column = max(table.last_column, last)
+            check_area(filename, table, limits)
+    for _ in starts:  # tables that start after the last row of this block
+        tables.append(SheetScan())
+
+
+# .xlsb (BIFF12): records of a 7-bit varint type and size. Cell records carry their
+# column; the row comes from the last BrtRowHdr; "short" cells follow the previous one.
+_XLSB_ROW = 0x00
+_XLSB_CELLS = frozenset(range(0x02, 0x0C))  # Rk, Error, Bool, Real, St, Isst, Fmla*
+_XLSB_SHORT_CELLS = frozenset(range(0x0D, 0x13))
+_XLSB_BLANKS = frozenset((0x01, 0x0C))
+_XLSB_ERRORS = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+    0x2B: "#GETTING_DATA",
+}
+
+
+class XlsbScan:
+    """Streams one .xlsb sheet part, record by record, into a SheetScan."""
+
+    def __init__(self) -> None:
+        self.scan = SheetScan()
+        self._buffer = b""
+        self._row = 0
+        self._column = -1
+
+    def feed(self, block: bytes) -> None:
+        data = self._buffer + block
+        position, end = 0, len(data)
+        scan = self.scan
+        while True:
+            start = position
+            kind, position = _varint(data, position, 2)
+            size, position = _varint(data, position, 4) if position >= 0 else (0, -1)
+            if position < 0 or position + size > end:
+                self._buffer = data[start:]
+                return
+            body_at = position
+            position += size
+            if kind == _XLSB_ROW and size >= 4:
+                self._row = int.from_bytes(data[body_at : body_at + 4], "little") + 1
+                self._column = -1
+                continue
+            if kind in _XLSB_CELLS and size >= 4:
+                self._column = int.from_bytes(data[body_at : body_at + 4], "little")
+            elif kind in _XLSB_SHORT_CELLS:
+                self._column += 1
+            elif kind in _XLSB_BLANKS:
+                if kind == 0x01 and size >= 4:
+                    self._column = int.from_bytes(data[body_at : body_at + 4], "little")
+                else:
+                    self._column += 1
+                continue
+            else:
+                continue
+            row, column = self._row, self._column + 1
+            if not scan.cells:
+                scan.first_row = scan.last_row = row
+                scan.first_column = scan.last_column = column
+            else:
+                scan.first_row = min(scan.first_row, row)
+                scan.last_row = max(scan.last_row, row)
+                scan.first_column = min(scan.first_column, column)
+                scan.last_column = max(scan.last_column, column)
+            scan.cells += 1
+            if kind in (0x03, 0x0B) and size >= 9 and len(scan.errors) < MAX_ERROR_CELLS:
+                code = _XLSB_ERRORS.get(data[body_at + 8], "#ERROR")
+                scan.errors[(row, column)] = code
+
+
+def _varint(data: bytes, position: int, most: int) -> tuple[int, int]:
+    """A BIFF12 varint at ``position``: (value, next position), or (0, -1) if cut off."""
+    value = 0
+    for index in range(most):
+        if position >= len(data):
+            return 0, -1
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << (7 * index)
+        if not byte & 0x80:
+            break
+    return value, position
+
+
+def _repeat(pattern: re.Pattern[bytes], attrs: bytes) -> int:
+    found = pattern.search(attrs)
+    return int(found.group(1)) if found else 1
+
+
+def _scan_cells(data: bytes, scan: SheetScan) -> None:
+    if scan.prefix is None:
+        # Some writers qualify every element (<x:c r="A1">): drop the prefix, at C speed.
+        found = _PREFIX.search(data[:4096])
+        scan.prefix = found.group(1) if found else b""
+    if scan.prefix:
+        data = data.replace(b"<" + scan.prefix + b":", b"<").replace(
+            b"</" + scan.prefix + b":", b"</"
+        )
+    if scan.extent_known and data.count(b"<c ") + data.count(b"<c>") != data.count(b'<c r="'):
+        scan.extent_known = False  # cells without a leading r: measured after loading
+    if b"/>" in data:
+        data = _EMPTY_ROW.sub(b"", _EMPTY_CELL.sub(b"", data))
+    cells = data.count(b'<c r="')
+    if not cells:
+        return
+    scan.cells += cells
+    # Rows by their tag when every row has one (five times fewer than cells).
+    row_tags = data.count(b"<row ")
+    if row_tags and row_tags == data.count(b'<row r="'):
+        rows = {int(row) for row in set(_ROW_NUMBER.findall(data))}
+    else:
+        rows = {int(row) for row in set(_CELL_ROW.findall(data))}
+    columns = {column_number(letters) for letters in set(_CELL_COLUMN.findall(data))}
+    low_row, high_row = min(rows), max(rows)
+    low_col, high_col = min(columns), max(columns)
+    if scan.cells == cells:
+        scan.first_row, scan.last_row = low_row, high_row
+        scan.first_column, scan.last_column = low_col, high_col
+    else:
+        scan.first_row = min(scan.first_row, low_row)
+        scan.last_row = max(scan.last_row, high_row)
+        scan.first_column = min(scan.first_column, low_col)
+        scan.last_column = max(scan.last_column, high_col)
+    if b't="e"' in data and len(scan.errors) < MAX_ERROR_CELLS:
+        for letters, row, code in _ERROR_CELL.findall(data):
+            key = (int(row), column_number(letters))
+            scan.errors[key] = code.decode("utf-8", "replace").strip() or "#ERROR"
+            if len(scan.errors) >= MAX_ERROR_CELLS:
+                break
+
+
+def check_area(filename: str, scan: SheetScan, limits: Limits) -> None:
+    """Refuse a sheet whose used area would not fit in memory, before loading it."""
+    if not scan.cells:
+        return
+    columns = scan.last_column - scan.first_column + 1
+    if columns > limits.max_columns:
+        raise TableError(
+            f'"{filename}" has values in {columns:,} columns '
+            f"({column_letters(scan.first_column)} to {column_letters(scan.last_column)}); "
+            f"the most accepted is {limits.max_columns:,}. Delete the unused columns "
+            "and upload it again.",
+            code="too_many_columns",
+        )
+    if scan.last_row - scan.first_row > limits.max_rows:
+        raise TableError(
+            f'"{filename}" has more than {limits.max_rows:,} rows, the most one import '
+            "accepts. Split it into smaller files.",
+            code="too_many_rows",
+        )
+    if scan.area > limits.max_cells:
+        raise TableError(
+            f'"{filename}" uses {scan.area:,} cells (rows × columns holding values); the '
+            f"most accepted is {limits.max_cells:,}. Split it into smaller files.",
+            code="too_many_cells",
+        )
+
+
+def ods_is_encrypted(archive: zipfile.ZipFile) -> bool:
+    try:
+        with archive.open("META-INF/manifest.xml") as member:
+            manifest = member.read(4 * MB)
+    except KeyError:
+        return False
+    return b"encryption-data" in manifest

@@ -1,0 +1,166 @@
+"""The used area and error cells of an .xls, read from its records before calamine loads it.
+
+calamine turns a sheet into one dense rectangle: an .xls with values at A1 and IV65536
+would take 16.7 million cells (537 MB). This reads the compound file's ``Workbook``
+stream (in constant memory per sector) and walks the BIFF records of each sheet.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO
+
+from .scan import SheetScan
+
+FREE, END = 0xFFFFFFFF, 0xFFFFFFFE
+# Cell records that carry (row, column) first: NUMBER, LABEL, LABELSST, RK, BOOLERR,
+# FORMULA, RSTRING; MULRK spans columns first..last; BLANK/MULBLANK hold no value.
+_CELLS = frozenset((0x0203, 0x0204, 0x00FD, 0x027E, 0x0205, 0x0006, 0x00D6))
+_MULRK = 0x00BD
+_ERRORS = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+}
+
+
+class NotReadable(ValueError):
+    """The container is not a compound file this reader understands."""
+
+
+def workbook_stream(fp: BinaryIO, size: int) -> bytes:
+    """The ``Workbook`` (or BIFF5 ``Book``) stream of a compound file."""
+    fp.seek(0)
+    header = fp.read(512)
+    if len(header) < 512:
+        raise NotReadable
+    shift, mini_shift = struct.unpack_from("<HH", header, 0x1E)
+    if shift not in (9, 12) or mini_shift != 6:
+        raise NotReadable
+    sector = 1 << shift
+    fat_count, first_dir, _, cutoff, first_mini, _, first_difat, difat_count = struct.unpack_from(
+        "<8I", header, 0x2C
+    )
+    last_sector = (size - 512) // sector + 1
+
+    def read_sector(number: int) -> bytes:
+        if number >= last_sector:
+            raise NotReadable
+        fp.seek(512 + number * sector if shift == 9 else sector * (number + 1))
+        return fp.read(sector)
+
+    difat = list(struct.unpack_from("<109I", header, 0x4C))
+    next_difat, seen = first_difat, 0
+    while next_difat not in (FREE, END) and seen < difat_count and seen <= last_sector:
+        block = struct.unpack(f"<{sector // 4}I", read_sector(next_difat))
+        difat.extend(block[:-1])
+        next_difat, seen = block[-1], seen + 1
+    fat: list[int] = []
+    for number in difat[:fat_count]:
+        if number in (FREE, END):
+            break
+        fat.extend(struct.unpack(f"<{sector // 4}I", read_sector(number)))
+
+    def chain(first: int) -> list[int]:
+        out: list[int] = []
+        number = first
+        while number not in (FREE, END):
+            if number >= len(fat) or len(out) > last_sector:
+                raise NotReadable  # a loop or a number past the end
+            out.append(number)
+            number = fat[number]
+        return out
+
+    directory = b"".join(read_sector(n) for n in chain(first_dir))
+    entries = {}
+    root_start, root_size = END, 0
+    for offset in range(0, len(directory) - 127, 128):
+        entry = directory[offset : offset + 128]
+        length, kind = struct.unpack_from("<HB", entry, 64)
+        name = entry[: max(length - 2, 0)].decode("utf-16-le", "replace")
+        start, stream_size = struct.unpack_from("<II", entry, 116)
+        if kind == 5:
+            root_start, root_size = start, stream_size
+        elif kind == 2:
+            entries[name] = (start, stream_size)
+    found = entries.get("Workbook") or entries.get("Book")
+    if found is None:
+        raise NotReadable
+    start, stream_size = found
+    if stream_size >= cutoff:
+        data = b"".join(read_sector(n) for n in chain(start))
+        return data[:stream_size]
+    # Small streams live in 64-byte sectors inside the root entry's stream.
+    mini_fat: list[int] = []
+    for number in chain(first_mini) if first_mini not in (FREE, END) else []:
+        mini_fat.extend(struct.unpack(f"<{sector // 4}I", read_sector(number)))
+    mini = b"".join(read_sector(n) for n in chain(root_start))[:root_size]
+    out: list[bytes] = []
+    number = start
+    while number not in (FREE, END) and len(out) * 64 < stream_size:
+        if number >= len(mini_fat):
+            raise NotReadable
+        out.append(mini[number * 64 : number * 64 + 64])
+        number = mini_fat[number]
+    return b"".join(out)[:stream_size]
+
+
+def scan_sheets(stream: bytes) -> list[tuple[str, int, SheetScan]]:
+    """(name, sheet type, scan) of every sheet, in workbook order (type 0: worksheet)."""
+    sheets: list[tuple[str, int, int]] = []
+    position = 0
+    while position + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, position)
+        body = stream[position + 4 : position + 4 + size]
+        position += 4 + size
+        if kind == 0x0085 and len(body) >= 8:  # BOUNDSHEET8
+            offset, _state, sheet_type, count, high = struct.unpack_from("<IBBBB", body)
+            raw = body[8 : 8 + count * (2 if high else 1)]
+            name = raw.decode("utf-16-le" if high else "latin-1", "replace")
+            sheets.append((name, sheet_type, offset))
+        elif kind == 0x000A:  # EOF of the globals
+            break
+    return [(name, kind, _scan_sheet(stream, offset)) for name, kind, offset in sheets]
+
+
+def _scan_sheet(stream: bytes, position: int) -> SheetScan:
+    scan = SheetScan()
+    depth = 0
+    while position + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, position)
+        body = stream[position + 4 : position + 4 + size]
+        position += 4 + size
+        if kind == 0x0809:
+            depth += 1
+        elif kind == 0x000A:
+            depth -= 1
+            if depth <= 0:
+                break
+        elif depth == 1 and kind in _CELLS and size >= 4:
+            row, column = struct.unpack_from("<HH", body)
+            _add(scan, row + 1, column + 1, column + 1)
+            if kind == 0x0205 and size >= 8 and body[7] == 1:  # BOOLERR holding an error
+                scan.errors[(row + 1, column + 1)] = _ERRORS.get(body[6], "#ERROR")
+            elif kind == 0x0006 and size >= 14 and body[6] == 2 and body[12:14] == b"\xff\xff":
+                scan.errors[(row + 1, column + 1)] = _ERRORS.get(body[8], "#ERROR")
+        elif depth == 1 and kind == _MULRK and size >= 6:
+            row, first = struct.unpack_from("<HH", body)
+            (last,) = struct.unpack_from("<H", body, size - 2)
+            _add(scan, row + 1, first + 1, last + 1)
+    return scan
+
+
+def _add(scan: SheetScan, row: int, first: int, last: int) -> None:
+    if not scan.cells:
+        scan.first_row = scan.last_row = row
+        scan.first_column, scan.last_column = first, last
+    else:
+        scan.first_row = min(scan.first_row, row)
+        scan.last_row = max(scan.last_row, row)
+        scan.first_column = min(scan.first_column, first)
+        scan.last_column = max(scan.last_column, last)
+    scan.cells += max(last - first + 1, 1)
