@@ -29,7 +29,7 @@ from bulkops.models import BulkTask
 from tests import services
 from tests.sse import read_events
 
-PORT = 18520
+PORT = services.free_port()  # chosen when the benchmark module loads
 CLIENTS = 50
 
 

@@ -11,9 +11,6 @@ from django.db import connection
 
 from tests import services
 
-# The uvicorn server of the JSON API tests (port range of this checkout's issue work).
-ASGI_PORT = 18510
-
 
 @pytest.fixture(scope="session")
 def test_db_name(django_db_setup: Any, django_db_blocker: Any) -> str:
@@ -179,6 +176,7 @@ def customers(db: Any) -> list[Any]:
 @pytest.fixture(scope="session")
 def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
     """The test project under uvicorn (tests/asgi.py) on the test database; its port."""
+    port = services.free_port()
     argv = [
         sys.executable,
         "-m",
@@ -187,7 +185,7 @@ def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
         "--host",
         "127.0.0.1",
         "--port",
-        str(ASGI_PORT),
+        str(port),
         "--lifespan",
         "off",
         "--no-access-log",
@@ -196,7 +194,7 @@ def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
     env = services.worker_env(test_db_name, BULKOPS_BACKEND="bulkops.backends.dummy.DummyBackend")
     server = services.Worker("uvicorn", argv, env, "Uvicorn running")
     server.start()
-    yield ASGI_PORT
+    yield port
     server.stop()
     # PostgreSQL ends a dead client's session a moment later; the test database can
     # only be dropped once it has.

@@ -19,20 +19,25 @@ from typing import Any
 import openpyxl
 import pytest
 
-from tests.services import ROOT, Worker
+from tests.services import ROOT, Worker, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 MANAGE = str(ROOT / "example_project" / "manage.py")
-PORT = 18530
 
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory: Any) -> Iterator[tuple[str, Path]]:
     state = tmp_path_factory.mktemp("api-demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKOPS_", "DJANGO_SETT"))}
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BULKOPS_", "DJANGO_SETT", "EXAMPLE_"))
+    }
     env.update(
         EXAMPLE_SQLITE=str(state / "db.sqlite3"),
         EXAMPLE_MEDIA_ROOT=str(state / "media"),
+        EXAMPLE_RUN_DIR=str(state / "run"),  # where the generated secret key goes
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "example_project")]),
         DJANGO_SETTINGS_MODULE="example.settings",
     )
@@ -47,7 +52,7 @@ def demo_site(tmp_path_factory: Any) -> Iterator[tuple[str, Path]]:
         "--host",
         "127.0.0.1",
         "--port",
-        str(PORT),
+        str(port),
         "--lifespan",
         "off",
     ]
@@ -55,7 +60,7 @@ def demo_site(tmp_path_factory: Any) -> Iterator[tuple[str, Path]]:
     worker.start()
     server.start()
     try:
-        yield f"http://127.0.0.1:{PORT}", state / "db.sqlite3"
+        yield f"http://127.0.0.1:{port}", state / "db.sqlite3"
     finally:
         server.stop()
         worker.stop()
@@ -85,7 +90,7 @@ def test_upload_import_and_bulk_update_from_plain_javascript(
         page.goto("/api-demo/")
         page.fill("#id_username", "demo")
         page.fill("#id_password", "demo")
-        page.click("input[type=submit]")
+        page.get_by_role("button", name="Log in").click()
         page.wait_for_url(site + "/api-demo/")
 
         page.set_input_files(
