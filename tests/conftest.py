@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -177,3 +178,45 @@ def fixed_chunks(settings: Any) -> None:
     """Chunks of exactly the asked row count on SQLite too (where time sizes them), for
     tests that count statements or stop at the n-th chunk."""
     settings.BULKOPS = {**settings.BULKOPS, "SQLITE_CHUNK_SECONDS": 0}
+
+
+@pytest.fixture(scope="session")
+def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
+    """The test project under uvicorn (tests/asgi.py) on the test database; its port."""
+    port = services.free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "tests.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+        "--no-access-log",
+    ]
+    # Jobs started through it are recorded, not run: a request never waits on a job.
+    env = services.worker_env(test_db_name, BULKOPS_BACKEND="bulkops.backends.dummy.DummyBackend")
+    server = services.Worker("uvicorn", argv, env, "Uvicorn running")
+    server.start()
+    yield port
+    server.stop()
+    # PostgreSQL ends a dead client's session a moment later; the test database can
+    # only be dropped once it has.
+    with django_db_blocker.unblock():
+        services.wait_for(lambda: not other_sessions(), timeout=10)
+
+
+def other_sessions() -> int:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])

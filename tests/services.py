@@ -37,6 +37,13 @@ REDIS_URL = os.environ.get("BULKOPS_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("BULKOPS_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+def free_port() -> int:
+    """A port nothing listens on now, so parallel test runs never share a server's port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):

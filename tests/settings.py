@@ -117,6 +117,15 @@ BULKOPS = {
     "OPTIONS": json.loads(os.environ.get("BULKOPS_OPTIONS", "{}")),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
+    # The JSON API exposes these list views' bulk actions (tests/test_jsonapi*.py).
+    "API_VIEWS": {
+        "customers": "tests.testapp.views.CustomerList",
+        "customers-pt": "tests.testapp.views.PortugueseCustomerList",
+        "customers-filtered": "tests.testapp.views.CustomerFilterList",
+    },
+    "API_OPERATIONS": {"tests.sync": "testapp.change_customer"},
+    "API_AUTHENTICATION": ["bulkops.jsonapi.auth.session", "tests.testapp.api_auth.token"],
+    "STREAM_INTERVAL": 0.1,
     # Worker processes of the heartbeat tests run with a timeout of a second or two.
     "HEARTBEAT_TIMEOUT": float(os.environ.get("BULKOPS_HEARTBEAT_TIMEOUT", "120")),
     "ZK": {

@@ -130,7 +130,7 @@ def test_the_sdist_ships_no_test_suite_and_the_wheel_only_what_exists(dist: Path
     assert not [n for n in wheel_names if n.startswith("tests/")]
     # Extras a user needs; the contributors' tools are dependency groups, not published.
     extras = set(re.findall(r"^Provides-Extra: (.+)$", metadata, re.M))
-    assert extras == {"celery", "celery-beat", "django-q2", "tasks", "zk"}
+    assert extras == {"asgi", "celery", "celery-beat", "django-q2", "tasks", "zk"}
     assert "Classifier: Development Status :: 3 - Alpha" in metadata
     assert "Classifier: Framework :: Django :: 6.1" in metadata
     assert re.search(r"^Keywords: .*django", metadata, re.M)

@@ -44,6 +44,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "example.urls"
 WSGI_APPLICATION = "example.wsgi.application"
+ASGI_APPLICATION = "example.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -131,6 +132,8 @@ BULKOPS = {
     # A badge's card number opens doors: no export writes it unless a definition names it
     # (password fields are left out without being listed; docs/security.md).
     "SENSITIVE_FIELDS": ["devices.employee.card_number"],
+    # The JSON API may start the customer list's bulk actions (the /api-demo/ page).
+    "API_VIEWS": {"customers": "customers.views.CustomerList"},
     # Which fields of the project's employee model become the time clock's users.
     "ZK": {
         "EMPLOYEE_MODEL": "devices.Employee",

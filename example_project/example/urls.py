@@ -4,12 +4,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from example import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("demo-job/", views.start_demo_job, name="demo-job"),
+    path("api-demo/", views.api_demo, name="api-demo"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="example/login.html"),

@@ -23,3 +23,9 @@ def start_demo_job(request: HttpRequest) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render_progress(request, task)
     return redirect(task)
+
+
+@login_required
+def api_demo(request: HttpRequest) -> HttpResponse:
+    """A page in plain JavaScript that uses only the JSON API (no htmx, no build step)."""
+    return render(request, "example/api_demo.html")

@@ -77,3 +77,74 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> Iterable[checks.Ch
             )
         )
     return messages
+
+
+@checks.register()
+def check_api_settings(app_configs: Any = None, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+    """The JSON API's exposed views and authenticators import and have the right shape."""
+    from bulkops.views.mixins import BulkMixin
+
+    messages: list[checks.CheckMessage] = []
+    views = settings.API_VIEWS
+    if not isinstance(views, dict):
+        return [checks.Error("BULKOPS['API_VIEWS'] must be a dict.", id="bulkops.E020")]
+    for name, path in views.items():
+        try:
+            view = import_string(path) if isinstance(path, str) else path
+        except ImportError as exc:
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_VIEWS'][{name!r}] cannot be imported: {exc}.",
+                    id="bulkops.E021",
+                )
+            )
+            continue
+        if not (isinstance(view, type) and issubclass(view, BulkMixin)):
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_VIEWS'][{name!r}] must be a list view using BulkMixin.",
+                    id="bulkops.E021",
+                )
+            )
+    from bulkops.exceptions import UnknownOperation
+    from bulkops.registry import get_operation
+
+    for name in dict(settings.API_OPERATIONS):
+        try:
+            operation = get_operation(name)
+        except UnknownOperation:
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_OPERATIONS'] names {name!r}, which is not a registered "
+                    "operation.",
+                    id="bulkops.E023",
+                )
+            )
+            continue
+        if operation.requires_queryset:
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_OPERATIONS'][{name!r}] needs a selection of rows.",
+                    hint="Expose it through a list view in BULKOPS['API_VIEWS'] instead.",
+                    id="bulkops.E023",
+                )
+            )
+    for path in settings.API_AUTHENTICATION:
+        try:
+            authenticator = import_string(path) if isinstance(path, str) else path
+        except ImportError as exc:
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_AUTHENTICATION'] entry {path!r} cannot be imported: {exc}.",
+                    id="bulkops.E022",
+                )
+            )
+            continue
+        if not callable(authenticator):
+            messages.append(
+                checks.Error(
+                    f"BULKOPS['API_AUTHENTICATION'] entry {path!r} is not callable.",
+                    id="bulkops.E022",
+                )
+            )
+    return messages

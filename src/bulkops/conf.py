@@ -55,6 +55,19 @@ DEFAULTS: dict[str, Any] = {
     # "app_label.model.field" entries no export writes unless a definition names them;
     # password fields are left out without being listed (see docs/security.md).
     "SENSITIVE_FIELDS": [],
+    # JSON API (docs/reference/json-api.md): list views whose bulk actions the API
+    # exposes, name -> dotted path of a BulkMixin view; and the callables that find the
+    # user of an API request (the session one, which also enforces CSRF, by default).
+    "API_VIEWS": {},
+    # Operations the API may start on their own (no list view, no selection): operation
+    # name -> the permission that allows it ("app_label.codename", or "*" for anyone
+    # logged in), as submit(permission=) takes it.
+    "API_OPERATIONS": {},
+    "API_AUTHENTICATION": ["bulkops.jsonapi.auth.session"],
+    "API_PAGE_SIZE": 25,
+    # Seconds between two reads of a task by the per-process poller behind the
+    # server-sent-events streams (one read serves every watcher of the task).
+    "STREAM_INTERVAL": 0.5,
     # Settings of the bulkops.contrib.zk app (see docs/zk.md); read by its own conf module.
     "ZK": {},
 }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from bulkops.jsonapi import urls as api_urls
 from bulkops.views import import_check, imports, notes, tasks
 
 app_name = "bulkops"
@@ -30,4 +31,6 @@ urlpatterns = [
     ),
     path("import/result/<uuid:pk>/", imports.ImportResultView.as_view(), name="import-result"),
     path("import/check/<uuid:pk>/", import_check.ImportCheckView.as_view(), name="import-check"),
+    # The JSON API (docs/reference/json-api.md).
+    *api_urls.urlpatterns,
 ]

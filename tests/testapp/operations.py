@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from bulkops import operation
 from bulkops.context import RunContext
 from bulkops.operations.base import Operation
+from bulkops.registry import register
 from tests.testapp.models import Item
 
 
@@ -112,3 +114,26 @@ class LongStage(Operation):
             with batch:
                 batch.succeeded(Item.objects.filter(pk__in=batch.items).update(value=2))
         return {}
+
+
+@register
+class SyncOperation(Operation):
+    """A job without rows to select, like an ERP sync: params, stages, counts in its result."""
+
+    name = "tests.sync"
+    label = "Sync"
+
+    def clean_params(
+        self, params: dict[str, Any], *, model: Any, queryset: Any, user: Any
+    ) -> dict[str, Any]:
+        if params.get("source") not in ("erp", "crm"):
+            raise ValidationError({"source": "Choose erp or crm."})
+        return {"source": params["source"], "records": int(params.get("records", 30))}
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        ctx.set_total(ctx.params["records"])
+        ctx.progress(stage=f"Reading {ctx.params['source']}", force=True)
+        for batch in ctx.batches(range(ctx.params["records"]), size=10):
+            with batch:
+                batch.succeeded(len(batch))
+        return {"created": ctx.params["records"] - 5, "updated": 5}

@@ -11,4 +11,5 @@ urlpatterns = [
     path("customers/open/", views.OpenCustomerList.as_view(), name="customers-open"),
     path("customers/city/<str:city>/", views.CityCustomerList.as_view(), name="customers-city"),
     path("customers/objects/", views.PerObjectCustomerList.as_view(), name="customers-objects"),
+    path("sse/<uuid:pk>/", views.sse_progress, name="sse-progress"),
 ]

@@ -6,6 +6,8 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.generic import ListView
 from django_filters.views import FilterView
 
@@ -54,6 +56,11 @@ class OpenCustomerList(BulkMixin, ListView):  # type: ignore[misc,type-arg]
 
 class PerObjectCustomerList(CustomerList):
     bulk_update_mode = "objects"
+
+
+def sse_progress(request: HttpRequest, pk: Any) -> HttpResponse:
+    """A progress bar fed by the task's event stream through htmx's SSE extension."""
+    return render(request, "testapp/sse_progress.html", {"pk": pk})
 
 
 class CityCustomerList(CustomerList):

@@ -209,22 +209,13 @@ class ImportView(LoginRequiredMixin, View):
             options = {**form.initial, **form.cleaned_data}
             return self.render_preview(token, options, mapping=mapping, form=form)
         data = form.cleaned_data
-        params = self.import_params(data, mapping, staged)
-        with default_storage.open(staged["path"], "rb") as handle:
-            try:
-                task = bulkops.submit(
-                    "import",
-                    user=request.user,
-                    model=self.get_model(),
-                    params=params,
-                    input_file=File(handle, name=storage_name(staged["filename"]) + SUFFIX),
-                )
-            except ValidationError as exc:
-                return self.render_preview(
-                    token, data, mapping=mapping, form=form, problem=" ".join(exc.messages)
-                )
+        try:
+            task = self.submit_import(staged, data, mapping)
+        except ValidationError as exc:
+            return self.render_preview(
+                token, data, mapping=mapping, form=form, problem=" ".join(exc.messages)
+            )
         self.forget(request, token)
-        task.refresh_from_db()  # a small file may already have run inline
         context = {"task": task, "poll_interval": settings.POLL_INTERVAL, "errors": []}
         return self.render("bulkops/import/started.html", context)
 
@@ -251,12 +242,40 @@ class ImportView(LoginRequiredMixin, View):
             params["definition"] = f"{definition_class.__module__}.{qualname}"
         return params
 
+    def submit_import(
+        self, staged: dict[str, Any], data: dict[str, Any], mapping: dict[int, str | None] | None
+    ) -> BulkTask:
+        """Start the import of a staged upload with confirmed options (pages and JSON API)."""
+        with default_storage.open(staged["path"], "rb") as handle:
+            task = bulkops.submit(
+                "import",
+                user=self.request.user,
+                model=self.get_model(),
+                params=self.import_params(data, mapping, staged),
+                input_file=File(handle, name=storage_name(staged["filename"]) + SUFFIX),
+            )
+        task.refresh_from_db()  # a small file may already have run inline
+        return task
+
     def start_check(
         self, token: str, options: dict[str, Any], mapping: dict[int, str | None] | None
     ) -> BulkTask:
         """The dry run of the whole file with these options; inline when the file is small."""
         staged = self.request.session[SESSION_KEY][token]
-        previous = staged.get("check")
+        task = self.submit_check(staged, options, mapping, previous=staged.get("check"))
+        staged["check"] = str(task.pk)
+        self.request.session.modified = True
+        return task
+
+    def submit_check(
+        self,
+        staged: dict[str, Any],
+        options: dict[str, Any],
+        mapping: dict[int, str | None] | None,
+        *,
+        previous: str | None = None,
+    ) -> BulkTask:
+        """Submit the dry run of a staged upload (the pages and the JSON API share it)."""
         if previous:
             # Options changed: the check of the old options is of no use any more.
             old = BulkTask.objects.visible_to(self.request.user).filter(pk=previous).first()
@@ -272,8 +291,6 @@ class ImportView(LoginRequiredMixin, View):
                 input_file=File(handle, name=storage_name(staged["filename"]) + SUFFIX),
                 sync_threshold=self.check_inline_rows,
             )
-        staged["check"] = str(task.pk)
-        self.request.session.modified = True
         task.refresh_from_db()  # a small file has been checked already
         return task
 
@@ -302,9 +319,14 @@ class ImportView(LoginRequiredMixin, View):
         staged = request.session.get(SESSION_KEY, {}).pop(token, None)
         request.session.modified = True
         if staged:
-            for key in ("path", "original"):
-                if staged.get(key):
-                    default_storage.delete(staged[key])
+            self.discard(staged)
+
+    @staticmethod
+    def discard(staged: dict[str, Any]) -> None:
+        """Delete a staged upload's stored rows and its original."""
+        for key in ("path", "original"):
+            if staged.get(key):
+                default_storage.delete(staged[key])
 
     @staticmethod
     def posted_mapping(request: HttpRequest) -> dict[int, str | None] | None:

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from bulkops import api
 from bulkops.conf import settings
 from bulkops.exceptions import NothingSelected, TaskConflict, UnknownOperation
-from bulkops.forms import BulkUpdateForm, bulk_update_form_factory
+from bulkops.forms import SET_PREFIX, BulkUpdateForm, bulk_update_form_factory
+from bulkops.models import BulkTask
 from bulkops.operations.delete import deletion_summary
 from bulkops.operations.update import updatable_field
 from bulkops.registry import get_operation
@@ -337,27 +338,16 @@ class BulkMixin:
         return self.render_bulk_panel("confirm", context)
 
     def bulk_run(self, action: str) -> HttpResponse:
-        params: dict[str, Any] = {}
+        values: dict[str, Any] | None = None
         if action == "update":
             form = self.get_bulk_update_form_class()(self.request.POST)
             if not form.is_valid():
                 return self.bulk_step(action, form=form)
-            params = {"values": form.values(), "mode": self.get_bulk_update_mode()}
-        elif action not in BUILT_IN:
-            params = self.get_bulk_params(action)
+            values = form.values()
         selection = self.get_bulk_selection()
         queryset = self.get_bulk_queryset(selection)
         try:
-            task = api.submit(
-                action,
-                user=self.request.user,
-                queryset=queryset,
-                params=params,
-                sync_threshold=self.get_bulk_sync_threshold(),
-                check_permission=False,  # checked above, with the view's own rules
-                permission=self._bulk_permission_for(action),
-                lock_scope=self.get_bulk_lock_scope(),
-            )
+            task = self.submit_bulk_action(action, queryset, values)
         except NothingSelected as exc:
             # A stale form or a selection cleared in another tab. htmx swaps only 2xx
             # answers, so the panel says it there; a plain POST gets a 400 page.
@@ -384,6 +374,60 @@ class BulkMixin:
         bar = self.render_bulk_bar(selection, page_pks, oob=True)
         response.content += bar.content
         return response
+
+    # Shared with the JSON API (bulkops.jsonapi.actions): one rule set for both surfaces
+
+    def clean_bulk_update_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values sent without the page's form, checked by that same form.
+
+        A field outside ``get_bulk_update_fields()`` is refused by name rather than
+        ignored, so an API client learns that its change was not applied.
+        """
+        allowed = self.get_bulk_update_fields()
+        unknown = [name for name in values if name not in allowed]
+        if unknown:
+            raise ValidationError(
+                {
+                    name: _("%(field)s cannot be set here; fields offered: %(allowed)s.")
+                    % {"field": name, "allowed": ", ".join(allowed)}
+                    for name in unknown
+                }
+            )
+        data: dict[str, Any] = {}
+        for name, value in values.items():
+            data[name] = value
+            data[SET_PREFIX + name] = True
+        form = self.get_bulk_update_form_class()(data)
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        return form.values()
+
+    def submit_bulk_action(
+        self,
+        action: str,
+        queryset: models.QuerySet[Any],
+        values: dict[str, Any] | None = None,
+    ) -> BulkTask:
+        """Start ``action`` on ``queryset`` (already inside ``get_queryset()``).
+
+        The caller has checked ``has_bulk_permission(action)`` and, for an update,
+        cleaned ``values`` with the form (``clean_bulk_update_values``).
+        """
+        params: dict[str, Any] = {}
+        if action == "update":
+            params = {"values": values or {}, "mode": self.get_bulk_update_mode()}
+        elif action not in BUILT_IN:
+            params = self.get_bulk_params(action)
+        return api.submit(
+            action,
+            user=self.request.user,
+            queryset=queryset,
+            params=params,
+            sync_threshold=self.get_bulk_sync_threshold(),
+            check_permission=False,  # checked by the caller, with the view's own rules
+            permission=self._bulk_permission_for(action),
+            lock_scope=self.get_bulk_lock_scope(),
+        )
 
     def render_bulk_panel(
         self, suffix: str, context: dict[str, Any], *, status: int = 200
