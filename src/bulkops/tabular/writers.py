@@ -202,6 +202,10 @@ def _csv_text(value: CellValue) -> str:
 ERRORS_HEADER = "Errors"
 
 
+def _needs_cleaning(text: str) -> bool:
+    return len(text) > EXCEL_MAX_CHARS or _ILLEGAL_XML.search(text) is not None
+
+
 def write_error_report(
     dest: BinaryIO,
     headers: Sequence[str],
@@ -234,14 +238,17 @@ def write_error_report(
     sheet.append(header_cells)
     sheet.freeze_panes = "A2"
     written = 0
+    width = len(headers)
     for _number, values, messages in failed_rows:
-        cells = []
-        for value in list(values)[: len(headers)]:
-            cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # keep the typed text; never evaluate it
-            cells.append(cell)
-        cells.extend(WriteOnlyCell(sheet, value=None) for _ in range(len(headers) - len(cells)))
+        # Plain values where they are safe (openpyxl then writes them without a cell
+        # object each); only text that looks like a formula needs an explicit text cell.
+        cells: list[Any] = [
+            (_text_cell(sheet, _xlsx_text(value)) if value.startswith("=") else _xlsx_text(value))
+            if isinstance(value, str) and (value.startswith("=") or _needs_cleaning(value))
+            else value
+            for value in values[:width]
+        ]
+        cells.extend([None] * (width - len(cells)))
         note = WriteOnlyCell(sheet, value=_xlsx_text("\n".join(messages)))
         note.font = red
         note.alignment = wrap
