@@ -151,9 +151,11 @@ def run(report: Any, args: argparse.Namespace) -> None:
             "floor_copy": [],
             "import_export": [],
         }
-        for _ in range(repeat):  # interleaved, so a busy moment hits every importer alike
+        for turn in range(repeat):  # interleaved, so a busy moment hits every importer alike
             for name in runs:
-                runs[name].append(_child(name, path))
+                # django-import-export takes ~10x as long: once is enough for its ratio.
+                if name != "import_export" or turn == 0:
+                    runs[name].append(_child(name, path))
         med = {name: statistics.median(r["seconds"] for r in found) for name, found in runs.items()}
         bulk = runs["bulkops"][-1]
         if dirty:
@@ -389,12 +391,27 @@ def _import_export(path: Path) -> dict[str, Any]:
             skip_diff = True
             batch_size = 1000
             instance_loader_class = CachedInstanceLoader
+            # Without the model's own checks one bad e-mail or negative count makes
+            # PostgreSQL refuse a whole bulk batch (and the import stops).
+            clean_model_instances = True
+
+        def validate_instance(self, instance: Any, *args: Any, **kwargs: Any) -> None:
+            # The unique check would cost one query per row; the instance loader has
+            # already found existing rows by e-mail. The fastest setup that works.
+            super().validate_instance(instance, *args, **{**kwargs, "validate_unique": False})
 
     with path.open("rb") as handle:
         dataset = tablib.Dataset().load(handle.read(), format="xlsx")
     dataset.headers = FIELDS
-    result = CustomerResource().import_data(dataset, dry_run=False, raise_errors=False)
+    # Without a transaction: its decimal widget's InvalidOperation counts as an error
+    # (not a validation error) and would roll the whole import back; the good rows stay.
+    result = CustomerResource().import_data(
+        dataset, dry_run=False, raise_errors=False, use_transactions=False
+    )
     failed = len(result.invalid_rows) + sum(1 for r in result.rows if r.errors)
+    if os.environ.get("BENCH_DEBUG"):
+        print(result.has_errors(), result.base_errors[:2], result.row_errors()[:2], file=sys.stderr)
+        print(result.invalid_rows[:2] and result.invalid_rows[0].error_dict, file=sys.stderr)
     return {"rows": Customer.objects.count(), "failed": failed}
 
 
