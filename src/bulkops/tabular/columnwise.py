@@ -230,7 +230,7 @@ def aware_many(clean: Cleaner, checks: list[Callable[[Any], None]]) -> ManyClean
             return None
         if any(cell.tzinfo is not None for cell in cells):  # type: ignore[union-attr]
             return None
-        values = [cell.replace(tzinfo=zone) for cell in cells]  # type: ignore[union-attr]
+        values = [cell.replace(tzinfo=zone) for cell in cells]  # type: ignore[union-attr,call-arg]
         if checks and not _checks_pass(values, checks):
             return None
         return values

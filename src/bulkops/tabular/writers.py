@@ -202,10 +202,6 @@ def _csv_text(value: CellValue) -> str:
 ERRORS_HEADER = "Errors"
 
 
-def _needs_cleaning(text: str) -> bool:
-    return len(text) > EXCEL_MAX_CHARS or _ILLEGAL_XML.search(text) is not None
-
-
 def write_error_report(
     dest: BinaryIO,
     headers: Sequence[str],
@@ -219,41 +215,10 @@ def write_error_report(
     written with their original types so that fixing the rows and uploading the
     file again imports them; text is stored as text, never as a formula.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
+    from .report import write_report_xlsx
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
-    bold = Font(bold=True)
-    red = Font(color="9C0006")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    header_cells = []
-    for header in [*headers, ERRORS_HEADER]:
-        cell = WriteOnlyCell(sheet, value=_xlsx_text(str(header)))
-        cell.font = bold
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    sheet.freeze_panes = "A2"
-    written = 0
     width = len(headers)
-    for _number, values, messages in failed_rows:
-        # Plain values where they are safe (openpyxl then writes them without a cell
-        # object each); only text that looks like a formula needs an explicit text cell.
-        cells: list[Any] = [
-            (_text_cell(sheet, _xlsx_text(value)) if value.startswith("=") else _xlsx_text(value))
-            if isinstance(value, str) and (value.startswith("=") or _needs_cleaning(value))
-            else value
-            for value in values[:width]
-        ]
-        cells.extend([None] * (width - len(cells)))
-        note = WriteOnlyCell(sheet, value=_xlsx_text("\n".join(messages)))
-        note.font = red
-        note.alignment = wrap
-        cells.append(note)
-        sheet.append(cells)
-        written += 1
-    workbook.save(dest)  # type: ignore[arg-type]
-    return written
+    rows = ((list(values)[:width], "\n".join(messages)) for _, values, messages in failed_rows)
+    return write_report_xlsx(
+        dest, [*headers, ERRORS_HEADER], rows, sheet_title=sheet_title[:31], clean=_xlsx_text
+    )
