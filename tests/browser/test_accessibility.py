@@ -1,8 +1,8 @@
 """Every bulkops page in Chromium, checked by axe-core at desktop and phone width.
 
-One browser page walks the task list, a task's detail, a list view's action bar, update
-form and progress card, and the import's upload, preview with check, and result. Each is
-checked at 1280 and 390 px, light and dark: no serious or critical axe violation, and
+Three tests in one browser walk the task list, a task's detail, a list view's action bar,
+update form and progress card, and the import's upload, preview with check, and result.
+Each is checked at 1280 and 390 px, light and dark: no serious or critical axe violation, and
 nothing scrolls the page sideways at 390 px. Progress bars are named after their job and
 read out their numbers; Run and Cancel move the focus to the card.
 
