@@ -37,6 +37,14 @@ def bulkops_rate(value: float | None) -> str:
     return "–" if not value else f"{value:,.0f}/s"
 
 
+@register.filter
+def bulkops_milestone(task: BulkTask) -> str:
+    """What a screen reader is told about: the state, and each quarter of the rows while running."""
+    if task.is_finished or task.status != BulkTask.Status.RUNNING:
+        return task.state
+    return f"{task.status} {task.percent // 25 * 25}"
+
+
 @register.inclusion_tag("bulkops/partials/progress.html", takes_context=True)
 def bulkops_progress(context: Context, task: BulkTask) -> dict[str, Any]:
     """Drop a live progress bar for ``task`` into any template."""
