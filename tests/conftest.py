@@ -199,7 +199,7 @@ def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
     ]
     # Jobs started through it are recorded, not run: a request never waits on a job.
     env = services.worker_env(test_db_name, BULKOPS_BACKEND="bulkops.backends.dummy.DummyBackend")
-    env["PGAPPNAME"] = UVICORN_APP  # libpq names the server's sessions, to wait for them below
+    env["BULKOPS_DB_APPNAME"] = UVICORN_APP  # names its sessions, to wait for them below
     server = services.Worker("uvicorn", argv, env, "Uvicorn running")
     server.start()
     yield port
