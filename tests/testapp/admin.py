@@ -24,5 +24,3 @@ class CustomerAdmin(BulkOpsAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         bulk_action("update", description="Update selected customers"),
     ]
     bulkops_options = {"update": {"fields": ["city", "active"]}}
-    # The tests read the progress page the action answers with.
-    bulkops_progress_on_changelist = False
