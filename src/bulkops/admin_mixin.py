@@ -9,7 +9,7 @@ Every piece is usable on its own with an existing ModelAdmin (docs/admin.md):
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -87,7 +87,7 @@ class BulkOpsAdminMixin(BulkAdminMixin):
     action with a choice of format and columns, background actions whose progress
     shows on the changelist, and a background "Delete selected"."""
 
-    change_list_template = "bulkops/admin/change_list.html"
+    change_list_template: ClassVar[str | None] = "bulkops/admin/change_list.html"
 
     # What the changelist offers.
     bulkops_import: bool = True

@@ -88,7 +88,7 @@ def upload_and_check(page: Any, path: Path) -> Any:
     try:
         check.wait_for(timeout=5000)
     except Exception:
-        print(page.locator("#content").inner_html()[:3000])
+        print(page.locator("#content").inner_html()[:3000])  # what the page said instead
         raise
     return check
 
@@ -153,7 +153,7 @@ def test_export_of_a_filtered_changelist_reads_back(
 
     assert "This will run on 10 customers in the background." in page.content()
     page.select_option("select[name=format]", file_format)
-    page.uncheck("input[name=fields][value=active]")
+    page.uncheck("input[name=columns][value=active]")
     page.click("input[type=submit]")
 
     # Back on the same filtered changelist, where the finished task offers its file.
@@ -199,7 +199,12 @@ def test_a_background_action_shows_its_progress_on_the_changelist(
 
 
 def test_dark_theme_pages_look_right_and_pass_axe(
-    page: Any, live_server: Any, staff: Any, customers: list[Customer], axe_js: str, tmp_path: Path
+    page: Any,
+    live_server: Any,
+    staff: Any,
+    customers: list[Customer],
+    axe_js: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     log_in(page, live_server, staff)
     page.emulate_media(color_scheme="dark")

@@ -44,13 +44,13 @@ class ExportForm(forms.Form):
     format = forms.ChoiceField(
         label=_("Format"), choices=list(FORMAT_LABELS.items()), initial="xlsx"
     )
-    fields = forms.MultipleChoiceField(
+    columns = forms.MultipleChoiceField(
         label=_("Columns"), widget=forms.CheckboxSelectMultiple, required=True
     )
 
     def __init__(self, *args: Any, columns: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choice = self.fields["fields"]
+        choice = self.fields["columns"]
         assert isinstance(choice, forms.MultipleChoiceField)
         choice.choices = columns
         choice.initial = [path for path, _label in columns]
@@ -147,8 +147,8 @@ class ExportOperation(Operation):
 
     def params_from_form(self, form: forms.Form, step: Step) -> dict[str, Any]:
         # In the order offered, whatever order the browser sent them in.
-        chosen = set(form.cleaned_data["fields"])
-        offered = [path for path, _label in form.fields["fields"].choices]  # type: ignore[attr-defined]
+        chosen = set(form.cleaned_data["columns"])
+        offered = [path for path, _label in form.fields["columns"].choices]  # type: ignore[attr-defined]
         return {
             "format": form.cleaned_data["format"],
             "fields": [path for path in offered if path in chosen],

@@ -159,14 +159,17 @@ class BulkMixin:
         ``bulk_options[action]`` first; the built-in operations also read the older
         attributes (``bulk_update_fields``, ``bulk_confirm_delete``, ...).
         """
-        options = {
-            "update": lambda: {
+        options: dict[str, Any] = {}
+        if action == "update" and self.bulk_update_fields is not None:
+            options = {
                 "fields": self.get_bulk_update_fields(),
                 "mode": self.get_bulk_update_mode(),
                 "form_class": self.bulk_update_form_class,
-            },
-            "delete": lambda: {"confirm": self.get_bulk_confirm_delete()},
-        }.get(action, dict)()
+            }
+        elif action == "update":
+            self.get_bulk_update_fields()  # says what to configure
+        elif action == "delete":
+            options = {"confirm": self.get_bulk_confirm_delete()}
         return {**options, **self.bulk_options.get(action, {})}
 
     # Querysets: the server decides which rows exist
