@@ -9,7 +9,7 @@ Every piece is usable on its own with an existing ModelAdmin (docs/admin.md):
 from __future__ import annotations
 
 import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -87,7 +87,9 @@ class BulkOpsAdminMixin(BulkAdminMixin):
     action with a choice of format and columns, background actions whose progress
     shows on the changelist, and a background "Delete selected"."""
 
-    change_list_template: ClassVar[str | None] = "bulkops/admin/change_list.html"
+    # The changelist template, unless the ModelAdmin sets its own change_list_template
+    # (extend "bulkops/admin/change_list.html" in it to keep the buttons and tasks).
+    bulkops_change_list_template = "bulkops/admin/change_list.html"
 
     # What the changelist offers.
     bulkops_import: bool = True
@@ -175,6 +177,8 @@ class BulkOpsAdminMixin(BulkAdminMixin):
             "poll_interval": settings.POLL_INTERVAL,
             **(extra_context or {}),
         }
+        if not getattr(self, "change_list_template", None):
+            self.__dict__["change_list_template"] = self.bulkops_change_list_template
         return super().changelist_view(request, extra_context=context)  # type: ignore[misc,no-any-return]
 
     def get_bulkops_tasks(self, request: HttpRequest) -> list[BulkTask]:
