@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bulkops.admin_actions import BackgroundAction, BulkAdminMixin
+from bulkops.admin_actions import _CHANGE_LIST, ActionLocation, BackgroundAction, BulkAdminMixin
 from bulkops.conf import settings
 from bulkops.models import BulkTask
 from bulkops.views.imports import ImportView
@@ -137,13 +137,27 @@ class BulkOpsAdminMixin(BulkAdminMixin):
         return urls + super().get_urls()  # type: ignore[misc,no-any-return]
 
     # Actions ---------------------------------------------------------------------
-    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        actions = super().get_actions(request, *args, **kwargs)
+    if ActionLocation is not None:  # Django 6.1+: actions have a location
+
+        def get_actions(
+            self, request: HttpRequest, action_location: Any = _CHANGE_LIST
+        ) -> dict[str, Any]:
+            actions = super().get_actions(request, action_location=action_location)
+            return self._with_export(request, actions, action_location=action_location)
+
+    else:
+
+        def get_actions(self, request: HttpRequest) -> dict[str, Any]:  # type: ignore[misc]
+            return self._with_export(request, super().get_actions(request))
+
+    def _with_export(
+        self, request: HttpRequest, actions: dict[str, Any] | None, **location: Any
+    ) -> dict[str, Any]:
         if actions is not None and self.has_bulkops_export_permission(request):
-            action = self.get_action(export_action)  # type: ignore[attr-defined]
+            action = self.get_action(export_action, **location)  # type: ignore[attr-defined]
             if action is not None:
                 actions = {**actions, "bulkops_export": action}
-        return actions
+        return actions or {}
 
     # Views -----------------------------------------------------------------------
     def bulkops_export_view(self, request: HttpRequest) -> HttpResponse:
