@@ -3,12 +3,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import django
 from django import template
 from django.template.context import Context
 
 from bulkops.models import BulkTask
 
 register = template.Library()
+
+
+@register.simple_tag
+def bulkops_admin_list_breadcrumbs() -> bool:
+    """Whether the admin draws breadcrumbs as a list (``<ol>``, Django 6.0+) or a ``<div>``."""
+    return django.VERSION >= (6, 0)
 
 
 @register.filter
