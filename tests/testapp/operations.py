@@ -137,3 +137,21 @@ class SyncOperation(Operation):
             with batch:
                 batch.succeeded(len(batch))
         return {"created": ctx.params["records"] - 5, "updated": 5}
+
+
+@register
+class ShardedIncrement(Operation):
+    """``tests.increment`` that declares itself shardable: each shard adds 1 to its rows."""
+
+    name = "tests.sharded_increment"
+    requires_queryset = True
+    shardable = True
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        delay = float(ctx.params.get("delay", 0))
+        for batch in ctx.batches(ctx.queryset):
+            with batch:
+                n = Item.objects.filter(pk__in=batch.items).update(value=F("value") + 1)
+                batch.succeeded(n)
+                time.sleep(delay)
+        return {"incremented": ctx.task.succeeded_count}

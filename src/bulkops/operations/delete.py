@@ -65,6 +65,7 @@ class DeleteOperation(Operation):
     requires_queryset = True
     permission = "delete"
     locks_model = True
+    shardable = True
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         queryset = ctx.queryset.using(ctx.db)

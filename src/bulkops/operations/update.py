@@ -52,6 +52,7 @@ class UpdateOperation(Operation):
     requires_queryset = True
     permission = "change"
     locks_model = True
+    shardable = True
 
     def clean_params(
         self, params: dict[str, Any], *, model: Any, queryset: Any, user: Any
