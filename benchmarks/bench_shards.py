@@ -126,11 +126,11 @@ class _Workers:
 
     def __init__(self, db_name: str, count: int) -> None:
         self.queue = f"bulkops-bench-{uuid.uuid4().hex[:8]}"
-        self.config = {
+        self.config: dict[str, Any] = {
             "BACKEND": "bulkops.backends.celery.CeleryBackend",
             "OPTIONS": {"queue": self.queue, "app": "tests.celery_app.redis_app"},
         }
-        env = {
+        env: dict[str, str] = {
             "BULKOPS_BACKEND": self.config["BACKEND"],
             "BULKOPS_OPTIONS": json.dumps(self.config["OPTIONS"]),
         }
