@@ -185,3 +185,21 @@ class Relocate(Operation):
             with batch:
                 batch.succeeded(manager.filter(pk__in=batch.items).update(city=ctx.params["city"]))
         return {"reason": ctx.params["reason"]}
+
+
+@register
+class ShardedIncrement(Operation):
+    """``tests.increment`` that declares itself shardable: each shard adds 1 to its rows."""
+
+    name = "tests.sharded_increment"
+    requires_queryset = True
+    shardable = True
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        delay = float(ctx.params.get("delay", 0))
+        for batch in ctx.batches(ctx.queryset):
+            with batch:
+                n = Item.objects.filter(pk__in=batch.items).update(value=F("value") + 1)
+                batch.succeeded(n)
+                time.sleep(delay)
+        return {"incremented": ctx.task.succeeded_count}

@@ -34,6 +34,11 @@ class Operation:
     locks_model: ClassVar[bool] = False
     # Seconds this job may run; None falls back to BULKOPS["TIME_LIMIT"].
     time_limit: ClassVar[float | None] = None
+    # Whether a big job may be split into shards that workers run at once, when
+    # BULKOPS["SHARDING"] is on (docs/sharding.md). The operation then reads its part
+    # through the run context (``ctx.queryset``, ``ctx.shard``) and must not depend on
+    # rows of other parts.
+    shardable: ClassVar[bool] = False
 
     # The step before running, rendered by the list view, the admin and the JSON API:
     # a form whose cleaned data become params (None: no form), and a confirmation.
@@ -94,6 +99,17 @@ class Operation:
         model = task.model_class
         label = str(self.label or self.name)
         return f"{label} {model._meta.verbose_name_plural}" if model is not None else label
+
+    def plan_shards(self, task: BulkTask, count: int) -> list[dict[str, Any]]:
+        """The parts of ``task``'s input, as ``params["shard"]`` of each shard (plus its
+        row ``total``); fewer than two means the job is not split. By default: primary-key
+        ranges of the selection."""
+        from bulkops.sharding import pk_ranges
+
+        queryset = task.get_queryset()
+        if queryset is None or not task.total:
+            return []
+        return pk_ranges(queryset, task.total, count)
 
     def run(self, ctx: RunContext) -> dict[str, Any] | None:
         raise NotImplementedError(f"{type(self).__qualname__} must implement run(ctx).")

@@ -67,6 +67,8 @@ class DeleteOperation(Operation):
     requires_queryset = True
     permission = "delete"
     locks_model = True
+    shardable = True
+
     step_template = "confirm_delete"
 
     def get_confirmation(self, step: Step) -> Confirmation | None:

@@ -57,6 +57,8 @@ class UpdateOperation(Operation):
     requires_queryset = True
     permission = "change"
     locks_model = True
+    shardable = True
+
     api_params_key = "values"
     step_template = "update_form"
 
