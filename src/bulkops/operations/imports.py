@@ -118,6 +118,8 @@ class ImportOperation(Operation):
     name = "import"
     label = "Import"
     permission = "add"
+    # By row ranges of the stored upload; not a dry run or an all-or-nothing import.
+    shardable = True
 
     def has_permission(self, user: Any, model: type[models.Model] | None) -> bool:
         # Add or change lets the user in; clean_params() then checks what the mode needs
@@ -190,6 +192,15 @@ class ImportOperation(Operation):
         except OSError:
             return None
 
+    def plan_shards(self, task: BulkTask, count: int) -> list[dict[str, Any]]:
+        from bulkops.sharding import row_ranges
+
+        params = task.params
+        if not params.get("stored") or params.get("atomic") or params.get("dry_run"):
+            return []
+        # The stored table's row count is exact (read at upload), so ranges are exact too.
+        return row_ranges(task.total or 0, count)
+
     def get_label(self, task: BulkTask) -> str:
         model = task.model_class
         name = task.params.get("filename") or ""
@@ -210,7 +221,7 @@ class ImportOperation(Operation):
                 bound, writer = bind_task(ctx.task, table, using=ctx.db)
                 headers, stem = list(table.headers), PurePath(table.filename).stem
                 try:
-                    ctx.set_total(table.row_count)
+                    ctx.set_total(_part_size(ctx, table))
                     if params.get("atomic") and not dry_run:
                         refused = self._run_atomic(ctx, table, bound, writer, failed)
                     else:
@@ -255,7 +266,7 @@ class ImportOperation(Operation):
         if offset and writer.remembers:
             self._remember(ctx, table, bound, writer, offset)
         ctx.progress(stage="Checking every row" if dry_run else "Importing", force=True)
-        prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)
+        prefetcher = Prefetcher(_part(ctx, table), bound, ctx.chunk_size)
         for batch in ctx.batches(prefetcher):
             with batch:
                 found = self._apply(batch, bound, writer, prefetcher, dry_run=dry_run)
@@ -269,7 +280,7 @@ class ImportOperation(Operation):
         # A resumed run has a fresh writer: feed it the keys of the rows committed before,
         # so a repeat that straddles the restart is still "an earlier row", not an update.
         ctx.progress(stage="Resuming", force=True)
-        rows = islice(table.rows(), offset)
+        rows = islice(_part(ctx, table), offset)
         for chunk in _chunks(rows, ctx.chunk_size):
             writer.remember(bound.clean_chunk(chunk).rows)
 
@@ -390,11 +401,28 @@ class ImportOperation(Operation):
             "all_or_nothing_refused": nothing_written,
             "dry_run": dry_run,
         }
-        if task.failed_count:
+        if task.failed_count and not ctx.shard:
             ctx.progress(stage="Writing the error report", force=True)
             result["error_report"] = save_error_report(ctx, failed, headers, stem, start=start)
         ctx.progress(stage="Done", force=True)
         return result
+
+
+def _part(ctx: RunContext, table: Table) -> Iterator[Any]:
+    """The rows this run imports: the whole file, or a shard's row range of it."""
+    shard = ctx.shard
+    if not shard or "rows" not in shard:
+        return table.rows()
+    start, stop = shard["rows"]
+    return table.row_range(int(start), int(stop))
+
+
+def _part_size(ctx: RunContext, table: Table) -> int | None:
+    shard = ctx.shard
+    if not shard or "rows" not in shard:
+        return table.row_count
+    start, stop = shard["rows"]
+    return int(stop) - int(start)
 
 
 def _short(error: RowError) -> str:
