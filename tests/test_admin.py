@@ -177,7 +177,7 @@ def test_a_staff_user_with_view_bulktask_sees_only_their_own_tasks(
     assert changelist.status_code == 200
     assert changelist.context["cl"].result_count == 1
     assert "ana-task" in html and "bea-task" not in html
-    # Searching by the other owner's name finds nothing either.
+    # Searching for the other user's task finds nothing either.
     assert client.get(TASKS, {"q": "bea-task"}).context["cl"].result_count == 0
 
     page = client.get(f"{TASKS}{own.pk}/change/")
