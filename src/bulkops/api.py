@@ -206,7 +206,7 @@ def retry(task: BulkTask) -> BulkTask:
         _raise_if_locked(task.lock_key, exclude=task.pk)
         raise
     if not updated:
-        raise ValueError("Only a failed, cancelled or stalled task can be retried.")
+        raise ValueError(gettext("Only a failed, cancelled or stalled task can be retried."))
     task.refresh_from_db()
     transaction.on_commit(partial(_dispatch, task.pk, False), using=task._state.db)
     return task
@@ -223,11 +223,13 @@ def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
 
     queryset = task.get_queryset()
     if not task.is_finished or not task.failed_count or queryset is None:
-        raise ValueError("Only a finished task over a selection, with failed rows, can do this.")
+        raise ValueError(
+            gettext("Only a finished task over a selection, with failed rows, can do this.")
+        )
     refs = task.errors.exclude(ref="").values_list("ref", flat=True)
     pks = clean_pks(queryset.model, refs)
     if not pks:
-        raise ValueError("The failed rows of this task have no references to retry.")
+        raise ValueError(gettext("The failed rows of this task have no references to retry."))
     return submit(
         task.operation,
         user=user,

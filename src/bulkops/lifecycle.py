@@ -27,7 +27,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bulkops import signals
+from bulkops import signals, texts
 from bulkops.conf import settings
 from bulkops.exceptions import TaskLeaseLost
 from bulkops.liveness import holder_is_dead, worker_id
@@ -73,8 +73,7 @@ def claim(task_id: Any) -> BulkTask | None:
             heartbeat_at=now,
             worker=worker_id(),
             attempts=F("attempts") + 1,
-            message="",
-            stage="",
+            **texts.fields(message="", stage=""),
         )
     )
     if not updated:
@@ -120,7 +119,9 @@ def beat(task: BulkTask) -> bool:
     return bool(updated) or held(task, db).exists()
 
 
-def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None) -> None:
+def finish(
+    task: BulkTask, status: str, *, message: texts.Text | str = "", result: Any = None
+) -> None:
     """End the held task: final status, outcome, counts and message in one UPDATE.
 
     The stage is cleared (it described work that is over); the message is what the
@@ -129,9 +130,9 @@ def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None
     now = timezone.now()
     task.status = status
     task.finished_at = now
-    task.stage = ""
+    task.set_text("stage", "")
     if message or status != Status.SUCCEEDED:
-        task.message = message
+        task.set_text("message", message)
     if result is not None:
         task.result = result
     if status == Status.SUCCEEDED and task.total is None:
@@ -149,7 +150,9 @@ def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None
             "outcome",
             "finished_at",
             "message",
+            "message_data",
             "stage",
+            "stage_data",
             "result",
             "total",
             "processed",
@@ -186,7 +189,7 @@ def request_cancel(task: BulkTask) -> bool:
         outcome=BulkTask.Outcome.CANCELLED,
         cancel_requested=True,
         finished_at=now,
-        message="Cancelled before it started.",
+        **texts.fields(message=texts.gettext("Cancelled before it started.")),
     ):
         task.refresh_from_db()
         _finished(task)
@@ -208,8 +211,10 @@ def requeue(task: BulkTask) -> bool:
             outcome="",
             cancel_requested=False,
             finished_at=None,
-            message="Queued again; resuming from the last committed chunk.",
-            stage="",
+            **texts.fields(
+                message=texts.gettext("Queued again; resuming from the last committed chunk."),
+                stage="",
+            ),
             worker="",
         )
     )
@@ -234,10 +239,15 @@ def mark_stalled(task: BulkTask) -> bool:
             outcome=BulkTask.Outcome.FAILED,
             finished_at=timezone.now(),
             worker="",
-            stage="",
-            message=(
-                "Stalled: the worker stopped reporting. Retry resumes after the last "
-                f"committed chunk ({task.processed} rows)."
+            **texts.fields(
+                stage="",
+                message=texts.ngettext(
+                    "Stalled: the worker stopped reporting. Retry resumes after the last "
+                    "committed chunk (%(count)s row).",
+                    "Stalled: the worker stopped reporting. Retry resumes after the last "
+                    "committed chunk (%(count)s rows).",
+                    task.processed,
+                ),
             ),
         )
     if not updated:
@@ -262,7 +272,9 @@ def enqueue_failed(task_id: Any, error: Exception) -> None:
         status=Status.FAILED,
         outcome=BulkTask.Outcome.FAILED,
         finished_at=timezone.now(),
-        message=f"The task could not be queued: {error}",
+        **texts.fields(
+            message=texts.gettext("The task could not be queued: %(error)s", error=str(error))
+        ),
     ):
         _finished(BulkTask.objects.get(pk=task_id))
 

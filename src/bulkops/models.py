@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bulkops import progress
+from bulkops import progress, texts
 from bulkops.conf import settings
 from bulkops.permissions import sees_all_tasks
 from bulkops.tabular.names import storage_name
@@ -101,6 +101,10 @@ class BulkTask(models.Model):
 
     message = models.TextField(_("message"), blank=True)
     stage = models.CharField(_("stage"), max_length=100, blank=True)
+    # The message id and parameters behind ``message`` and ``stage`` (bulkops.texts),
+    # so each reader sees them in their own language.
+    message_data = models.JSONField(default=dict, blank=True, editable=False)
+    stage_data = models.JSONField(default=dict, blank=True, editable=False)
 
     params = models.JSONField(_("parameters"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     # The selection, written only by the server (bulkops.selection): a versioned JSON
@@ -172,6 +176,20 @@ class BulkTask(models.Model):
         from django.urls import reverse
 
         return reverse("bulkops:task-detail", kwargs={"pk": self.pk})
+
+    # Texts: stored as English plus a message id, shown in the reader's language.
+
+    def set_text(self, name: str, value: texts.Text | str | None) -> None:
+        """Set ``message`` or ``stage`` (and its message id) on this object."""
+        text, data = texts.stored(value, self._meta.get_field(name).max_length)
+        setattr(self, name, text)
+        setattr(self, f"{name}_data", data)
+
+    def get_message_display(self) -> str:
+        return texts.shown(self.message, self.message_data)
+
+    def get_stage_display(self) -> str:
+        return texts.shown(self.stage, self.stage_data)
 
     # Derived values: computed from the stored numbers, never stored themselves.
 
@@ -278,6 +296,7 @@ class BulkTaskError(models.Model):
     ref = models.CharField(_("reference"), max_length=255, blank=True)
     field = models.CharField(_("field"), max_length=255, blank=True)
     message = models.TextField(_("message"))
+    message_data = models.JSONField(default=dict, blank=True, editable=False)
     values = models.JSONField(
         _("original values"), default=dict, blank=True, encoder=DjangoJSONEncoder
     )
@@ -291,6 +310,9 @@ class BulkTaskError(models.Model):
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else self.ref
         return f"{where}: {self.message}"
+
+    def get_message_display(self) -> str:
+        return texts.shown(self.message, self.message_data)
 
 
 # Models kept in their own modules, registered with the app here.

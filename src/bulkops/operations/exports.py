@@ -11,7 +11,9 @@ from django.core.files import File
 from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst, slugify
+from django.utils.translation import gettext
 
+from bulkops import texts
 from bulkops.exceptions import BulkOpsError
 from bulkops.operations.base import Operation
 from bulkops.registry import register
@@ -106,7 +108,7 @@ class ExportOperation(Operation):
         user: AbstractBaseUser | AnonymousUser | None,
     ) -> dict[str, Any]:
         if model is None:
-            raise ValidationError("An export needs a queryset.")
+            raise ValidationError(gettext("An export needs a queryset."))
         file_format = params.get("format", "xlsx")
         if file_format not in FORMATS:
             raise ValidationError({"format": "Choose xlsx or csv."})
@@ -139,7 +141,7 @@ class ExportOperation(Operation):
         queryset = ctx.queryset.order_by("pk")
         if ctx.task.total is None:
             ctx.set_total(queryset.count())
-        ctx.progress(stage="Exporting", force=True)
+        ctx.progress(stage=texts.gettext("Exporting"), force=True)
         written = 0
 
         def rows() -> Iterator[Sequence[Any]]:
@@ -168,7 +170,9 @@ class ExportOperation(Operation):
             else:
                 write_csv(out, headers, rows(), tz=tz)  # type: ignore[arg-type]
             rest = written % PROGRESS_EVERY
-            ctx.progress(advance=rest, succeeded=rest, stage="Saving the file", force=True)
+            ctx.progress(
+                advance=rest, succeeded=rest, stage=texts.gettext("Saving the file"), force=True
+            )
             out.seek(0)
             saved = ctx.save_result_file(name, File(out))
         return {"rows": written, "file": saved, "format": file_format}

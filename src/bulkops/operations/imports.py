@@ -13,7 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import models, transaction
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
+from bulkops import texts
 from bulkops.conf import settings
 from bulkops.operations.base import Operation
 from bulkops.operations.prefetch import Prefetcher
@@ -136,21 +138,26 @@ class ImportOperation(Operation):
         user: AbstractBaseUser | AnonymousUser | None,
     ) -> dict[str, Any]:
         if model is None:
-            raise ValidationError("An import needs the model to import into.")
+            raise ValidationError(gettext("An import needs the model to import into."))
         mode = params.get("mode", "upsert")
         if mode not in MODES:
-            raise ValidationError({"mode": f"Choose one of {', '.join(MODES)}."})
+            raise ValidationError(
+                {"mode": gettext("Choose one of %(modes)s.") % {"modes": ", ".join(MODES)}}
+            )
         if user is not None:
             for action in PERMISSIONS[mode]:
                 if not has_model_permission(user, model, action):
                     plural = model._meta.verbose_name_plural
-                    raise PermissionDenied(f"You may not {action} {plural}.")
+                    raise PermissionDenied(
+                        gettext("You may not %(action)s %(models)s.")
+                        % {"action": action, "models": plural}
+                    )
         definition = get_definition(model, params.get("definition"))
         key_fields = list(params.get("key_fields") or definition.key_fields)
         if mode != "create" or key_fields:
             problem = unique_key_problem(model, key_fields)
             if problem and (mode != "create"):
-                raise ValidationError({"key_fields": problem})
+                raise ValidationError({"key_fields": str(problem)})
             if problem:
                 key_fields = []
         mapping = params.get("mapping")
@@ -199,7 +206,7 @@ class ImportOperation(Operation):
     # Running -------------------------------------------------------------------------
     def run(self, ctx: RunContext) -> dict[str, Any]:
         params = ctx.params
-        ctx.progress(stage="Reading the file", force=True)
+        ctx.progress(stage=texts.gettext("Reading the file"), force=True)
         with open_input(ctx.task) as table:
             bound, writer = bind_task(ctx.task, table, using=ctx.db)
             dry_run = bool(params.get("dry_run"))
@@ -227,7 +234,8 @@ class ImportOperation(Operation):
         offset = int(ctx.checkpoint.get("offset", 0))
         if offset and writer.remembers:
             self._remember(ctx, table, bound, writer, offset)
-        ctx.progress(stage="Checking every row" if dry_run else "Importing", force=True)
+        stage = texts.gettext("Checking every row") if dry_run else texts.gettext("Importing")
+        ctx.progress(stage=stage, force=True)
         prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)
         for batch in ctx.batches(prefetcher):
             with batch:
@@ -238,7 +246,7 @@ class ImportOperation(Operation):
     ) -> None:
         # A resumed run has a fresh writer: feed it the keys of the rows committed before,
         # so a repeat that straddles the restart is still "an earlier row", not an update.
-        ctx.progress(stage="Resuming", force=True)
+        ctx.progress(stage=texts.gettext("Resuming"), force=True)
         rows = islice(table.rows(), offset)
         for chunk in _chunks(rows, ctx.chunk_size):
             writer.remember(bound.clean_chunk(chunk).rows)
@@ -291,11 +299,11 @@ class ImportOperation(Operation):
             self._pass(ctx, table, bound, writer, dry_run=True)
         if ctx.task.failed_count:
             ctx.void_successes()
-            ctx.progress(stage="Nothing imported", force=True)
+            ctx.progress(stage=texts.gettext("Nothing imported"), force=True)
             return self._finish(ctx, nothing_written=True)
         if ctx.checkpoint.get("written"):
             return self._finish(ctx)
-        ctx.progress(stage="Importing", force=True)
+        ctx.progress(stage=texts.gettext("Importing"), force=True)
         fresh = ChunkWriter(
             writer.model,
             mode=writer.mode,
@@ -316,8 +324,10 @@ class ImportOperation(Operation):
                     if problem:
                         # The table changed since the check: keep the promise, write nothing.
                         raise TableError(
-                            f"Row {problem[0].row}: {problem[0].message} "
-                            "Nothing was imported (all-or-nothing).",
+                            texts.gettext(
+                                "%(error)s Nothing was imported (all-or-nothing).",
+                                error=problem[0].text,
+                            ),
                             code="atomic_failed",
                         )
                     created += written.created
@@ -346,20 +356,26 @@ class ImportOperation(Operation):
             "dry_run": dry_run,
         }
         if task.failed_count:
-            ctx.progress(stage="Writing the error report", force=True)
+            ctx.progress(stage=texts.gettext("Writing the error report"), force=True)
             result["error_report"] = save_error_report(ctx)
-        ctx.progress(stage="Done", force=True)
+        ctx.progress(stage=texts.gettext("Done"), force=True)
         return result
 
 
-def _short(error: RowError) -> str:
-    return f'Column "{error.column}": {error.message}' if error.column else error.message
+def _short(error: RowError) -> texts.Text | str:
+    if not error.column:
+        return error.message
+    return texts.gettext(
+        'Column "%(column)s": %(message)s', column=error.column, message=error.message
+    )
 
 
 def _record(batch: Batch, number: int, errors: list[RowError], values: dict[str, Any]) -> None:
     """One stored error per failed row; ``field`` names the columns at fault."""
     # The task pages show "Row 17, Email: <message>", so a single message stays bare.
-    message = errors[0].message if len(errors) == 1 else "\n".join(_short(e) for e in errors)
+    message = (
+        errors[0].message if len(errors) == 1 else texts.join([_short(e) for e in errors], "\n")
+    )
     columns = ", ".join(dict.fromkeys(e.column for e in errors if e.column))
     batch.error(message, row=number, field=columns, values=values)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, models, transaction
 
+from bulkops import texts
 from bulkops.operations.base import Operation
 from bulkops.operations.chunks import chunk_queryset
 from bulkops.registry import register
@@ -198,9 +199,9 @@ def _row_error(batch: Batch, obj: models.Model, exc: ValidationError) -> None:
     batch.error(f"{obj}: {message}", ref=obj.pk, field=field, values=values)
 
 
-def _integrity_message(exc: IntegrityError) -> str:
+def _integrity_message(exc: IntegrityError) -> texts.Text:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"The database refused the change: {first_line}"
+    return texts.gettext("The database refused the change: %(error)s", error=first_line)
 
 
 def _shown(values: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from bulkops import texts
+
 from . import encodings
 from .errors import TableError
 
@@ -46,7 +48,11 @@ def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayo
             encoding = encodings.canonical(encoding)
         except LookupError:
             raise TableError(
-                f"{encoding!r} is not a text encoding this server knows.", code="bad_encoding"
+                texts.gettext(
+                    "%(encoding)s is not a text encoding this server knows.",
+                    encoding=repr(encoding),
+                ),
+                code="bad_encoding",
             ) from None
         if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"
@@ -185,7 +191,12 @@ def iter_records(fp: BinaryIO, layout: CsvLayout, filename: str) -> Iterator[tup
                 return
             except csv.Error as exc:
                 raise TableError(
-                    f'"{filename}" cannot be read past line {reader.line_num}: {exc}.',
+                    texts.gettext(
+                        '"%(file)s" cannot be read past line %(line)s: %(error)s.',
+                        file=filename,
+                        line=reader.line_num,
+                        error=str(exc),
+                    ),
                     code="corrupt",
                 ) from None
             row_number += 1

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any, BinaryIO
 
+from bulkops import texts
+
 from .cells import CellValue, ErrorCell
 from .errors import TableError
 from .limits import Limits
@@ -151,7 +153,8 @@ class StoredTable(Table):
             meta = _read_meta(fp)
         except ValueError:
             raise TableError(
-                f'"{filename}" is damaged and cannot be read.', code="corrupt"
+                texts.gettext('"%(file)s" is damaged and cannot be read.', file=filename),
+                code="corrupt",
             ) from None
         self._start = fp.tell()
         self.filename = str(meta.get("filename") or filename)
@@ -185,7 +188,8 @@ class StoredTable(Table):
                 ]
             except (ValueError, TypeError) as exc:
                 raise TableError(
-                    f'"{self.filename}" is damaged and cannot be read.', code="corrupt"
+                    texts.gettext('"%(file)s" is damaged and cannot be read.', file=self.filename),
+                    code="corrupt",
                 ) from exc
             yield from rows
 
