@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from bulkops import lifecycle, selection
+from bulkops import lifecycle, selection, texts
 from bulkops.backends import get_backend
 from bulkops.conf import settings
 from bulkops.exceptions import NothingSelected, TaskConflict
@@ -152,8 +152,12 @@ def _raise_if_locked(key: str, *, exclude: Any = None) -> None:
         holder = BulkTask.objects.unfinished().filter(lock_key=key).exclude(pk=exclude).first()
     if holder is not None:
         raise TaskConflict(
-            f"Another bulk task is still working on these rows ({holder}, {holder.status}); "
-            "wait for it to finish or cancel it, then try again.",
+            texts.gettext(
+                "Another bulk task is still working on these rows (%(task)s, %(state)s); "
+                "wait for it to finish or cancel it, then try again.",
+                task=str(holder),
+                state=texts.label(BulkTask.Status(holder.status).label),
+            ),
             task=holder,
         )
 

@@ -58,8 +58,8 @@ def run_in_process(task_id: Any) -> None:
 
 
 def _describe(exc: BaseException) -> texts.Text | str:
-    text_of = getattr(exc, "text", None)
-    if isinstance(text_of, texts.Text):
+    text_of = getattr(exc, "text", None) or (exc.args[0] if exc.args else None)
+    if isinstance(text_of, texts.Text) and type(exc).__module__.startswith("bulkops"):
         return text_of
     if isinstance(exc, OSError):
         # str() of an OSError carries the server's absolute path: never show it to users.

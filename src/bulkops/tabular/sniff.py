@@ -82,12 +82,13 @@ class Detected:
     """What each xlsx sheet really holds, by zip member (see scan.py)."""
 
 
-def human_size(size: int) -> str:
+def human_size(size: int) -> texts.Text:
+    """A file size in the reader's number format: "1.1 MB", "1,1 MB"."""
     if size < 1024:
-        return f"{size} bytes"
+        return texts.ngettext("%(count)s byte", "%(count)s bytes", size)
     if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+        return texts.gettext("%(size)s KB", size=round(size / 1024))
+    return texts.gettext("%(size)s MB", size=round(size / (1024 * 1024), 1))
 
 
 def format_for_filename(filename: str) -> Format:

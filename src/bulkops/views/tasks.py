@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, ListView
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
@@ -80,7 +81,9 @@ def task_retry(request: HttpRequest, pk: Any) -> HttpResponse:
     try:
         api.retry(task)
     except ValueError:
-        return HttpResponse("Only a failed, cancelled or stalled task can be retried.", status=409)
+        return HttpResponse(
+            gettext("Only a failed, cancelled or stalled task can be retried."), status=409
+        )
     except TaskConflict as exc:
         return HttpResponse(str(exc), status=409)
     task.refresh_from_db()

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 
+from bulkops import texts
 from bulkops.registry import register
 
 from .conf import zk_setting
@@ -57,10 +58,17 @@ class UserPush(DeviceOperation):
         wanted_ids: Callable[[], set[str]],
     ) -> dict[str, Any]:
         workers = int(ctx.params.get("parallel") or zk_setting("PARALLEL_DEVICES"))
-        failures: list[str] = []
+        failures: list[texts.Text | str] = []
         sessions: dict[int, PushSession] = {}
         written = removed = 0
-        ctx.progress(stage=f"Connecting to {len(devices)} time clocks", force=True)
+        ctx.progress(
+            stage=texts.ngettext(
+                "Connecting to %(count)s time clock",
+                "Connecting to %(count)s time clocks",
+                len(devices),
+            ),
+            force=True,
+        )
         opening = [PushSession(device) for device in devices]
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(devices))))
         try:
@@ -70,7 +78,7 @@ class UserPush(DeviceOperation):
                         self.device_failed(ctx, opened.device, opened.error, failures)
                     else:
                         sessions[opened.device.pk] = opened.session
-            ctx.progress(stage="Writing users", force=True)
+            ctx.progress(stage=texts.gettext("Writing users"), force=True)
             for batch in batches:
                 items, problems = convert(batch)
                 for session in sessions.values():
@@ -90,7 +98,9 @@ class UserPush(DeviceOperation):
                         else:
                             batch.skipped()
             if ctx.params.get("remove_missing") and sessions:
-                ctx.progress(stage="Removing users that are not in the list", force=True)
+                ctx.progress(
+                    stage=texts.gettext("Removing users that are not in the list"), force=True
+                )
                 wanted = wanted_ids()
                 for pk, session in list(sessions.items()):
                     try:
@@ -111,7 +121,7 @@ class UserPush(DeviceOperation):
         ctx: RunContext,
         items: list[Item],
         sessions: dict[int, PushSession],
-        failures: list[str],
+        failures: list[texts.Text | str],
         pool: ThreadPoolExecutor,
     ) -> list[tuple[str, str, str]]:
         """Write the items to every open device at once: per item ("written" |
@@ -224,14 +234,18 @@ class CopyUsersOperation(UserPush):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         source = Device.objects.using(ctx.db).get(pk=ctx.params["source"])
         templates = bool(ctx.params.get("templates", True))
-        ctx.progress(stage=f"Reading users from {source.name}", force=True)
+        ctx.progress(
+            stage=texts.gettext("Reading users from %(device)s", device=source.name), force=True
+        )
         try:
             with DeviceSession(source) as session:
                 users = session.client.get_users()
                 fingers = session.client.get_templates() if templates else []
         except DeviceError as exc:
             self.device_failed(ctx, source, exc, [])
-            raise SyncFailed(f"{source.name}: {exc.detail}") from exc
+            raise SyncFailed(
+                texts.gettext("%(device)s: %(note)s", device=source.name, note=exc.detail)
+            ) from exc
         by_uid: dict[int, list[DeviceTemplate]] = {}
         for t in fingers:
             by_uid.setdefault(t.uid, []).append(t)
