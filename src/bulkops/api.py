@@ -33,7 +33,7 @@ def submit(
     model: type[models.Model] | str | None = None,
     params: dict[str, Any] | None = None,
     input_file: File[Any] | None = None,
-    label: str = "",
+    label: texts.Text | str = "",
     sync_threshold: int | None = None,
     parent: BulkTask | None = None,
     check_permission: bool = True,
@@ -93,9 +93,7 @@ def submit(
         task.lock_key = lock_key(model, lock_scope)
     if input_file is not None:
         task.input_file.save(_basename(input_file.name or "upload"), input_file, save=False)
-    task.label = label or operation.get_label(task)
-    if len(task.label) > 255:  # a long uploaded file name must not break the insert
-        task.label = task.label[:254] + "…"
+    task.set_text("label", label or operation.get_label(task))
     task.total = operation.get_total(task)
     if task.lock_key:
         _raise_if_locked(task.lock_key)
@@ -216,6 +214,13 @@ def retry(task: BulkTask) -> BulkTask:
     return task
 
 
+def _failed_rows_label(task: BulkTask) -> texts.Text | str:
+    if not task.label:
+        return ""
+    label = texts.Text.from_json(task.label_data) if task.label_data else task.label
+    return texts.gettext("%(label)s (failed rows)", label=label)
+
+
 def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
     """A new task over only the rows that failed in ``task`` (its recorded row errors).
 
@@ -239,7 +244,7 @@ def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
         user=user,
         queryset=queryset.filter(pk__in=pks),
         params={k: v for k, v in task.params.items() if k != "time_limit"},
-        label=f"{task.label} (failed rows)"[:255] if task.label else "",
+        label=_failed_rows_label(task),
         parent=task,
         permission=task.permission or None,
     )

@@ -315,7 +315,7 @@ class RunContext:
                     "Stopped after the time limit of %(limit)s s; %(count)s rows were "
                     "committed before it.",
                     self.task.processed,
-                    limit=float(self.time_limit),
+                    limit=float(self.time_limit or 0),
                 )
             )
         if lifecycle.cancel_was_requested(self.task):

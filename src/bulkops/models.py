@@ -105,6 +105,7 @@ class BulkTask(models.Model):
     # so each reader sees them in their own language.
     message_data = models.JSONField(default=dict, blank=True, editable=False)
     stage_data = models.JSONField(default=dict, blank=True, editable=False)
+    label_data = models.JSONField(default=dict, blank=True, editable=False)
 
     params = models.JSONField(_("parameters"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     # The selection, written only by the server (bulkops.selection): a versioned JSON
@@ -170,7 +171,7 @@ class BulkTask(models.Model):
         permissions = [("view_all_tasks", "Can see every user's bulk tasks")]
 
     def __str__(self) -> str:
-        return self.label or f"{self.operation} {self.model}".strip()
+        return self.get_label_display() or f"{self.operation} {self.model}".strip()
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
@@ -180,8 +181,11 @@ class BulkTask(models.Model):
     # Texts: stored as English plus a message id, shown in the reader's language.
 
     def set_text(self, name: str, value: texts.Text | str | None) -> None:
-        """Set ``message`` or ``stage`` (and its message id) on this object."""
-        text, data = texts.stored(value, self._meta.get_field(name).max_length)
+        """Set ``message``, ``stage`` or ``label`` (and its message id) on this object."""
+        limit = getattr(self._meta.get_field(name), "max_length", None)
+        text, data = texts.stored(value, limit - 1 if limit else None)
+        if limit and data and len(text) == limit - 1:
+            text += "…"  # a long file name in a label must not break the insert
         setattr(self, name, text)
         setattr(self, f"{name}_data", data)
 
@@ -190,6 +194,9 @@ class BulkTask(models.Model):
 
     def get_stage_display(self) -> str:
         return texts.shown(self.stage, self.stage_data)
+
+    def get_label_display(self) -> str:
+        return texts.shown(self.label, self.label_data)
 
     # Derived values: computed from the stored numbers, never stored themselves.
 

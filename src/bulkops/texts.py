@@ -138,7 +138,9 @@ def stored(value: Text | str | None, limit: int | None = None) -> tuple[str, dic
         return "", {}
     if isinstance(value, Text):
         text = value.english
-        return (text[:limit] if limit else text), value.as_json()
+        if limit and len(text) > limit:
+            text = text[: limit - 1] + "…"
+        return text, value.as_json()
     text = str(value)
     return (text[:limit] if limit else text), {}
 
@@ -156,7 +158,7 @@ def shown(text: str, data: Mapping[str, Any] | None) -> str:
         english = message.english
     except (KeyError, TypeError, ValueError):
         return text
-    if english != text and not (len(text) >= 100 and english.startswith(text)):
+    if english != text and not (text.endswith("…") and english.startswith(text[:-1])):
         return text
     return str(message)
 
@@ -167,7 +169,7 @@ def fields(**values: Text | str | None) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name, value in values.items():
-        limit = BulkTask._meta.get_field(name).max_length
+        limit = getattr(BulkTask._meta.get_field(name), "max_length", None)
         out[name], out[f"{name}_data"] = stored(value, limit)
     return out
 

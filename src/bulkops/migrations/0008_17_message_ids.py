@@ -21,6 +21,11 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, default=dict, editable=False),
         ),
         migrations.AddField(
+            model_name="bulktask",
+            name="label_data",
+            field=models.JSONField(blank=True, default=dict, editable=False),
+        ),
+        migrations.AddField(
             model_name="bulktaskerror",
             name="message_data",
             field=models.JSONField(blank=True, default=dict, editable=False),

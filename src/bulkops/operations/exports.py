@@ -11,7 +11,7 @@ from django.core.files import File
 from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst, slugify
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from bulkops import texts
 from bulkops.exceptions import BulkOpsError
@@ -95,7 +95,7 @@ def resolve(model: type[models.Model], path: str) -> tuple[str, models.Field[Any
 
 class ExportOperation(Operation):
     name = "export"
-    label = "Export"
+    label = gettext_lazy("Export")
     permission = "view"
     requires_queryset = True
 
@@ -121,10 +121,18 @@ class ExportOperation(Operation):
             raise ValidationError({"headers": "Give one header per field."})
         return {"format": file_format, "fields": fields, "headers": headers}
 
-    def get_label(self, task: Any) -> str:
+    def get_label(self, task: Any) -> texts.Text:
         model = task.model_class
-        plural = model._meta.verbose_name_plural if model is not None else "rows"
-        return f"Export {plural} to .{task.params.get('format', 'xlsx')}"
+        plural = (
+            texts.label(model._meta.verbose_name_plural)
+            if model is not None
+            else texts.gettext("rows")
+        )
+        return texts.gettext(
+            "Export %(models)s to .%(format)s",
+            models=plural,
+            format=task.params.get("format", "xlsx"),
+        )
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         model = ctx.model

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import models, transaction
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from bulkops import texts
 from bulkops.conf import settings
@@ -117,7 +117,7 @@ class _RolledBack(Exception):  # noqa: N818 - not an error: carries a dry run's 
 
 class ImportOperation(Operation):
     name = "import"
-    label = "Import"
+    label = gettext_lazy("Import")
     permission = "add"
 
     def has_permission(self, user: Any, model: type[models.Model] | None) -> bool:
@@ -196,12 +196,13 @@ class ImportOperation(Operation):
         except OSError:
             return None
 
-    def get_label(self, task: BulkTask) -> str:
+    def get_label(self, task: BulkTask) -> texts.Text:
         model = task.model_class
         name = task.params.get("filename") or ""
-        plural = model._meta.verbose_name_plural if model is not None else ""
-        verb = "Check" if task.params.get("dry_run") else "Import"
-        return f"{verb} {plural} from {name}".strip()
+        plural = texts.label(model._meta.verbose_name_plural) if model is not None else ""
+        if task.params.get("dry_run"):
+            return texts.gettext("Check %(models)s from %(file)s", models=plural, file=name)
+        return texts.gettext("Import %(models)s from %(file)s", models=plural, file=name)
 
     # Running -------------------------------------------------------------------------
     def run(self, ctx: RunContext) -> dict[str, Any]:

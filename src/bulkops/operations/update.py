@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext_lazy
 
 from bulkops import texts
 from bulkops.operations.base import Operation
@@ -49,7 +50,7 @@ class UpdateOperation(Operation):
     """Set the same values on every selected row."""
 
     name = "update"
-    label = "Update"
+    label = gettext_lazy("Update")
     requires_queryset = True
     permission = "change"
     locks_model = True
@@ -81,10 +82,10 @@ class UpdateOperation(Operation):
             "values": {name: _prep(model, name, v) for name, v in cleaned.items()},
         }
 
-    def get_label(self, task: Any) -> str:
+    def get_label(self, task: Any) -> texts.Text | str:
         label = super().get_label(task)
         names = ", ".join(task.params.get("values", {}))
-        return f"{label}: {names}"[:255] if names else label
+        return texts.gettext("%(label)s: %(fields)s", label=label, fields=names) if names else label
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         queryset = ctx.queryset.using(ctx.db)

@@ -49,6 +49,12 @@ def bulkops_rate(value: float | None) -> str:
     return gettext("%(rate)s/s") % {"rate": rate}
 
 
+@register.simple_tag
+def bulkops_noun(count: int, singular: Any, plural: Any) -> Any:
+    """The model's name for ``count`` rows, so one plural message needs one name only."""
+    return singular if count == 1 else plural
+
+
 @register.inclusion_tag("bulkops/partials/progress.html", takes_context=True)
 def bulkops_progress(context: Context, task: BulkTask) -> dict[str, Any]:
     """Drop a live progress bar for ``task`` into any template."""

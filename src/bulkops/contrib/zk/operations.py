@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy
 
 from bulkops import texts
 from bulkops.operations.base import Operation
@@ -72,9 +73,14 @@ class DeviceOperation(Operation):
             raise ValidationError({"devices": "There is no active time clock to talk to."})
         return {**params, "devices": pks}
 
-    def get_label(self, task: BulkTask) -> str:
+    def get_label(self, task: BulkTask) -> texts.Text:
         count = len(task.params.get("devices") or [])
-        return f"{self.label} ({count} time clock{'s' if count != 1 else ''})"
+        return texts.ngettext(
+            "%(operation)s (%(count)s time clock)",
+            "%(operation)s (%(count)s time clocks)",
+            count,
+            operation=texts.label(self.label),
+        )
 
     def devices(self, ctx: RunContext) -> list[Device]:
         by_pk = Device.objects.using(ctx.db).in_bulk(ctx.params["devices"])
@@ -134,7 +140,7 @@ class PullUsersOperation(DeviceOperation):
     FingerTemplate (unless ``templates`` is false)."""
 
     name = "zk.pull_users"
-    label = "Pull users from time clocks"
+    label = gettext_lazy("Pull users from time clocks")
 
     def has_permission(self, user: UserLike, model: type[models.Model] | None) -> bool:
         if not super().has_permission(user, model):
@@ -198,7 +204,7 @@ class DownloadAttendanceOperation(DeviceOperation):
     """
 
     name = "zk.download_attendance"
-    label = "Download attendance"
+    label = gettext_lazy("Download attendance")
 
     def get_total(self, task: BulkTask) -> int | None:
         return None  # known once the devices have been read

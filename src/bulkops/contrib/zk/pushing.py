@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bulkops import texts
 from bulkops.registry import register
@@ -123,7 +124,7 @@ class UserPush(DeviceOperation):
         sessions: dict[int, PushSession],
         failures: list[texts.Text | str],
         pool: ThreadPoolExecutor,
-    ) -> list[tuple[str, str, str]]:
+    ) -> list[tuple[str, texts.Text | str, str]]:
         """Write the items to every open device at once: per item ("written" |
         "unchanged" | "invalid", message, field). A device that fails is closed."""
         futures = {pk: pool.submit(_write_all, s, items) for pk, s in sessions.items()}
@@ -135,12 +136,17 @@ class UserPush(DeviceOperation):
                 session = sessions.pop(pk)
                 self.device_failed(ctx, session.device, exc, failures)
                 session.close()
-        verdicts = []
+        verdicts: list[tuple[str, texts.Text | str, str]] = []
         for n in range(len(items)):
             outcomes = [(sessions[pk].device, results[pk][n]) for pk in results]
             bad = [(d, o) for d, o in outcomes if o.status == "invalid"]
             if bad:
-                message = "; ".join(f"{d.name}: {o.message}" for d, o in bad)
+                message = texts.join(
+                    [
+                        texts.gettext("%(device)s: %(note)s", device=d.name, note=o.message)
+                        for d, o in bad
+                    ]
+                )
                 verdicts.append(("invalid", message, bad[0][1].field))
             elif any(o.status == "written" for _d, o in outcomes):
                 verdicts.append(("written", "", ""))
@@ -168,7 +174,7 @@ class PushUsersOperation(UserPush):
     """
 
     name = "zk.push_users"
-    label = "Push users to time clocks"
+    label = gettext_lazy("Push users to time clocks")
 
     def get_total(self, task: BulkTask) -> int | None:
         return self._employees(task).count()
@@ -207,7 +213,7 @@ class CopyUsersOperation(UserPush):
     ``devices`` (matched by user id; each target keeps its own slot numbers)."""
 
     name = "zk.copy_users"
-    label = "Copy users between time clocks"
+    label = gettext_lazy("Copy users between time clocks")
 
     def clean_params(
         self,
