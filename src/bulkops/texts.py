@@ -103,6 +103,11 @@ class Text:
         return cls(str(data["id"]), params, plural=data.get("plural", ""), count=data.get("count"))
 
 
+def gettext_noop(msgid: str, /) -> str:
+    """Mark ``msgid`` for ``makemessages`` without Django's settings (module constants)."""
+    return msgid
+
+
 def gettext(msgid: str, /, **params: Param) -> Text:
     """A text to render later in the reader's language (``makemessages`` finds ``msgid``)."""
     return Text(msgid, params)

@@ -17,6 +17,8 @@ from typing import Any
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
 
+from bulkops.texts import Text
+
 from . import converters
 from .cells import CellValue
 from .converters import ConversionError
@@ -24,7 +26,7 @@ from .converters import ConversionError
 Cleaner = Callable[[CellValue], Any]
 
 
-ManyCleaner = Callable[[list[CellValue]], tuple[list[Any], dict[int, str]]]
+ManyCleaner = Callable[[list[CellValue]], tuple[list[Any], dict[int, Text | str]]]
 
 
 def many_cleaner(clean: Cleaner) -> ManyCleaner:
@@ -32,16 +34,16 @@ def many_cleaner(clean: Cleaner) -> ManyCleaner:
 
 
 def _per_cell(clean: Cleaner) -> ManyCleaner:
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         out: list[Any] = []
-        failures: dict[int, str] = {}
+        failures: dict[int, Text | str] = {}
         append = out.append
         for index, raw in enumerate(cells):
             try:
                 append(clean(raw))
             except ConversionError as exc:
                 append(None)
-                failures[index] = exc.message
+                failures[index] = exc.text
         return out, failures
 
     return many
@@ -83,7 +85,7 @@ def text_many(
     slow = _per_cell(clean)
     invisible = converters.INVISIBLE
 
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         if set(map(type, cells)) != {str}:
             return slow(cells)
         values = [cell.strip() for cell in cells]  # type: ignore[union-attr]
@@ -105,7 +107,7 @@ def number_many(
     """Number cells of an Integer/DecimalField: the common all-float column at C speed."""
     slow = _per_cell(clean)
 
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         kinds = set(map(type, cells))
         if kinds == {float}:
             if integer:
@@ -132,9 +134,9 @@ def memo_many(clean: Cleaner) -> ManyCleaner:
     """Columns with choices repeat a handful of values: remember each cell's result."""
     memo: dict[Any, Any] = {}
 
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         out: list[Any] = []
-        failures: dict[int, str] = {}
+        failures: dict[int, Text | str] = {}
         append = out.append
         for index, raw in enumerate(cells):
             try:
@@ -146,7 +148,7 @@ def memo_many(clean: Cleaner) -> ManyCleaner:
                 value = clean(raw)
             except ConversionError as exc:
                 append(None)
-                failures[index] = exc.message
+                failures[index] = exc.text
                 continue
             if len(memo) < 10_000:
                 with contextlib.suppress(TypeError):  # unhashable cells are not remembered
@@ -163,7 +165,7 @@ def ready_many(
     slow = _per_cell(clean)
     ready = set(ready_types)
 
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         if ready and set(map(type, cells)) <= ready and (not checks or _checks_pass(cells, checks)):
             return list(cells), {}
         return slow(cells)

@@ -28,7 +28,7 @@ class CsvLayout:
     """Physical lines; an upper bound on records (quoted cells may span lines)."""
     skip_first_line: bool
     """The file starts with Excel's ``sep=;`` hint line."""
-    notices: tuple[str, ...] = ()
+    notices: tuple[texts.Text | str, ...] = ()
     """What the user should check (an encoding guessed from the content)."""
 
 
@@ -94,7 +94,7 @@ def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayo
             utf8_ok = False
     if last and not last.endswith(b"\n") and not last.endswith(b"\n\x00"):
         lines += 1
-    notices: tuple[str, ...] = ()
+    notices: tuple[texts.Text | str, ...] = ()
     if encoding:
         bad = encodings.first_bad_line(fp, encoding)
         if bad is not None:
@@ -108,8 +108,11 @@ def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayo
     else:
         encoding = _detected(fp, filename, sample)
         notices = (
-            f"The file was read as {encodings.label(encoding)}, detected from its content. "
-            "If letters look wrong below, upload it again and choose its encoding.",
+            texts.gettext(
+                "The file was read as %(encoding)s, detected from its content. If letters look "
+                "wrong below, upload it again and choose its encoding.",
+                encoding=encodings.label(encoding),
+            ),
         )
 
     fp.seek(0)

@@ -285,7 +285,7 @@ class BoundImport:
         numbers = [number for number, _ in rows]
         records = [values for _, values in rows]
         outputs: list[list[Any]] = []
-        problems: dict[int, list[tuple[str, str]]] = {}
+        problems: dict[int, list[tuple[str, texts.Text | str]]] = {}
         for col in self.columns:
             position = col.position
             cells = [record[position] for record in records]

@@ -43,7 +43,7 @@ class Table:
     date1904: bool
     encoding: str | None = None
     delimiter: str | None = None
-    notices: list[str]
+    notices: list[texts.Text | str]
     """Things the user should check before importing (an encoding that was guessed)."""
     may_hold_errors = False
     """True when some cell may be an :class:`ErrorCell` (``#DIV/0!``...)."""

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import BinaryIO, Literal
 
-from django.utils.translation import gettext_noop
-
 from bulkops import texts
 
 from . import csvread
@@ -37,11 +35,11 @@ EXTENSIONS: dict[str, Format] = {
     ".txt": "csv",
 }
 FORMAT_NAMED: dict[Format, str] = {
-    "xlsx": gettext_noop("an Excel workbook (.xlsx)"),
-    "xlsb": gettext_noop("an Excel binary workbook (.xlsb)"),
-    "ods": gettext_noop("an OpenDocument spreadsheet (.ods)"),
-    "xls": gettext_noop("an Excel 97-2003 workbook (.xls)"),
-    "csv": gettext_noop("a CSV text file"),
+    "xlsx": texts.gettext_noop("an Excel workbook (.xlsx)"),
+    "xlsb": texts.gettext_noop("an Excel binary workbook (.xlsb)"),
+    "ods": texts.gettext_noop("an OpenDocument spreadsheet (.ods)"),
+    "xls": texts.gettext_noop("an Excel 97-2003 workbook (.xls)"),
+    "csv": texts.gettext_noop("a CSV text file"),
 }
 FORMAT_LABELS: dict[Format, str] = {
     "xlsx": "Excel workbook (.xlsx)",
@@ -62,13 +60,13 @@ CFB_ENCRYPTION_MARKERS = (
 )
 # Other binary formats people upload by mistake, named in the message.
 FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", gettext_noop("a PDF document")),
-    (b"\x89PNG", gettext_noop("a PNG image")),
-    (b"\xff\xd8\xff", gettext_noop("a JPEG image")),
-    (b"GIF8", gettext_noop("a GIF image")),
-    (b"\x1f\x8b", gettext_noop("a gzip archive")),
-    (b"Rar!", gettext_noop("a RAR archive")),
-    (b"7z\xbc\xaf", gettext_noop("a 7-Zip archive")),
+    (b"%PDF", texts.gettext_noop("a PDF document")),
+    (b"\x89PNG", texts.gettext_noop("a PNG image")),
+    (b"\xff\xd8\xff", texts.gettext_noop("a JPEG image")),
+    (b"GIF8", texts.gettext_noop("a GIF image")),
+    (b"\x1f\x8b", texts.gettext_noop("a gzip archive")),
+    (b"Rar!", texts.gettext_noop("a RAR archive")),
+    (b"7z\xbc\xaf", texts.gettext_noop("a 7-Zip archive")),
 )
 
 
@@ -148,7 +146,7 @@ def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
     for magic, label in FOREIGN_MAGIC:
         if head.startswith(magic):
             raise _mismatch(filename, expected, label)
-    raise _mismatch(filename, expected, gettext_noop("not a spreadsheet"))
+    raise _mismatch(filename, expected, texts.gettext_noop("not a spreadsheet"))
 
 
 def _mismatch(filename: str, expected: Format, actual: str) -> TableError:
@@ -249,7 +247,7 @@ def _check_text(head: bytes, filename: str) -> None:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return  # UTF-16 with a byte order mark: NUL bytes are expected
     if b"\x00" in head:
-        raise _mismatch(filename, "csv", gettext_noop("binary data, not text"))
+        raise _mismatch(filename, "csv", texts.gettext_noop("binary data, not text"))
 
 
 def _detect_zip(
@@ -257,11 +255,11 @@ def _detect_zip(
 ) -> Detected:
     if expected == "csv":
         raise _mismatch(
-            filename, expected, gettext_noop("a zip archive (perhaps an .xlsx workbook)")
+            filename, expected, texts.gettext_noop("a zip archive (perhaps an .xlsx workbook)")
         )
     if expected == "xls":
         raise _mismatch(
-            filename, expected, gettext_noop("a zip archive (perhaps an .xlsx workbook)")
+            filename, expected, texts.gettext_noop("a zip archive (perhaps an .xlsx workbook)")
         )
     try:
         archive = zipfile.ZipFile(fp)
@@ -278,15 +276,19 @@ def _detect_zip(
         elif "mimetype" in names and _read_member(archive, "mimetype", 256).strip() == ODS_MIMETYPE:
             actual = "ods"
         elif "word/document.xml" in names:
-            raise _mismatch(filename, expected, gettext_noop("a Word document"))
+            raise _mismatch(filename, expected, texts.gettext_noop("a Word document"))
         elif "ppt/presentation.xml" in names:
-            raise _mismatch(filename, expected, gettext_noop("a PowerPoint presentation"))
+            raise _mismatch(filename, expected, texts.gettext_noop("a PowerPoint presentation"))
         elif "mimetype" in names:
             raise _mismatch(
-                filename, expected, gettext_noop("an OpenDocument file that is not a spreadsheet")
+                filename,
+                expected,
+                texts.gettext_noop("an OpenDocument file that is not a spreadsheet"),
             )
         else:
-            raise _mismatch(filename, expected, gettext_noop("a zip archive, not a spreadsheet"))
+            raise _mismatch(
+                filename, expected, texts.gettext_noop("a zip archive, not a spreadsheet")
+            )
         if actual != expected:
             raise _mismatch(filename, expected, FORMAT_NAMED[actual])
         if actual == "ods" and ods_is_encrypted(archive):

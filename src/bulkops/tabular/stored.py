@@ -103,7 +103,8 @@ def write_table(table: Table, dest: IO[bytes]) -> int:
             "encoding": table.encoding,
             "delimiter": table.delimiter,
             "row_count": count,
-            "notices": table.notices,
+            # Kept as message ids, so the preview shows them in the reader's language.
+            "notices": [n.as_json() if isinstance(n, texts.Text) else n for n in table.notices],
         }
         dest.write(MAGIC)
         dest.write(encode(meta).encode())
@@ -168,7 +169,10 @@ class StoredTable(Table):
         self.encoding = meta.get("encoding")
         self.delimiter = meta.get("delimiter")
         self.row_count = int(meta.get("row_count") or 0)
-        self.notices = [str(n) for n in meta.get("notices") or []]
+        self.notices = [
+            texts.Text.from_json(n) if isinstance(n, dict) else str(n)
+            for n in meta.get("notices") or []
+        ]
 
     def _records(self) -> Iterator[tuple[int, Sequence[CellValue]]]:
         self._fp.seek(self._start)

@@ -152,12 +152,15 @@ class TaskListView(BaseTaskPage, ListView):  # type: ignore[misc]
         context["statuses"] = BulkTask.Status.choices
         context["outcomes"] = BulkTask.Outcome.choices
         context["current_outcome"] = self.request.GET.get("outcome", "")
-        context["operations"] = (
+        names = (
             BulkTask.objects.visible_to(self.request.user)
             .order_by()
             .values_list("operation", flat=True)
             .distinct()
         )
+        context["operations"] = [
+            (name, BulkTask(operation=name).get_operation_display()) for name in names
+        ]
         context["current_status"] = self.request.GET.get("status", "")
         context["current_operation"] = self.request.GET.get("operation", "")
         return context
