@@ -270,3 +270,32 @@ def test_list_view_partials_and_admin_speak_the_readers_language(
         {"action": "delete_selected", "_selected_action": [c.pk for c in customers[:3]]},
     )
     assert not reader.leaks, "\n".join(f"{k}: {v}" for k, v in reader.leaks.items())
+
+
+def test_the_error_report_speaks_the_language_of_whoever_started_the_import(
+    client: Any,
+    importer: Any,
+    registered: Any,
+    countries: Any,
+    localized: None,
+    dummy_backend: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from bulkops.tabular import open_table
+
+    client.force_login(importer)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "de"
+    first = upload(client, csv_bytes("\n".join(",".join(r) for r in ROWS) + "\n"), "people.csv")
+    options = {"token": token_of(first), "mode": "upsert", "key_field": "email", "dates": "dmy"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("confirm"), options)
+    task = BulkTask.objects.get(params__dry_run=False)
+    assert task.params["language"] == "de"
+    with translation.override("en"):  # the worker's own language does not matter
+        runner.run(task.pk)
+    task.refresh_from_db()
+    with task.result_file.open("rb") as fp, open_table(fp.file, filename="report.xlsx") as table:
+        assert table.sheet_name == "Zu korrigierende Zeilen"
+        assert table.headers[-1] == "Fehler"
+        notes = [values[-1] for _, values in table.rows()]
+    assert notes[0] == "Spalte „E-mail“: Bitte gültige E-Mail-Adresse eingeben."

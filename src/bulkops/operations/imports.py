@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import models, transaction
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from bulkops import texts
 from bulkops.conf import settings
@@ -165,7 +167,7 @@ class ImportOperation(Operation):
             mapping = {str(int(k)): (v or None) for k, v in dict(mapping).items()}
         separator = params.get("decimal_separator") or None
         if separator not in (None, ",", "."):
-            raise ValidationError({"decimal_separator": 'Use "," or ".".'})
+            raise ValidationError({"decimal_separator": gettext('Use "," or ".".')})
         return {
             "mode": mode,
             "key_fields": key_fields,
@@ -180,6 +182,9 @@ class ImportOperation(Operation):
             "dry_run": bool(params.get("dry_run", False)),
             # The input is a table the upload step parsed (never set from user input).
             "stored": bool(params.get("stored", False)),
+            # The error report is a file, written once: in the language of whoever started
+            # the import (the pages render each reader's own).
+            "language": str(params.get("language") or translation.get_language() or ""),
         }
 
     def get_total(self, task: BulkTask) -> int | None:
@@ -384,7 +389,7 @@ def _record(batch: Batch, number: int, errors: list[RowError], values: dict[str,
 def report_lines(field: str, message: str) -> list[str]:
     if "\n" in message or not field:
         return message.split("\n")
-    return [f'Column "{field}": {message}']
+    return [str(texts.gettext('Column "%(column)s": %(message)s', column=field, message=message))]
 
 
 def _json_values(headers: list[str], values: list[Any]) -> dict[str, Any]:
@@ -411,13 +416,17 @@ def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
 def save_error_report(ctx: RunContext) -> str:
     """Write the failed rows, exactly as uploaded, with their errors; store as result_file."""
     task = ctx.task
+    language = task.params.get("language") or translation.get_language()
     messages: dict[int, list[str]] = defaultdict(list)
-    for row, field, message in task.errors.exclude(row=None).values_list("row", "field", "message"):
-        messages[int(row or 0)].extend(report_lines(field, message))
+    with translation.override(language):
+        for error in task.errors.exclude(row=None).only("row", "field", "message", "message_data"):
+            shown = error.get_message_display()
+            messages[int(error.row or 0)].extend(report_lines(error.field, shown))
+        labels = {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
     with open_input(task) as table, tempfile.TemporaryFile() as out:
         wanted = messages.keys()
         rows = ((n, v, messages[n]) for n, v in table.rows() if n in wanted)
-        write_error_report(out, table.headers, rows)  # type: ignore[arg-type]
+        write_error_report(out, table.headers, rows, **labels)  # type: ignore[arg-type]
         out.seek(0)
         stem = PurePath(table.filename).stem or "import"
         return ctx.save_result_file(f"{stem}-errors.xlsx", File(out))

@@ -208,6 +208,7 @@ def write_error_report(
     failed_rows: Iterable[tuple[int, Sequence[CellValue], Sequence[str]]],
     *,
     sheet_title: str = "Rows to fix",
+    errors_header: str = ERRORS_HEADER,
 ) -> int:
     """Write the failed rows, values as uploaded, plus an "Errors" column.
 
@@ -225,7 +226,7 @@ def write_error_report(
     red = Font(color="9C0006")
     wrap = Alignment(wrap_text=True, vertical="top")
     header_cells = []
-    for header in [*headers, ERRORS_HEADER]:
+    for header in [*headers, errors_header]:
         cell = WriteOnlyCell(sheet, value=_xlsx_text(str(header)))
         cell.font = bold
         if isinstance(cell.value, str) and cell.value.startswith("="):
