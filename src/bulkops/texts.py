@@ -77,15 +77,10 @@ class Text:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Text):
             return self.as_json() == other.as_json()
-        if isinstance(other, str):
-            return str(self) == other
         return NotImplemented
 
     def __hash__(self) -> int:
         return hash(self.msgid)
-
-    def __contains__(self, part: str) -> bool:
-        return part in str(self)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.msgid}
