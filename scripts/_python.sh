@@ -19,7 +19,7 @@ find_python() {
 
 # ensure_venv DIR NAMES [PIP_ARGS...]: create DIR with the project installed (editable) and
 # NAMES (comma-separated). A name that is one of pyproject's [dependency-groups] (test,
-# benchmarks: what contributors need, never published) is installed as a group; the others
+# beat, benchmarks: what contributors need, never published) is installed as a group; the others
 # are the package's extras.
 ensure_venv() {
     local venv="$1" names="$2"
@@ -29,7 +29,7 @@ ensure_venv() {
     IFS=, read -ra _names <<< "$names"
     for name in "${_names[@]}"; do
         case "$name" in
-            test|benchmarks) groups+=(--group "$name") ;;
+            test|benchmarks|beat) groups+=(--group "$name") ;;
             ?*) extras="${extras:+$extras,}$name" ;;
         esac
     done

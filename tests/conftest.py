@@ -199,6 +199,7 @@ def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
     ]
     # Jobs started through it are recorded, not run: a request never waits on a job.
     env = services.worker_env(test_db_name, BULKOPS_BACKEND="bulkops.backends.dummy.DummyBackend")
+    env["BULKOPS_DB_APPNAME"] = UVICORN_APP  # names its sessions, to wait for them below
     server = services.Worker("uvicorn", argv, env, "Uvicorn running")
     server.start()
     yield port
@@ -206,10 +207,14 @@ def asgi_server(test_db_name: str, django_db_blocker: Any) -> Iterator[int]:
     # PostgreSQL ends a dead client's session a moment later; the test database can
     # only be dropped once it has.
     with django_db_blocker.unblock():
-        services.wait_for(lambda: not other_sessions(), timeout=10)
+        services.wait_for(lambda: not server_sessions(), timeout=10)
 
 
-def other_sessions() -> int:
+UVICORN_APP = "bulkops-test-uvicorn"
+
+
+def server_sessions() -> int:
+    """The uvicorn server's sessions still open on the test database (PostgreSQL)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -217,6 +222,7 @@ def other_sessions() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND application_name = %s",
+            [UVICORN_APP],
         )
         return int(cursor.fetchone()[0])

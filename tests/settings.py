@@ -128,6 +128,10 @@ BULKOPS = {
     "STREAM_INTERVAL": 0.1,
     # Worker processes of the heartbeat tests run with a timeout of a second or two.
     "HEARTBEAT_TIMEOUT": float(os.environ.get("BULKOPS_HEARTBEAT_TIMEOUT", "120")),
+    # Worker processes of the sharding fault tests split jobs (off unless set).
+    "SHARDING": bool(os.environ.get("BULKOPS_SHARDING")),
+    "SHARDS": int(os.environ.get("BULKOPS_SHARDS", "4")),
+    "SHARD_MIN_ROWS": int(os.environ.get("BULKOPS_SHARD_MIN_ROWS", "50000")),
     "ZK": {
         "EMPLOYEE_MODEL": "zk_hr.Employee",
         "FIELDS": {

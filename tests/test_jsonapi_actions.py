@@ -39,7 +39,7 @@ def test_lists_the_actions_the_user_may_run(carol: Client) -> None:
     views = {v["name"]: v for v in data["results"]}
     assert set(views) == {"customers", "customers-pt", "customers-filtered"}
     actions = {a["name"]: a for a in views["customers"]["actions"]}
-    assert set(actions) == {"delete", "update", "tests.deactivate"}
+    assert set(actions) == {"delete", "update", "tests.deactivate", "tests.relocate"}
     assert actions["update"]["fields"] == ["city", "country", "active", "email"]
     assert actions["update"]["url"] == "http://testserver" + run_url("customers", "update")
 

@@ -125,7 +125,7 @@ def test_the_sdist_ships_no_test_suite_and_the_wheel_only_what_exists(dist: Path
         "bulkops/templates/bulkops/email/task_finished.txt",
         "bulkops/migrations/0001_initial.py",
         "bulkops/migrations/0007_task_notes.py",
-        "bulkops/migrations/0008_17_message_ids.py",
+        "bulkops/migrations/0009_17_message_ids.py",
     ):
         assert expected in wheel_names
     # The translations ship compiled (Django reads the .mo) and as source for translators.

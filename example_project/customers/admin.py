@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from bulkops.admin import BulkAdminMixin, bulk_action
+from bulkops.admin import BulkOpsAdminMixin, bulk_action
 from customers.models import Customer, Order
 
 
@@ -14,11 +14,20 @@ def mark_inactive(queryset: Any) -> int:
 
 
 @admin.register(Customer)
-class CustomerAdmin(BulkAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class CustomerAdmin(BulkOpsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Import and Export buttons, "Export selected" (xlsx, csv, ods, json), background
+    actions with their progress on the changelist, and a background "Delete selected"."""
+
     list_display = ("name", "email", "city", "country", "active")
     list_filter = ("active", "country")
     search_fields = ("name", "email", "city")
-    actions = [mark_inactive, bulk_action("customers.deactivate")]
+    actions = [
+        mark_inactive,
+        bulk_action("customers.deactivate"),
+        bulk_action("customers.relocate"),
+        bulk_action("update", description="Update selected customers"),
+    ]
+    bulkops_options = {"update": {"fields": ["city", "country", "active"]}}
 
 
 @admin.register(Order)

@@ -20,7 +20,7 @@ class CustomerList(LoginRequiredMixin, BulkMixin, FilterView):  # type: ignore[m
     paginate_by = 25
     template_name = "customers/customer_list.html"
 
-    bulk_actions = ["delete", "update", "customers.deactivate", "export"]
+    bulk_actions = ["delete", "update", "customers.deactivate", "customers.relocate", "export"]
     bulk_update_fields = ["city", "country", "active"]
 
 

@@ -140,6 +140,10 @@ BULKOPS = {
     }[_backend],
     "SYNC_THRESHOLD": 100,
     "CHUNK_SIZE": 1000,
+    # EXAMPLE_SHARDING=1 splits big imports, updates and deletes into shards that the
+    # cluster's workers run at once (docs/sharding.md); off by default, as in bulkops.
+    "SHARDING": bool(os.environ.get("EXAMPLE_SHARDING")),
+    "SHARD_MIN_ROWS": 20_000,
     "BASE_TEMPLATE": "example/base.html",
     # A badge's card number opens doors: no export writes it unless a definition names it
     # (password fields are left out without being listed; docs/security.md).

@@ -9,11 +9,20 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from bulkops.admin_actions import BulkAdminMixin, bulk_action
+from bulkops.admin_actions import BackgroundAction, BulkAdminMixin, bulk_action
+from bulkops.admin_mixin import AdminImportView, BulkOpsAdminMixin, export_action
 from bulkops.models import BulkTask, BulkTaskError
 from bulkops.tabular.names import display_name
 
-__all__ = ["BulkAdminMixin", "BulkTaskAdmin", "bulk_action"]
+__all__ = [
+    "AdminImportView",
+    "BackgroundAction",
+    "BulkAdminMixin",
+    "BulkOpsAdminMixin",
+    "BulkTaskAdmin",
+    "bulk_action",
+    "export_action",
+]
 
 # The file fields are shown by the methods below, never by the admin's own widget: that
 # widget links to the storage URL, which no permission check stands in front of.

@@ -14,8 +14,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_format_dict
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +32,7 @@ except ImportError:  # Django < 6.1
 from bulkops.context import RunContext
 from bulkops.exceptions import NothingSelected, TaskConflict
 from bulkops.operations.base import Operation
-from bulkops.operations.delete import deletion_summary
+from bulkops.operations.steps import Step
 from bulkops.registry import get_operation, register
 from bulkops.views.tasks import progress_context
 
@@ -52,8 +53,10 @@ class BackgroundAction:
         permissions: tuple[str, ...] | None = None,
         confirm: bool = True,
         params: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
         self.operation_name = operation_name
+        self.options = options or {}
         self.__name__ = action_name
         self._description = description
         self._permissions = permissions
@@ -71,11 +74,39 @@ class BackgroundAction:
         permission = get_operation(self.operation_name).permission
         return (permission,) if permission else ()
 
+    def get_options(
+        self, modeladmin: admin.ModelAdmin[Any], request: HttpRequest
+    ) -> dict[str, Any]:
+        """The operation's step options: the action's own, then the ModelAdmin's
+        ``get_bulkops_options(request, operation_name)`` when it has one."""
+        options = dict(self.options)
+        hook = getattr(modeladmin, "get_bulkops_options", None)
+        if hook is not None:
+            options.update(hook(request, self.operation_name))
+        if not self.confirm:
+            options["confirm"] = False
+        return options
+
     def __call__(
-        self, modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any
+        self,
+        modeladmin: admin.ModelAdmin[Any],
+        request: HttpRequest,
+        queryset: Any,
+        *,
+        next_url: str | None = None,
     ) -> HttpResponse | None:
         opts = modeladmin.model._meta
         title = str(self.short_description) % model_format_dict(opts)
+        operation = get_operation(self.operation_name)()
+        step = Step(
+            model=modeladmin.model,
+            queryset=queryset,
+            user=request.user,
+            options=self.get_options(modeladmin, request),
+        )
+        posted = request.POST.get("post") == "yes"
+        form = operation.get_form(step, request.POST if posted else None)
+        confirmation = operation.get_confirmation(step)
         context = {
             **modeladmin.admin_site.each_context(request),
             "opts": opts,
@@ -83,7 +114,8 @@ class BackgroundAction:
             "title": title,
             "action_name": self.__name__,
         }
-        if self.confirm and request.POST.get("post") != "yes":
+
+        def ask() -> HttpResponse:
             select_across = request.POST.get("select_across") == "1"
             context.update(
                 {
@@ -91,24 +123,41 @@ class BackgroundAction:
                     "select_across": select_across,
                     # The admin wants the ticked page rows even with select_across.
                     "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-                    "summary": deletion_summary(queryset)
-                    if self.operation_name == "delete"
-                    else None,
+                    "form": form,
+                    "confirmation": confirmation,
                     "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 }
             )
             return TemplateResponse(request, "bulkops/admin/confirm.html", context)
+
+        needs_step = form is not None or confirmation is not None
+        if needs_step and (not posted or (form is not None and not form.is_valid())):
+            return ask()
+        params = dict(self.params)
+        if form is not None:
+            params.update(operation.params_from_form(form, step))
         try:
             task = api.submit(
                 self.operation_name,
                 user=request.user,
                 queryset=queryset,
-                params=dict(self.params),
+                params=params,
                 check_permission=False,  # the admin checked allowed_permissions already
             )
         except (TaskConflict, NothingSelected) as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
             return None
+        except ValidationError as exc:
+            if form is not None and hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                return ask()
+            modeladmin.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return None
+        if getattr(modeladmin, "bulkops_progress_on_changelist", False):
+            # The changelist shows the task's progress bar above the rows.
+            modeladmin.message_user(request, _("Started: %(task)s") % {"task": task.label})
+            return HttpResponseRedirect(next_url or request.get_full_path())
         task.refresh_from_db()
         context.update(progress_context(task))
         return TemplateResponse(request, "bulkops/admin/progress.html", context)
@@ -122,10 +171,13 @@ def bulk_action(
     permissions: tuple[str, ...] | None = None,
     confirm: bool = True,
     params: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Any:
     """An admin action that runs as a background task.
 
-    ``bulk_action("customers.deactivate")`` wraps a registered operation;
+    ``bulk_action("customers.deactivate")`` wraps a registered operation, with the
+    step it declares (its form, its confirmation; ``options`` configure them, e.g.
+    ``bulk_action("update", options={"fields": ["city"]})``);
     ``@bulk_action(description=...)`` on ``def f(queryset)`` registers ``f`` as an
     operation called once per chunk with that chunk's rows (return how many it changed).
     """
@@ -137,6 +189,7 @@ def bulk_action(
             permissions=permissions,
             confirm=confirm,
             params=params,
+            options=options,
         )
 
     def decorator(function: Callable[[models.QuerySet[Any]], int | None]) -> BackgroundAction:

@@ -217,7 +217,7 @@ def retry(task: BulkTask) -> BulkTask:
 def _failed_rows_label(task: BulkTask) -> texts.Text | str:
     if not task.label:
         return ""
-    label = texts.Text.from_json(task.label_data) if task.label_data else task.label
+    label = texts.restored(task.label, task.label_data)
     return texts.gettext("%(label)s (failed rows)", label=label)
 
 

@@ -41,6 +41,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CELLS": 3_000_000,
     "MAX_UNPACKED_SIZE": 256 * 1024 * 1024,
     "MAX_PART_SIZE": 128 * 1024 * 1024,
+    # Sharding (docs/sharding.md): one job split into shards that several workers run at
+    # once. Off unless enabled here, and only for operations that declare it; a job is
+    # split only when each shard gets at least SHARD_MIN_ROWS rows, into at most SHARDS.
+    "SHARDING": False,
+    "SHARDS": 4,
+    "SHARD_MIN_ROWS": 50_000,
     # How many row errors are kept per task; further failures are only counted.
     "MAX_ERRORS": 10_000,
     # Tell owners when their background task finishes (see docs/automation.md).

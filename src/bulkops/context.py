@@ -162,6 +162,9 @@ class RunContext:
         self._deadline = time.monotonic() + self.time_limit if self.time_limit else None
         self._queryset: models.QuerySet[Any] | None = None
         self._error_rows: int | None = None
+        # A shard's row errors belong to its parent, the task people see and retry.
+        self._errors_task_id = task.shard_of_id or task.pk
+        self._last_roll_up = time.monotonic()
 
     # What the job works on
 
@@ -174,11 +177,20 @@ class RunContext:
         return self.task.model_class
 
     @property
+    def shard(self) -> dict[str, Any] | None:
+        """The part of the parent's input this task works on, if it is a shard."""
+        return self.task.params.get("shard") if self.task.shard_of_id else None
+
+    @property
     def queryset(self) -> models.QuerySet[Any]:
         if self._queryset is None:
             queryset = self.task.get_queryset()
             if queryset is None:
                 raise ValueError(f"Task {self.task.pk} was submitted without a queryset.")
+            if self.shard and "pk" in self.shard:
+                from bulkops.sharding import restrict
+
+                queryset = restrict(queryset, self.shard)
             self._queryset = queryset
         return self._queryset
 
@@ -330,7 +342,7 @@ class RunContext:
         room = max(settings.MAX_ERRORS - self._stored_errors(), 0)
         rows = [
             BulkTaskError(
-                task_id=self.task.pk,
+                task_id=self._errors_task_id,
                 row=e.row,
                 ref=e.ref[:255],
                 field=e.field[:255],
@@ -347,7 +359,9 @@ class RunContext:
 
     def _stored_errors(self) -> int:
         if self._error_rows is None:
-            self._error_rows = BulkTaskError.objects.using(self.db).filter(task=self.task).count()
+            self._error_rows = (
+                BulkTaskError.objects.using(self.db).filter(task_id=self._errors_task_id).count()
+            )
         return self._error_rows
 
     def _commit_batch(self, batch: Batch) -> None:
@@ -370,6 +384,11 @@ class RunContext:
         self._error_rows = self._stored_errors() + batch.saved_errors
         self.checkpoint = batch.state
         self.task.checkpoint = batch.checkpoint
+        parent = self.task.shard_of_id
+        if parent is not None and time.monotonic() - self._last_roll_up >= self._interval:
+            # After the commit, not in it: the parent row is shared by every shard.
+            self._last_roll_up = time.monotonic()
+            lifecycle.roll_up(parent, self.db)
 
     def _write(self, **fields: Any) -> None:
         lifecycle.write(self.task, **fields)

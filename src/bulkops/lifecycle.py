@@ -10,6 +10,10 @@ pending ──claim──▶ running ──finish──▶ succeeded | failed | 
 failed | cancelled | stalled ──requeue──▶ pending
 ```
 
+A sharded parent (docs/sharding.md) leaves its worker at ``hand_to_shards`` and stays
+running without one; its counts follow its shards (``roll_up``), and the shard that
+finishes last ends it (``settle``) with the sum of theirs.
+
 A worker's writes are *fenced*: they only apply while the row is running and held by
 that worker (``held``), so a run that lost its task (stalled, taken over) can never
 overwrite the run that holds it now; its next write raises ``TaskLeaseLost`` and its
@@ -23,8 +27,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import close_old_connections, connections, transaction
-from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from bulkops import signals, texts
@@ -57,7 +61,10 @@ def claim(task_id: Any) -> BulkTask | None:
     of an earlier attempt are cleared; the attempt's start is recorded for its rate.
     """
     now = timezone.now()
-    claimable = Q(status=Status.PENDING) | Q(status=Status.RUNNING, heartbeat_at__lt=_stale(now))
+    # A parent handed to its shards has no holder to lose: it is never taken over.
+    claimable = Q(status=Status.PENDING) | Q(
+        status=Status.RUNNING, heartbeat_at__lt=_stale(now), shard_count=0
+    )
     holder = _running_holder(task_id)
     if holder and holder_is_dead(holder):
         claimable |= Q(status=Status.RUNNING, worker=holder)
@@ -194,9 +201,20 @@ def request_cancel(task: BulkTask) -> bool:
         task.refresh_from_db()
         _finished(task)
         return True
-    return bool(
-        BulkTask.objects.filter(pk=task.pk, status=Status.RUNNING).update(cancel_requested=True)
-    )
+    if not BulkTask.objects.filter(pk=task.pk, status=Status.RUNNING).update(cancel_requested=True):
+        return False
+    cancel_shards(task)
+    return True
+
+
+def cancel_shards(parent: BulkTask) -> None:
+    """Pass a parent's cancel to its unfinished shards: running ones stop at their next
+    chunk, pending ones end at once (the last of them settles the parent)."""
+    unfinished = BulkTask.objects.filter(shard_of=parent.pk, status__in=BulkTask.UNFINISHED)
+    # Flag first: a shard claimed between these two statements still sees the flag.
+    unfinished.update(cancel_requested=True)
+    for shard in unfinished.filter(status=Status.PENDING):
+        request_cancel(shard)
 
 
 def requeue(task: BulkTask) -> bool:
@@ -224,8 +242,11 @@ def mark_stalled(task: BulkTask) -> bool:
     """End a running task whose holder is silent (or gone from this host) as failed.
 
     Fenced like every write: if its worker was only slow, its next write finds the task
-    no longer held and its chunk rolls back instead of applying twice.
+    no longer held and its chunk rolls back instead of applying twice. For a sharded
+    parent, its shards whose holder is gone are ended; the last one settles the parent.
     """
+    if task.shard_count:
+        return any([mark_stalled(shard) for shard in _gone_shards(task)])
     candidates: QuerySet[BulkTask] = BulkTask.objects.stalled().filter(pk=task.pk)
     holder = _running_holder(task.pk)
     if holder and holder_is_dead(holder):
@@ -261,6 +282,8 @@ def holder_is_gone(task: BulkTask) -> bool:
     """Whether a running task's worker shows no sign of life (stale heartbeat or dead pid)."""
     if task.status != Status.RUNNING:
         return False
+    if task.shard_count:
+        return bool(_gone_shards(task))
     if task.heartbeat_at is None or task.heartbeat_at < _stale(timezone.now()):
         return True
     return bool(task.worker) and holder_is_dead(task.worker)
@@ -283,10 +306,150 @@ def enqueued(task_id: Any, backend_id: str) -> None:
     BulkTask.objects.filter(pk=task_id).update(backend_id=backend_id)
 
 
+# Sharded parents -------------------------------------------------------------------
+
+
+def hand_to_shards(
+    task: BulkTask, new_shards: list[BulkTask], stage: texts.Text | str
+) -> list[BulkTask]:
+    """Write the parent's shards (first run) or requeue its unfinished ones (a retry),
+    and release the parent's worker, in one transaction; return the shards to enqueue.
+
+    Fenced: a run that lost its parent writes nothing (``TaskLeaseLost``).
+    """
+    db = _db(task)
+    shards = BulkTask.objects.using(db).filter(shard_of=task.pk)
+    with transaction.atomic(using=db):
+        if new_shards:
+            BulkTask.objects.using(db).bulk_create(new_shards)
+        for shard in shards.filter(status__in=[Status.FAILED, Status.CANCELLED]):
+            requeue(shard)
+        count = shards.count()
+        write(task, shard_count=count, worker="", **texts.fields(stage=stage, message=""))
+    task.shard_count, task.worker = count, ""
+    task.set_text("stage", stage)
+    if BulkTask.objects.using(db).filter(pk=task.pk, cancel_requested=True).exists():
+        # Cancelled while the shards were being written: they stop too.
+        cancel_shards(task)
+    return list(shards.filter(status=Status.PENDING).order_by("shard_index"))
+
+
+SUMMED = ("processed", "succeeded_count", "failed_count", "skipped_count")
+
+
+def roll_up(parent_id: Any, using: str = "default") -> None:
+    """Bring a running parent's counts up to the sum of its shards' committed counts.
+
+    ``Greatest`` keeps the parent's progress monotonic when two shards' roll-ups race
+    (each sum is read before the other's UPDATE lands) or a resumed shard restarts from
+    its checkpoint; ``settle`` writes the exact sums at the end.
+    """
+    sums = _shard_sums(parent_id, using)
+    BulkTask.objects.using(using).filter(
+        pk=parent_id, status=Status.RUNNING, shard_count__gt=0
+    ).update(
+        heartbeat_at=timezone.now(),
+        **{name: Greatest(F(name), Value(sums[name])) for name in SUMMED},
+    )
+
+
+def settle(parent_id: Any, using: str = "default") -> bool:
+    """Finish the parent if every shard has finished; True if this call finished it.
+
+    Called after each shard ends. The UPDATE is conditional on the parent still running
+    and no shard unfinished, so when the last two shards end together exactly one call
+    finishes the parent (each checks after its own shard's end committed).
+    """
+    shards = BulkTask.objects.using(using).filter(shard_of=parent_id)
+    if shards.filter(status__in=BulkTask.UNFINISHED).exists():
+        roll_up(parent_id, using)
+        return False
+    rows = list(shards.order_by("shard_index"))
+    statuses = {shard.status for shard in rows}
+    if statuses == {Status.SUCCEEDED}:
+        status = Status.SUCCEEDED
+    elif Status.FAILED in statuses:
+        status = Status.FAILED
+    else:
+        status = Status.CANCELLED
+    sums = _shard_sums(parent_id, using)
+    failed = next((s for s in rows if s.status == Status.FAILED), None)
+    message: texts.Text | str = ""
+    if status == Status.CANCELLED:
+        message = texts.gettext("Cancelled.")
+    elif status == Status.FAILED and failed is not None:
+        reason = texts.restored(failed.message, failed.message_data)
+        message = texts.gettext(
+            "Part %(part)s of %(count)s failed: %(error)s",
+            part=(failed.shard_index or 0) + 1,
+            count=len(rows),
+            error=reason,
+        )
+    fields: dict[str, Any] = {
+        **sums,
+        "status": status,
+        "outcome": BulkTask.outcome_of(
+            status,
+            succeeded=sums["succeeded_count"],
+            failed=sums["failed_count"],
+            skipped=sums["skipped_count"],
+        ),
+        "finished_at": timezone.now(),
+        "heartbeat_at": timezone.now(),
+        **texts.fields(stage="", message=message),
+        "result": _merged_results([s.result for s in rows]),
+    }
+    if status == Status.SUCCEEDED:
+        fields["total"] = sum(s.total or 0 for s in rows)
+    unfinished = BulkTask.objects.filter(shard_of=OuterRef("pk"), status__in=BulkTask.UNFINISHED)
+    updated = (
+        BulkTask.objects.using(using)
+        .filter(pk=parent_id, status=Status.RUNNING, shard_count__gt=0)
+        .exclude(Exists(unfinished))
+        .update(**fields)
+    )
+    if updated:
+        _finished(BulkTask.objects.using(using).get(pk=parent_id))
+    return bool(updated)
+
+
+def _shard_sums(parent_id: Any, using: str) -> dict[str, int]:
+    sums = (
+        BulkTask.objects.using(using)
+        .filter(shard_of=parent_id)
+        .aggregate(**{name: Sum(name) for name in SUMMED})
+    )
+    return {name: int(sums[name] or 0) for name in SUMMED}
+
+
+def _merged_results(results: list[Any]) -> dict[str, Any]:
+    # Counts add up (created, updated, deleted per model); anything else: the first seen.
+    merged: dict[str, Any] = {}
+    for result in results:
+        for key, value in (result or {}).items():
+            old = merged.get(key)
+            if isinstance(value, bool) or key not in merged:
+                merged.setdefault(key, value)
+            elif isinstance(value, int) and isinstance(old, int) and not isinstance(old, bool):
+                merged[key] = old + value
+            elif isinstance(value, dict) and isinstance(old, dict):
+                merged[key] = _merged_results([old, value])
+    return merged
+
+
+def _gone_shards(parent: BulkTask) -> list[BulkTask]:
+    running = BulkTask.objects.using(_db(parent)).filter(shard_of=parent.pk, status=Status.RUNNING)
+    return [shard for shard in running if holder_is_gone(shard)]
+
+
 # Internals -------------------------------------------------------------------------
 
 
 def _finished(task: BulkTask) -> None:
+    if task.shard_of_id is not None:
+        # A shard is not what users see or get notified about: its parent may be done.
+        settle(task.shard_of_id, _db(task))
+        return
     signals.task_finished.send(sender=BulkTask, task=task, outcome=task.outcome)
 
 

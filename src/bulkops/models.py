@@ -33,9 +33,11 @@ class BulkTaskQuerySet(models.QuerySet["BulkTask"]):
         """Tasks ``user`` may see, poll, cancel and download (bulkops.permissions.may_see_task)."""
         if user is None or not user.is_authenticated:
             return self.none()
+        # A shard is part of its parent: the parent is the task people see.
+        tasks = self.filter(shard_of__isnull=True)
         if sees_all_tasks(user):
-            return self
-        return self.filter(owner=user)
+            return tasks
+        return tasks.filter(owner=user)
 
     def unfinished(self) -> BulkTaskQuerySet:
         return self.filter(status__in=BulkTask.UNFINISHED)
@@ -43,7 +45,8 @@ class BulkTaskQuerySet(models.QuerySet["BulkTask"]):
     def stalled(self, now: Any = None) -> BulkTaskQuerySet:
         now = now or timezone.now()
         limit = now - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
-        return self.filter(status=BulkTask.Status.RUNNING).filter(
+        # A sharded parent has no worker of its own: its shards are what can stall.
+        return self.filter(status=BulkTask.Status.RUNNING, shard_count=0).filter(
             Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True)
         )
 
@@ -144,6 +147,21 @@ class BulkTask(models.Model):
         on_delete=models.SET_NULL,
         related_name="retries",
     )
+    # Sharding (docs/sharding.md): a shard is a task of its own, run by the same runner,
+    # whose rows are one range of its parent's input. ``shard_count`` > 0 marks a parent
+    # whose work was handed to that many shards; it is finished by the last of them.
+    shard_of = models.ForeignKey(
+        "self",
+        verbose_name=_("shard of"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="shards",
+    )
+    shard_index = models.PositiveIntegerField(
+        _("shard number"), null=True, blank=True, editable=False
+    )
+    shard_count = models.PositiveIntegerField(_("shards"), default=0, editable=False)
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
@@ -176,7 +194,13 @@ class BulkTask(models.Model):
                 fields=["lock_key"],
                 condition=Q(status__in=["pending", "running"]) & ~Q(lock_key=""),
                 name="bulkops_one_unfinished_per_lock",
-            )
+            ),
+            # A parent's plan is written once: a second dispatch finds its shards.
+            models.UniqueConstraint(
+                fields=["shard_of", "shard_index"],
+                condition=Q(shard_of__isnull=False),
+                name="bulkops_one_row_per_shard",
+            ),
         ]
         permissions = [("view_all_tasks", _("Can see every user's bulk tasks"))]
 
@@ -250,6 +274,11 @@ class BulkTask(models.Model):
 
     @property
     def is_stalled(self) -> bool:
+        if self.status == self.Status.RUNNING and self.shard_count:
+            from bulkops.lifecycle import holder_is_gone
+
+            # A sharded parent stalls when one of its running shards has.
+            return holder_is_gone(self)
         if self.status != self.Status.RUNNING or self.heartbeat_at is None:
             return False
         return timezone.now() - self.heartbeat_at > timedelta(seconds=settings.HEARTBEAT_TIMEOUT)

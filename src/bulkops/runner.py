@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bulkops import lifecycle, signals, texts
+from bulkops import lifecycle, sharding, signals, texts
 from bulkops.context import RunContext
 from bulkops.exceptions import TaskCancelled, TaskLeaseLost
 from bulkops.heartbeat import Heartbeat
@@ -26,8 +26,11 @@ def run(task_id: Any) -> str | None:
     if task is None:
         return None
     operation = get_operation(task.operation)()
+    if sharding.applies(task, operation) and _dispatched(task, operation):
+        return task.status  # running: its shards finish it
     ctx = RunContext(task, operation)
-    signals.task_started.send(sender=BulkTask, task=task)
+    if task.shard_of_id is None:
+        signals.task_started.send(sender=BulkTask, task=task)
     with Heartbeat(task):
         try:
             result = operation.run(ctx)
@@ -43,6 +46,17 @@ def run(task_id: Any) -> str | None:
         else:
             lifecycle.finish(task, Status.SUCCEEDED, result=result or {})
     return task.status
+
+
+def _dispatched(task: BulkTask, operation: Any) -> bool:
+    try:
+        return sharding.dispatch(task, operation)
+    except TaskLeaseLost:
+        logger.warning("bulkops: task %s was taken over; this run stops", task.pk)
+        return True
+    except BaseException as exc:
+        lifecycle.finish(task, Status.FAILED, message=_describe(exc))
+        raise
 
 
 def run_in_process(task_id: Any) -> None:

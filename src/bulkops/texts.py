@@ -145,11 +145,11 @@ def stored(value: Text | str | None, limit: int | None = None) -> tuple[str, dic
     return (text[:limit] if limit else text), {}
 
 
-def shown(text: str, data: Mapping[str, Any] | None) -> str:
-    """The stored text in the reader's language.
+def restored(text: str, data: Mapping[str, Any] | None) -> Text | str:
+    """The stored text as a :class:`Text` again, or as the plain text it was stored as.
 
     The id is used only while it still matches the English text beside it: a row
-    written by older code, or by code that set only the text column, shows its text.
+    written by older code, or by code that set only the text column, keeps its text.
     """
     if not data or "id" not in data:
         return text
@@ -160,7 +160,12 @@ def shown(text: str, data: Mapping[str, Any] | None) -> str:
         return text
     if english != text and not (text.endswith("…") and english.startswith(text[:-1])):
         return text
-    return str(message)
+    return message
+
+
+def shown(text: str, data: Mapping[str, Any] | None) -> str:
+    """The stored text in the reader's language (see :func:`restored`)."""
+    return str(restored(text, data))
 
 
 def fields(**values: Text | str | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ the check, the dry run that reads and cleans every row of the file. The check's 
 work (keys matched in a rolled-back savepoint, one chunk at a time) is left out, since
 this child has no database; its cost is measured in benchmarks/ (docs/benchmarks.md).
 
-Prints one JSON line: the outcome, the seconds taken and the peak memory added over
+Prints one JSON line: the outcome, the seconds taken (wall and CPU) and the peak memory added over
 what the interpreter held after its imports (the process's resident peak: it sees the
 Rust reader's allocations too, which tracemalloc does not).
 """
@@ -88,7 +88,8 @@ def preview(stored: str, filename: str, results: list[list[int]]) -> None:
         open_table(fp, filename=filename, limits=limits_from_settings(), stored=True) as table,
     ):
         bound = definition.bind(table.headers, mode="create", key_fields=[], mapping=MAPPING)
-        for chunk in itertools.batched(table.rows(), int(settings.CHUNK_SIZE)):
+        rows, size = iter(table.rows()), int(settings.CHUNK_SIZE)
+        while chunk := list(itertools.islice(rows, size)):  # itertools.batched is 3.12+
             cleaned = bound.clean_chunk(chunk)
             checked += len(cleaned.rows) + len(cleaned.failed)
     results.append([len(page["sample"]), checked])
@@ -97,7 +98,7 @@ def preview(stored: str, filename: str, results: list[list[int]]) -> None:
 def main() -> None:
     path, filename, mode, *keep = sys.argv[1:]
     base = peak_mb()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     if mode == "stage" and keep:
         result = stage(path, filename, keep[0])
     elif mode == "stage":
@@ -105,15 +106,22 @@ def main() -> None:
             result = stage(path, filename, stored.name)
     else:
         results: list[list[int]] = []
-        threads = [
-            threading.Thread(target=preview, args=(path, filename, results)) for _ in range(3)
-        ]
+        errors: list[str] = []
+
+        def one_preview() -> None:
+            try:
+                preview(path, filename, results)
+            except Exception as exc:  # reported to the test, not lost in the thread
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=one_preview) for _ in range(3)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        result = {"outcome": "previewed", "rows": results}
+        result = {"outcome": "previewed", "rows": results, "errors": errors}
     result["seconds"] = time.monotonic() - started
+    result["cpu_seconds"] = time.process_time() - cpu
     result["extra_mb"] = peak_mb() - base
     print(json.dumps(result))
 

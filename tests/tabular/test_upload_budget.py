@@ -23,6 +23,8 @@ import pytest
 
 from .workbooks import ods_raw, raw_xlsx, sheet_xml, xls_bytes, xlsb_bytes
 
+# CPU seconds of the child (every thread's), not wall time: what the file costs the site,
+# the same on a quiet machine and on one shared with other test runs.
 SECONDS = 10
 EXTRA_MB = 300
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +56,7 @@ def run_child(path: Path, filename: str, mode: str = "stage", *extra: str) -> di
     # A reader that aborts the process (calamine on a huge used area) fails here.
     assert done.returncode == 0, done.stderr[-2000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["seconds"] < SECONDS, result
+    assert result["cpu_seconds"] < SECONDS, result
     assert result["extra_mb"] < EXTRA_MB, result
     return result
 
@@ -239,6 +241,7 @@ def test_worst_accepted_file_and_three_concurrent_previews(tmp_path: Path) -> No
     # The measurement sees the reader's native memory (1,000,000 cells in calamine).
     assert result["extra_mb"] > 20, result
     previews = run_child(stored, "worst.xlsx", "preview")
+    assert not previews["errors"], previews["errors"]
     assert previews["rows"] == [[20, 200_000]] * 3
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from bulkops.admin import BulkAdminMixin, bulk_action
+from bulkops.admin import BulkOpsAdminMixin, bulk_action
 from tests.testapp.models import Customer
 
 
@@ -14,7 +14,13 @@ def mark_inactive(queryset: Any) -> int:
 
 
 @admin.register(Customer)
-class CustomerAdmin(BulkAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class CustomerAdmin(BulkOpsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "email", "city", "active")
     list_filter = ("city",)
-    actions = [mark_inactive, bulk_action("tests.deactivate")]
+    actions = [
+        mark_inactive,
+        bulk_action("tests.deactivate"),
+        bulk_action("tests.relocate"),
+        bulk_action("update", description="Update selected customers"),
+    ]
+    bulkops_options = {"update": {"fields": ["city", "active"]}}

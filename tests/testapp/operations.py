@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from bulkops import operation
 from bulkops.context import RunContext
 from bulkops.operations.base import Operation
+from bulkops.operations.steps import Confirmation, Step
 from bulkops.registry import register
 from tests.testapp.models import Item
 
@@ -137,3 +139,67 @@ class SyncOperation(Operation):
             with batch:
                 batch.succeeded(len(batch))
         return {"created": ctx.params["records"] - 5, "updated": 5}
+
+
+class RelocateForm(forms.Form):
+    city = forms.CharField(label="New city", max_length=100)
+    reason = forms.ChoiceField(
+        label="Reason", choices=[("moved", "They moved"), ("merged", "Office merged")]
+    )
+
+
+@register
+class Relocate(Operation):
+    """A project's own operation that brings its step: a form and a confirmation.
+
+    Declared once; the list view, the admin and the JSON API render both.
+    """
+
+    name = "tests.relocate"
+    label = "Relocate"
+    permission = "change"
+    requires_queryset = True
+    locks_model = True
+    form_class = RelocateForm
+
+    def get_confirmation(self, step: Step) -> Confirmation:
+        from tests.testapp.models import Order
+
+        orders = Order.objects.filter(customer__in=step.queryset.values("pk")).count()
+        return Confirmation(
+            counts=[("Customers", step.queryset.count()), ("Orders", orders)],
+            warning="Their orders keep the city they were shipped to." if orders else "",
+            button="Yes, relocate",
+        )
+
+    def clean_params(
+        self, params: dict[str, Any], *, model: Any, queryset: Any, user: Any
+    ) -> dict[str, Any]:
+        if not str(params.get("city") or "").strip():
+            raise ValidationError({"city": "Give the new city."})
+        return {"city": params["city"].strip(), "reason": params.get("reason", "moved")}
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        manager = ctx.queryset.model._base_manager
+        for batch in ctx.batches(ctx.queryset):
+            with batch:
+                batch.succeeded(manager.filter(pk__in=batch.items).update(city=ctx.params["city"]))
+        return {"reason": ctx.params["reason"]}
+
+
+@register
+class ShardedIncrement(Operation):
+    """``tests.increment`` that declares itself shardable: each shard adds 1 to its rows."""
+
+    name = "tests.sharded_increment"
+    requires_queryset = True
+    shardable = True
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        delay = float(ctx.params.get("delay", 0))
+        for batch in ctx.batches(ctx.queryset):
+            with batch:
+                n = Item.objects.filter(pk__in=batch.items).update(value=F("value") + 1)
+                batch.succeeded(n)
+                time.sleep(delay)
+        return {"incremented": ctx.task.succeeded_count}

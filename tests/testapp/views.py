@@ -18,7 +18,7 @@ from tests.testapp.models import Customer
 class CustomerList(LoginRequiredMixin, BulkMixin, ListView):  # type: ignore[misc,type-arg]
     model = Customer
     paginate_by = 10
-    bulk_actions = ["delete", "update", "tests.deactivate"]
+    bulk_actions = ["delete", "update", "tests.deactivate", "tests.relocate"]
     bulk_update_fields = ["city", "country", "active", "email"]
 
 

@@ -20,6 +20,7 @@ from bulkops import api
 from bulkops.conf import settings
 from bulkops.jsonapi.http import ApiError, api_view, from_validation_error, invalid, json_body
 from bulkops.jsonapi.tasks import accepted
+from bulkops.operations.steps import describe_form
 from bulkops.registry import get_operation
 from bulkops.views.mixins import BulkMixin
 from bulkops.views.selection import Selection, SelectionTooLarge, filter_key
@@ -61,8 +62,7 @@ def describe(request: HttpRequest, name: str, view: BulkMixin) -> dict[str, Any]
                 reverse("bulkops:api-action-run", kwargs={"view": name, "action": action})
             ),
         }
-        if action == "update":
-            entry["fields"] = view.get_bulk_update_fields()
+        entry.update(describe_step(view, action))
         actions.append(entry)
     return {
         "name": name,
@@ -71,6 +71,21 @@ def describe(request: HttpRequest, name: str, view: BulkMixin) -> dict[str, Any]
         "verbose_name_plural": str(model._meta.verbose_name_plural),
         "actions": actions,
     }
+
+
+def describe_step(view: BulkMixin, action: str) -> dict[str, Any]:
+    """What the operation declares for its step: the params its form takes, the
+    confirmation's text (counted on an empty selection: the numbers come at run time)."""
+    operation, step = view.get_bulk_step(action, view.get_bulk_model()._default_manager.none())
+    form = operation.get_form(step)
+    described: dict[str, Any] = {}
+    if form is not None:
+        described["params_key"] = operation.api_params_key
+        described["params"] = describe_form(form)
+    fields = step.options.get("fields")
+    if fields:
+        described["fields"] = list(fields)
+    return described
 
 
 @api_view(("GET",))
@@ -122,19 +137,22 @@ def action_run(request: HttpRequest, view: str, action: str) -> JsonResponse:
         raise ApiError(403, "permission_denied", _("You may not run this bulk action."))
     body = json_body(request)
     selection = _selection(request, bulk_view, body)
-    values = None
-    if action == "update":
-        raw = body.get("values")
-        if not isinstance(raw, dict) or not raw:
-            raise invalid({"values": [_("Give at least one field to set, as an object.")]})
-        try:
-            values = bulk_view.clean_bulk_update_values(raw)
-        except ValidationError as exc:
-            raise from_validation_error(exc, prefix="values.") from None
     queryset = bulk_view.get_bulk_queryset(selection)
+    # The operation's own form checks the params, as on the page ("values" for update).
+    operation, step = bulk_view.get_bulk_step(action, queryset)
+    params: dict[str, Any] = {}
+    if operation.get_form(step) is not None:
+        key = operation.api_params_key
+        raw = body.get(key, {})
+        if not isinstance(raw, dict):
+            raise invalid({key: [_("Must be an object.")]})
+        try:
+            params = bulk_view.clean_bulk_params(action, raw, queryset)
+        except ValidationError as exc:
+            raise from_validation_error(exc, prefix=f"{key}.") from None
     # No row of the selection in the view's queryset: submit() raises NothingSelected,
     # which api_view answers as 400 "nothing_selected".
-    task = bulk_view.submit_bulk_action(action, queryset, values)
+    task = bulk_view.submit_bulk_action(action, queryset, params)
     task.refresh_from_db()  # a small job may already have run inline
     return accepted(request, task)
 

@@ -35,10 +35,12 @@ from django.db.models.lookups import Lookup
 from django.db.models.sql import Query
 from django.db.models.sql.where import WhereNode
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bulkops.operations.base import Operation
 from bulkops.operations.chunks import chunk_queryset
+from bulkops.operations.steps import Confirmation, Step
 from bulkops.registry import register
 
 if TYPE_CHECKING:
@@ -66,6 +68,26 @@ class DeleteOperation(Operation):
     requires_queryset = True
     permission = "delete"
     locks_model = True
+    shardable = True
+
+    step_template = "confirm_delete"
+
+    def get_confirmation(self, step: Step) -> Confirmation | None:
+        if step.options.get("confirm") is False:
+            return None
+        summary = deletion_summary(step.queryset)
+        return Confirmation(
+            counts=summary["deleted"],
+            warning=_(
+                "Some rows are referred to by protected objects; they will be kept and "
+                "listed as row errors:"
+            )
+            if summary["blocked"]
+            else "",
+            warning_counts=summary["blocked"],
+            button=_("Yes, delete"),
+            danger=True,
+        )
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         queryset = ctx.queryset.using(ctx.db)

@@ -1,32 +1,63 @@
-"""The ``export`` operation: a queryset to .xlsx or .csv, saved as the task's result file."""
+"""The ``export`` operation: a queryset to .xlsx, .csv, .ods or .json, saved as the
+task's result file. Its step is a form: the format and the columns."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files import File
 from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from bulkops import texts
 from bulkops.exceptions import BulkOpsError
 from bulkops.operations.base import Operation
+from bulkops.operations.steps import Confirmation, Step
 from bulkops.registry import register
 from bulkops.sensitive import is_sensitive
 from bulkops.tabular import write_csv, write_xlsx
 from bulkops.tabular.definition import definition_for
+from bulkops.tabular.formats import write_json, write_ods
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
     from bulkops.context import RunContext
 
-FORMATS = ("xlsx", "csv")
+FORMATS = ("xlsx", "csv", "ods", "json")
+FORMAT_LABELS = {
+    "xlsx": _("Excel (.xlsx)"),
+    "csv": _("CSV (.csv)"),
+    "ods": _("OpenDocument (.ods)"),
+    "json": _("JSON (.json)"),
+}
+
+
+class ExportForm(forms.Form):
+    """The export's step: a format and the columns, every allowed column ticked."""
+
+    format = forms.ChoiceField(
+        label=_("Format"), choices=list(FORMAT_LABELS.items()), initial="xlsx"
+    )
+    columns = forms.MultipleChoiceField(
+        label=_("Columns"), widget=forms.CheckboxSelectMultiple, required=True
+    )
+
+    def __init__(self, *args: Any, columns: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choice = self.fields["columns"]
+        assert isinstance(choice, forms.MultipleChoiceField)
+        choice.choices = columns
+        choice.initial = [path for path, _label in columns]
+
+
 PROGRESS_EVERY = 500
 
 
@@ -93,11 +124,37 @@ def resolve(model: type[models.Model], path: str) -> tuple[str, models.Field[Any
     return capfirst(str(header_field.verbose_name)), final
 
 
+def column_label(model: type[models.Model], path: str) -> str:
+    header, final = resolve(model, path)
+    if "__" in path:
+        return f"{header} ({capfirst(str(final.verbose_name))})"
+    return header
+
+
 class ExportOperation(Operation):
     name = "export"
     label = gettext_lazy("Export")
     permission = "view"
     requires_queryset = True
+
+    # The step: the format and the columns; ``options={"fields": [...]}`` narrows or
+    # widens the columns offered (a sensitive field still needs a definition).
+    def get_form(self, step: Step, data: Mapping[str, Any] | None = None) -> forms.Form:
+        paths = list(step.options.get("fields") or default_columns(step.model))
+        columns = [(path, column_label(step.model, path)) for path in paths]
+        return ExportForm(data, columns=columns, auto_id="bulkops_%s")
+
+    def get_confirmation(self, step: Step) -> Confirmation | None:
+        return None  # the form is the step
+
+    def params_from_form(self, form: forms.Form, step: Step) -> dict[str, Any]:
+        # In the order offered, whatever order the browser sent them in.
+        chosen = set(form.cleaned_data["columns"])
+        offered = [path for path, _label in form.fields["columns"].choices]  # type: ignore[attr-defined]
+        return {
+            "format": form.cleaned_data["format"],
+            "fields": [path for path in offered if path in chosen],
+        }
 
     def clean_params(
         self,
@@ -111,7 +168,9 @@ class ExportOperation(Operation):
             raise ValidationError(gettext("An export needs a queryset."))
         file_format = params.get("format", "xlsx")
         if file_format not in FORMATS:
-            raise ValidationError({"format": "Choose xlsx or csv."})
+            raise ValidationError(
+                {"format": gettext("Choose one of %(formats)s.") % {"formats": ", ".join(FORMATS)}}
+            )
         fields = list(params.get("fields") or default_columns(model))
         headers = list(params.get("headers") or [])
         for path in fields:
@@ -172,9 +231,14 @@ class ExportOperation(Operation):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         name = f"{slugify(str(model._meta.verbose_name_plural)) or 'export'}-{stamp}.{file_format}"
         with tempfile.TemporaryFile() as out:
+            title = capfirst(str(model._meta.verbose_name_plural))[:31]
             if file_format == "xlsx":
-                title = capfirst(str(model._meta.verbose_name_plural))[:31]
                 write_xlsx(out, headers, rows(), sheet_title=title, tz=tz)  # type: ignore[arg-type]
+            elif file_format == "ods":
+                write_ods(out, headers, rows(), sheet_title=title, tz=tz)  # type: ignore[arg-type]
+            elif file_format == "json":
+                # Keys are the field paths: stable names for programs, not headers.
+                write_json(out, fields, rows(), tz=tz)  # type: ignore[arg-type]
             else:
                 write_csv(out, headers, rows(), tz=tz)  # type: ignore[arg-type]
             rest = written % PROGRESS_EVERY

@@ -121,6 +121,8 @@ class ImportOperation(Operation):
     name = "import"
     label = gettext_lazy("Import")
     permission = "add"
+    # By row ranges of the stored upload; not a dry run or an all-or-nothing import.
+    shardable = True
 
     def has_permission(self, user: Any, model: type[models.Model] | None) -> bool:
         # Add or change lets the user in; clean_params() then checks what the mode needs
@@ -201,6 +203,15 @@ class ImportOperation(Operation):
         except OSError:
             return None
 
+    def plan_shards(self, task: BulkTask, count: int) -> list[dict[str, Any]]:
+        from bulkops.sharding import row_ranges
+
+        params = task.params
+        if not params.get("stored") or params.get("atomic") or params.get("dry_run"):
+            return []
+        # The stored table's row count is exact (read at upload), so ranges are exact too.
+        return row_ranges(task.total or 0, count)
+
     def get_label(self, task: BulkTask) -> texts.Text:
         model = task.model_class
         name = task.params.get("filename") or ""
@@ -217,7 +228,7 @@ class ImportOperation(Operation):
             bound, writer = bind_task(ctx.task, table, using=ctx.db)
             dry_run = bool(params.get("dry_run"))
             try:
-                ctx.set_total(table.row_count)
+                ctx.set_total(_part_size(ctx, table))
                 if params.get("atomic") and not dry_run:
                     return self._run_atomic(ctx, table, bound, writer)
                 self._pass(ctx, table, bound, writer, dry_run=dry_run)
@@ -242,7 +253,7 @@ class ImportOperation(Operation):
             self._remember(ctx, table, bound, writer, offset)
         stage = texts.gettext("Checking every row") if dry_run else texts.gettext("Importing")
         ctx.progress(stage=stage, force=True)
-        prefetcher = Prefetcher(table.rows(), bound, ctx.chunk_size)
+        prefetcher = Prefetcher(_part(ctx, table), bound, ctx.chunk_size)
         for batch in ctx.batches(prefetcher):
             with batch:
                 self._apply(batch, bound, writer, prefetcher, dry_run=dry_run)
@@ -253,7 +264,7 @@ class ImportOperation(Operation):
         # A resumed run has a fresh writer: feed it the keys of the rows committed before,
         # so a repeat that straddles the restart is still "an earlier row", not an update.
         ctx.progress(stage=texts.gettext("Resuming"), force=True)
-        rows = islice(table.rows(), offset)
+        rows = islice(_part(ctx, table), offset)
         for chunk in _chunks(rows, ctx.chunk_size):
             writer.remember(bound.clean_chunk(chunk).rows)
 
@@ -361,11 +372,28 @@ class ImportOperation(Operation):
             "all_or_nothing_refused": nothing_written,
             "dry_run": dry_run,
         }
-        if task.failed_count:
+        if task.failed_count and not ctx.shard:
             ctx.progress(stage=texts.gettext("Writing the error report"), force=True)
             result["error_report"] = save_error_report(ctx)
         ctx.progress(stage=texts.gettext("Done"), force=True)
         return result
+
+
+def _part(ctx: RunContext, table: Table) -> Iterator[Any]:
+    """The rows this run imports: the whole file, or a shard's row range of it."""
+    shard = ctx.shard
+    if not shard or "rows" not in shard:
+        return table.rows()
+    start, stop = shard["rows"]
+    return table.row_range(int(start), int(stop))
+
+
+def _part_size(ctx: RunContext, table: Table) -> int | None:
+    shard = ctx.shard
+    if not shard or "rows" not in shard:
+        return table.row_count
+    start, stop = shard["rows"]
+    return int(stop) - int(start)
 
 
 def _short(error: RowError) -> texts.Text | str:

@@ -8,15 +8,20 @@ job goes on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django import forms
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bulkops import texts
+from bulkops.forms import SET_PREFIX, BulkUpdateForm, bulk_update_form_factory
 from bulkops.operations.base import Operation
 from bulkops.operations.chunks import chunk_queryset
+from bulkops.operations.steps import Confirmation, Step
 from bulkops.registry import register
 
 if TYPE_CHECKING:
@@ -54,6 +59,54 @@ class UpdateOperation(Operation):
     requires_queryset = True
     permission = "change"
     locks_model = True
+    shardable = True
+
+    api_params_key = "values"
+    step_template = "update_form"
+
+    # The step: a form with one "set this field" switch per field the surface offers,
+    # ``options={"fields": [...], "mode": "queryset", "form_class": BulkUpdateForm}``.
+    def get_form(self, step: Step, data: Mapping[str, Any] | None = None) -> forms.Form | None:
+        fields = list(step.options.get("fields") or ())
+        if not fields:
+            raise ImproperlyConfigured(
+                "The update operation needs the fields it may set: "
+                'options={"fields": [...]} (BulkMixin.bulk_update_fields, '
+                'bulk_action("update", options=...)).'
+            )
+        form_class = step.options.get("form_class") or BulkUpdateForm
+        return bulk_update_form_factory(step.model, fields, form_class)(data)
+
+    def params_from_form(self, form: forms.Form, step: Step) -> dict[str, Any]:
+        assert isinstance(form, BulkUpdateForm)
+        return {"values": form.values(), "mode": step.options.get("mode") or "queryset"}
+
+    def form_data(self, params: Mapping[str, Any], step: Step) -> dict[str, Any]:
+        """Values sent without the page's form, checked by that same form.
+
+        A field the surface does not offer is refused by name rather than ignored, so
+        an API client learns that its change was not applied.
+        """
+        allowed = list(step.options.get("fields") or ())
+        unknown = [name for name in params if name not in allowed]
+        if unknown:
+            raise ValidationError(
+                {
+                    name: _("%(field)s cannot be set here; fields offered: %(allowed)s.")
+                    % {"field": name, "allowed": ", ".join(allowed)}
+                    for name in unknown
+                }
+            )
+        if not params:
+            raise ValidationError(_("Give at least one field to set, as an object."))
+        data: dict[str, Any] = {}
+        for name, value in params.items():
+            data[name] = value
+            data[SET_PREFIX + name] = True
+        return data
+
+    def get_confirmation(self, step: Step) -> Confirmation | None:
+        return None  # the form is the step: its button runs the update
 
     def clean_params(
         self, params: dict[str, Any], *, model: Any, queryset: Any, user: Any

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -75,6 +76,11 @@ class Table:
             fp.close()
         self._closers.clear()
         self._owned.clear()
+
+    def row_range(self, start: int, stop: int) -> Iterator[Row]:
+        """Data rows ``start`` to ``stop`` (positions, 0-based, among non-empty rows), with
+        their file row numbers: one shard's part of the file."""
+        return itertools.islice(self.rows(), start, stop)
 
     def rows(self, *, after: int = 0) -> Iterator[Row]:
         """Data rows in order; ``after`` skips rows numbered up to it (to resume)."""

@@ -11,7 +11,9 @@ someone else yields values, not code, and every limit is checked again on readin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import itertools
 import json
 import shutil
 import tempfile
@@ -174,12 +176,16 @@ class StoredTable(Table):
             for n in meta.get("notices") or []
         ]
 
-    def _records(self) -> Iterator[tuple[int, Sequence[CellValue]]]:
+    def _records(self, skip_lines: int = 0) -> Iterator[tuple[int, Sequence[CellValue]]]:
         self._fp.seek(self._start)
         width = len(self.headers)
         # readline, not iteration: Django's File.__iter__ starts again from byte 0.
         while line := self._fp.readline():
             if not line.strip():
+                continue
+            if skip_lines:
+                # A shard's rows start further on: whole lines are passed without parsing.
+                skip_lines -= 1
                 continue
             try:
                 chunk = json.loads(line)
@@ -199,3 +205,17 @@ class StoredTable(Table):
 
     def rows(self, *, after: int = 0) -> Iterator[Row]:
         return self._shape(self._records(), after)
+
+    def row_range(self, start: int, stop: int) -> Iterator[Row]:
+        # write_table stores CHUNK rows per line (only the last line is shorter), and only
+        # rows that hold a value, so row position p is on line p // CHUNK.
+        lines = start // CHUNK
+        rows = self._shape_part(self._records(lines), lines * CHUNK)
+        return itertools.islice(rows, start - lines * CHUNK, stop - lines * CHUNK)
+
+    def _shape_part(
+        self, records: Iterator[tuple[int, Sequence[CellValue]]], before: int
+    ) -> Iterator[Row]:
+        # _shape counts rows against MAX_ROWS from the first record it sees.
+        self.limits = dataclasses.replace(self.limits, max_rows=self.limits.max_rows - before)
+        return self._shape(records, 0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import django
 from django import template
 from django.template.context import Context
 from django.utils import formats
@@ -11,6 +12,12 @@ from django.utils.translation import gettext
 from bulkops.models import BulkTask
 
 register = template.Library()
+
+
+@register.simple_tag
+def bulkops_admin_list_breadcrumbs() -> bool:
+    """Whether the admin draws breadcrumbs as a list (``<ol>``, Django 6.0+) or a ``<div>``."""
+    return django.VERSION >= (6, 0)
 
 
 @register.filter
@@ -53,6 +60,14 @@ def bulkops_rate(value: float | None) -> str:
 def bulkops_noun(count: int, singular: Any, plural: Any) -> Any:
     """The model's name for ``count`` rows, so one plural message needs one name only."""
     return singular if count == 1 else plural
+
+
+@register.filter
+def bulkops_milestone(task: BulkTask) -> str:
+    """What a screen reader is told about: the state, and each quarter of the rows while running."""
+    if task.is_finished or task.status != BulkTask.Status.RUNNING:
+        return task.state
+    return f"{task.status} {task.percent // 25 * 25}"
 
 
 @register.inclusion_tag("bulkops/partials/progress.html", takes_context=True)

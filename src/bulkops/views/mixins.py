@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from bulkops import api
 from bulkops.conf import settings
 from bulkops.exceptions import NothingSelected, TaskConflict, UnknownOperation
-from bulkops.forms import SET_PREFIX, BulkUpdateForm, bulk_update_form_factory
+from bulkops.forms import BulkUpdateForm, bulk_update_form_factory
 from bulkops.models import BulkTask
-from bulkops.operations.delete import deletion_summary
+from bulkops.operations.base import Operation
+from bulkops.operations.steps import Step
 from bulkops.operations.update import updatable_field
 from bulkops.registry import get_operation
 from bulkops.views.selection import (
@@ -27,8 +28,6 @@ from bulkops.views.selection import (
     invalid_pks,
 )
 from bulkops.views.tasks import progress_context
-
-BUILT_IN = ("delete", "update")
 
 
 class BulkMixin:
@@ -45,6 +44,9 @@ class BulkMixin:
 
     # Bulk delete: show the rows per model that will go before deleting.
     bulk_confirm_delete: bool = True
+
+    # Options handed to an operation's step (its form and confirmation), by action name.
+    bulk_options: dict[str, dict[str, Any]] = {}
 
     # Jobs with fewer rows run inline in the request; None uses BULKOPS["SYNC_THRESHOLD"].
     bulk_sync_threshold: int | None = None
@@ -148,8 +150,27 @@ class BulkMixin:
         return f"bulkops:selection:{type(self).__module__}.{type(self).__qualname__}"
 
     def get_bulk_params(self, action: str) -> dict[str, Any]:
-        """Extra params for a project operation's submit."""
+        """Extra params for an operation's submit, beside those its form cleaned."""
         return {}
+
+    def get_bulk_options(self, action: str) -> dict[str, Any]:
+        """Options for ``action``'s step (``Operation.get_form``, ``get_confirmation``).
+
+        ``bulk_options[action]`` first; the built-in operations also read the older
+        attributes (``bulk_update_fields``, ``bulk_confirm_delete``, ...).
+        """
+        options: dict[str, Any] = {}
+        if action == "update" and self.bulk_update_fields is not None:
+            options = {
+                "fields": self.get_bulk_update_fields(),
+                "mode": self.get_bulk_update_mode(),
+                "form_class": self.bulk_update_form_class,
+            }
+        elif action == "update":
+            self.get_bulk_update_fields()  # says what to configure
+        elif action == "delete":
+            options = {"confirm": self.get_bulk_confirm_delete()}
+        return {**options, **self.bulk_options.get(action, {})}
 
     # Querysets: the server decides which rows exist
 
@@ -199,8 +220,8 @@ class BulkMixin:
     def get_bulk_allowed_actions(self) -> list[dict[str, str]]:
         actions = []
         for name in self.get_bulk_actions():
-            if name == "update":
-                self.get_bulk_update_fields()
+            # A misconfigured step fails on the list page, not at the first click.
+            self.get_bulk_options(name)
             if self.has_bulk_permission(name):
                 label = str(get_operation(name).label or name)
                 actions.append({"name": name, "label": label})
@@ -314,40 +335,58 @@ class BulkMixin:
         )
         return HttpResponse(html)
 
+    def get_bulk_step(
+        self, action: str, queryset: models.QuerySet[Any] | None = None
+    ) -> tuple[Operation, Step]:
+        """The operation of ``action`` and what its step knows about this view."""
+        step = Step(
+            model=self.get_bulk_model(),
+            queryset=queryset if queryset is not None else self.get_bulk_queryset(),
+            user=self.request.user,
+            options=self.get_bulk_options(action),
+        )
+        return get_operation(action)(), step
+
     def bulk_step(self, action: str, form: Any = None) -> HttpResponse:
-        """The step before running: a confirmation, or the update form."""
-        queryset = self.get_bulk_queryset()
+        """The step before running, as the operation declares it: a form, a confirmation."""
+        operation, step = self.get_bulk_step(action)
+        count = step.queryset.count()
+        if not count:
+            return self.render_bulk_panel("message", {"message": _("Select some rows first.")})
+        form = form or operation.get_form(step)
+        confirmation = operation.get_confirmation(step)
+        if form is None and confirmation is None:
+            return self.bulk_run(action)
         context: dict[str, Any] = {
             "action": action,
             "label": get_operation(action).label or action,
-            "count": queryset.count(),
+            "count": count,
             "url": self.request.get_full_path(),
             "verbose_name": self.get_bulk_model()._meta.verbose_name,
             "verbose_name_plural": self.get_bulk_model()._meta.verbose_name_plural,
+            "form": form,
+            "confirmation": confirmation,
         }
-        if not context["count"]:
-            return self.render_bulk_panel("message", {"message": _("Select some rows first.")})
-        if action == "delete":
-            if not self.get_bulk_confirm_delete():
-                return self.bulk_run(action)
-            context["summary"] = deletion_summary(queryset)
-            return self.render_bulk_panel("confirm_delete", context)
-        if action == "update":
-            context["form"] = form or self.get_bulk_update_form_class()()
-            return self.render_bulk_panel("update_form", context)
-        return self.render_bulk_panel("confirm", context)
+        if confirmation is not None:
+            # The name the delete template has always used.
+            context["summary"] = {
+                "deleted": confirmation.counts,
+                "blocked": confirmation.warning_counts,
+            }
+        return self.render_bulk_panel(operation.step_template or "confirm", context)
 
     def bulk_run(self, action: str) -> HttpResponse:
-        values: dict[str, Any] | None = None
-        if action == "update":
-            form = self.get_bulk_update_form_class()(self.request.POST)
+        operation, step = self.get_bulk_step(action)
+        params: dict[str, Any] = {}
+        form = operation.get_form(step, self.request.POST)
+        if form is not None:
             if not form.is_valid():
                 return self.bulk_step(action, form=form)
-            values = form.values()
+            params = operation.params_from_form(form, step)
         selection = self.get_bulk_selection()
         queryset = self.get_bulk_queryset(selection)
         try:
-            task = self.submit_bulk_action(action, queryset, values)
+            task = self.submit_bulk_action(action, queryset, params)
         except NothingSelected as exc:
             # A stale form or a selection cleared in another tab. htmx swaps only 2xx
             # answers, so the panel says it there; a plain POST gets a 400 page.
@@ -356,9 +395,7 @@ class BulkMixin:
         except TaskConflict as exc:
             return self.render_bulk_panel("message", {"message": str(exc), "task": exc.task})
         except ValidationError as exc:
-            if action == "update":
-                form = self.get_bulk_update_form_class()(self.request.POST)
-                form.is_valid()
+            if form is not None and hasattr(exc, "error_dict"):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
                 return self.bulk_step(action, form=form)
@@ -377,52 +414,38 @@ class BulkMixin:
 
     # Shared with the JSON API (bulkops.jsonapi.actions): one rule set for both surfaces
 
-    def clean_bulk_update_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Values sent without the page's form, checked by that same form.
-
-        A field outside ``get_bulk_update_fields()`` is refused by name rather than
-        ignored, so an API client learns that its change was not applied.
-        """
-        allowed = self.get_bulk_update_fields()
-        unknown = [name for name in values if name not in allowed]
-        if unknown:
-            raise ValidationError(
-                {
-                    name: _("%(field)s cannot be set here; fields offered: %(allowed)s.")
-                    % {"field": name, "allowed": ", ".join(allowed)}
-                    for name in unknown
-                }
-            )
-        data: dict[str, Any] = {}
-        for name, value in values.items():
-            data[name] = value
-            data[SET_PREFIX + name] = True
-        form = self.get_bulk_update_form_class()(data)
+    def clean_bulk_params(
+        self, action: str, data: dict[str, Any], queryset: models.QuerySet[Any] | None = None
+    ) -> dict[str, Any]:
+        """Params sent without the page (the JSON API), checked by the operation's form."""
+        operation, step = self.get_bulk_step(action, queryset)
+        form = operation.get_form(step, operation.form_data(data, step))
+        if form is None:
+            return {}
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
-        return form.values()
+        return operation.params_from_form(form, step)
+
+    def clean_bulk_update_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The cleaned ``values`` of an update (kept for callers of 0.x)."""
+        return dict(self.clean_bulk_params("update", values)["values"])
 
     def submit_bulk_action(
         self,
         action: str,
         queryset: models.QuerySet[Any],
-        values: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> BulkTask:
         """Start ``action`` on ``queryset`` (already inside ``get_queryset()``).
 
-        The caller has checked ``has_bulk_permission(action)`` and, for an update,
-        cleaned ``values`` with the form (``clean_bulk_update_values``).
+        The caller has checked ``has_bulk_permission(action)`` and cleaned ``params``
+        with the operation's form (``clean_bulk_params``).
         """
-        params: dict[str, Any] = {}
-        if action == "update":
-            params = {"values": values or {}, "mode": self.get_bulk_update_mode()}
-        elif action not in BUILT_IN:
-            params = self.get_bulk_params(action)
         return api.submit(
             action,
             user=self.request.user,
             queryset=queryset,
-            params=params,
+            params={**self.get_bulk_params(action), **(params or {})},
             sync_threshold=self.get_bulk_sync_threshold(),
             check_permission=False,  # checked by the caller, with the view's own rules
             permission=self._bulk_permission_for(action),

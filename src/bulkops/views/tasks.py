@@ -39,10 +39,15 @@ def progress_context(task: BulkTask) -> dict[str, Any]:
     }
 
 
-def render_progress(request: HttpRequest, task: BulkTask) -> HttpResponse:
-    """The progress partial; once finished it tells htmx to stop polling and fires an event."""
+def render_progress(request: HttpRequest, task: BulkTask, *, focus: bool = False) -> HttpResponse:
+    """The progress partial; once finished it tells htmx to stop polling and fires an event.
+
+    ``focus`` answers a click inside the card (Cancel, Retry): the button is gone, so the
+    new card takes the focus instead of leaving it on the page's body.
+    """
+    context = {**progress_context(task), "focus": focus}
     response: HttpResponse = TemplateResponse(
-        request, "bulkops/partials/progress.html", progress_context(task)
+        request, "bulkops/partials/progress.html", context
     ).render()
     if task.is_finished:
         response = HttpResponseStopPolling(response.content)
@@ -71,7 +76,7 @@ def task_cancel(request: HttpRequest, pk: Any) -> HttpResponse:
     api.cancel(task)
     task.refresh_from_db()
     if getattr(request, "htmx", False):
-        return render_progress(request, task)
+        return render_progress(request, task, focus=True)
     return redirect(task)
 
 
@@ -88,7 +93,7 @@ def task_retry(request: HttpRequest, pk: Any) -> HttpResponse:
         return HttpResponse(str(exc), status=409)
     task.refresh_from_db()
     if getattr(request, "htmx", False):
-        return render_progress(request, task)
+        return render_progress(request, task, focus=True)
     return redirect(task)
 
 

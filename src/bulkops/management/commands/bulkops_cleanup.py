@@ -23,7 +23,10 @@ class Command(BaseCommand):
     ) -> None:
         days = settings.RETENTION_DAYS if days is None else days
         cutoff = timezone.now() - timedelta(days=days)
-        expired = BulkTask.objects.filter(status__in=BulkTask.FINISHED, finished_at__lt=cutoff)
+        # Shards go with their parent (cascade); they share its upload, which it deletes.
+        expired = BulkTask.objects.filter(
+            status__in=BulkTask.FINISHED, finished_at__lt=cutoff, shard_of__isnull=True
+        )
         if dry_run:
             self.stdout.write(f"{expired.count()} tasks would be deleted.")
             return
