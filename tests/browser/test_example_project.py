@@ -212,7 +212,10 @@ def test_customers_import_a_sample_workbook_and_export_them(
     page.get_by_text("Select all 6,995 matching").click()
     page.get_by_role("button", name="Export").click()
     page.get_by_text("Export: 6,995 customers?").wait_for()
-    page.get_by_role("button", name="Run").click()
+    # The export's own step: a format (.xlsx first) and the columns, then its button.
+    panel = page.locator("#bulkops-panel")
+    assert panel.get_by_label("Format").input_value() == "xlsx"
+    panel.locator(".bulkops-confirm").click()
     download = page.locator(".bulkops-progress a", has_text="Download file")
     download.wait_for(timeout=60_000)
     with page.expect_download() as exported:
