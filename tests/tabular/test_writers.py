@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from bulkops.tabular import neutralize, open_table, write_csv, write_error_report, write_xlsx
+from bulkops.tabular.cells import ErrorCell
 from bulkops.tabular.writers import ERRORS_HEADER, export_value
 
 
@@ -158,3 +159,43 @@ def test_error_report_round_trip() -> None:
     sheet = openpyxl.load_workbook(buffer).active
     assert sheet is not None
     assert sheet["A3"].data_type == "s"  # the typed "=cmd" stays text, never a formula
+
+
+def test_error_report_keeps_every_type_and_the_look() -> None:
+    headers = ["Text", "Int", "Float", "Bool", "Date", "When", "Time", "Span", "Money", "Bad"]
+    values: list[Any] = [
+        "a & b <c>\r\nd",
+        7,
+        0.1,
+        True,
+        datetime.date(1900, 2, 28),
+        datetime.datetime(2024, 2, 29, 8, 30, 15),
+        datetime.time(8, 30),
+        datetime.timedelta(hours=30),
+        Decimal("12.50"),
+        ErrorCell("#DIV/0!", "J2"),
+    ]
+    buffer = io.BytesIO()
+    assert write_error_report(buffer, headers, [(2, values, ["one", "two"])]) == 1
+    buffer.seek(0)
+    with open_table(buffer, filename="errors.xlsx") as table:
+        (_, got), *rest = list(table.rows())
+    assert not rest
+    assert got[:9] == [
+        "a & b <c>\r\nd",
+        7,
+        0.1,
+        True,
+        datetime.date(1900, 2, 28),
+        datetime.datetime(2024, 2, 29, 8, 30, 15),
+        datetime.time(8, 30),
+        datetime.timedelta(hours=30),
+        12.5,
+    ]
+    assert str(got[9]) == "#DIV/0!" and got[10] == "one\ntwo"
+    buffer.seek(0)
+    sheet = openpyxl.load_workbook(buffer).active
+    assert sheet is not None
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].font.b and not sheet["A2"].font.b
+    assert sheet["K2"].font.color.rgb == "FF9C0006" and sheet["K2"].alignment.wrap_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from bulkops.permissions import has_model_permission
 from bulkops.registry import register
 from bulkops.tabular import Limits, Table, TableError, open_table, write_error_report
 from bulkops.tabular.definition import ImportDefinition, RowError, definition_for
+from bulkops.tabular.failed import FailedRow, FailedRows
 from bulkops.tabular.sniff import estimate_rows
 
 if TYPE_CHECKING:
@@ -223,23 +224,49 @@ class ImportOperation(Operation):
     # Running -------------------------------------------------------------------------
     def run(self, ctx: RunContext) -> dict[str, Any]:
         params = ctx.params
+        dry_run = bool(params.get("dry_run"))
+        # Rows committed before a restart were met by an earlier process: the report
+        # reads those (and only those) from the file again.
+        start = int(ctx.checkpoint.get("offset", 0))
         ctx.progress(stage=texts.gettext("Reading the file"), force=True)
-        with open_input(ctx.task) as table:
-            bound, writer = bind_task(ctx.task, table, using=ctx.db)
-            dry_run = bool(params.get("dry_run"))
-            try:
-                ctx.set_total(_part_size(ctx, table))
-                if params.get("atomic") and not dry_run:
-                    return self._run_atomic(ctx, table, bound, writer)
-                self._pass(ctx, table, bound, writer, dry_run=dry_run)
-            finally:
-                writer.close()
-        # A checked all-or-nothing import with a failing row will write nothing: say so.
-        refused = dry_run and bool(params.get("atomic")) and ctx.task.failed_count > 0
-        return self._finish(ctx, dry_run=dry_run, nothing_written=refused)
+        with FailedRows() as failed:
+            with open_input(ctx.task) as table:
+                bound, writer = bind_task(ctx.task, table, using=ctx.db)
+                headers, stem = list(table.headers), PurePath(table.filename).stem
+                try:
+                    ctx.set_total(_part_size(ctx, table))
+                    if params.get("atomic") and not dry_run:
+                        refused = self._run_atomic(ctx, table, bound, writer, failed)
+                    else:
+                        self._pass(ctx, table, bound, writer, failed, dry_run=dry_run)
+                        # A checked all-or-nothing import with a failing row will write
+                        # nothing: say so.
+                        refused = (
+                            dry_run and bool(params.get("atomic")) and ctx.task.failed_count > 0
+                        )
+                finally:
+                    writer.close()
+            # The table (a whole parsed sheet, for calamine) is closed before the report.
+            del table, bound
+            return self._finish(
+                ctx,
+                failed,
+                headers,
+                stem or "import",
+                start=start,
+                nothing_written=refused,
+                dry_run=dry_run,
+            )
 
     def _pass(
-        self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter, *, dry_run: bool
+        self,
+        ctx: RunContext,
+        table: Table,
+        bound: Any,
+        writer: ChunkWriter,
+        failed: FailedRows,
+        *,
+        dry_run: bool,
     ) -> None:
         """Every row through cleaning and the writer, chunk by chunk, resumable.
 
@@ -256,7 +283,10 @@ class ImportOperation(Operation):
         prefetcher = Prefetcher(_part(ctx, table), bound, ctx.chunk_size)
         for batch in ctx.batches(prefetcher):
             with batch:
-                self._apply(batch, bound, writer, prefetcher, dry_run=dry_run)
+                found = self._apply(batch, bound, writer, prefetcher, dry_run=dry_run)
+            # Kept once committed: a batch that rolls back is not part of the report.
+            for row in found:
+                failed.add(*row)
 
     def _remember(
         self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter, offset: int
@@ -276,7 +306,8 @@ class ImportOperation(Operation):
         prefetcher: Prefetcher | None = None,
         *,
         dry_run: bool = False,
-    ) -> None:
+    ) -> list[FailedRow]:
+        """Clean and write one batch; returns its failed rows for the report."""
         if prefetcher is None:
             cleaned = bound.clean_chunk(batch.items)
         else:
@@ -298,28 +329,39 @@ class ImportOperation(Operation):
             messages[row.row].append(RowError(row.row, None, message))
             values[row.row] = row.values
         headers = bound.headers
+        found: list[FailedRow] = []
         for number in sorted(messages):
-            _record(batch, number, messages[number], _json_values(headers, values.get(number, [])))
+            original = values.get(number, [])
+            _record(batch, number, messages[number], _json_values(headers, original))
+            with translation.override(report_language(batch.ctx.task)):
+                lines = [
+                    line
+                    for e in messages[number]
+                    for line in report_lines(e.column, str(e.message))
+                ]
+            found.append((number, list(original), lines))
         batch.succeeded(written.created + written.updated)
         batch.skipped(written.skipped)
         state = batch.state
         state["created"] = int(state.get("created", 0)) + written.created
         state["updated"] = int(state.get("updated", 0)) + written.updated
+        return found
 
     def _run_atomic(
-        self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter
-    ) -> dict[str, Any]:
-        # All or nothing: first the dry run over every row (it records every failing row,
-        # with the import's own messages); only a clean file is then written, in one
+        self, ctx: RunContext, table: Table, bound: Any, writer: ChunkWriter, failed: FailedRows
+    ) -> bool:
+        """All or nothing; True when a failing row refused the whole file."""
+        # First the dry run over every row (it records every failing row, with the
+        # import's own messages); only a clean file is then written, in one
         # transaction, by a fresh writer.
         if not ctx.checkpoint.get("written"):
-            self._pass(ctx, table, bound, writer, dry_run=True)
+            self._pass(ctx, table, bound, writer, failed, dry_run=True)
         if ctx.task.failed_count:
             ctx.void_successes()
             ctx.progress(stage=texts.gettext("Nothing imported"), force=True)
-            return self._finish(ctx, nothing_written=True)
+            return True
         if ctx.checkpoint.get("written"):
-            return self._finish(ctx)
+            return False
         ctx.progress(stage=texts.gettext("Importing"), force=True)
         fresh = ChunkWriter(
             writer.model,
@@ -353,10 +395,18 @@ class ImportOperation(Operation):
                 ctx.save_checkpoint(written=True, created=created, updated=updated)
         finally:
             fresh.close()
-        return self._finish(ctx)
+        return False
 
     def _finish(
-        self, ctx: RunContext, *, nothing_written: bool = False, dry_run: bool = False
+        self,
+        ctx: RunContext,
+        failed: FailedRows,
+        headers: list[str],
+        stem: str,
+        *,
+        start: int = 0,
+        nothing_written: bool = False,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         task = ctx.task
         state = ctx.checkpoint
@@ -374,7 +424,7 @@ class ImportOperation(Operation):
         }
         if task.failed_count and not ctx.shard:
             ctx.progress(stage=texts.gettext("Writing the error report"), force=True)
-            result["error_report"] = save_error_report(ctx)
+            result["error_report"] = save_error_report(ctx, failed, headers, stem, start=start)
         ctx.progress(stage=texts.gettext("Done"), force=True)
         return result
 
@@ -414,7 +464,13 @@ def _record(batch: Batch, number: int, errors: list[RowError], values: dict[str,
     batch.error(message, row=number, field=columns, values=values)
 
 
-def report_lines(field: str, message: str) -> list[str]:
+def report_language(task: BulkTask) -> str | None:
+    """The error report is a file, written once: in the language of whoever started the
+    import (the pages render each reader's own)."""
+    return str(task.params.get("language") or "") or translation.get_language()
+
+
+def report_lines(field: str | None, message: str) -> list[str]:
     if "\n" in message or not field:
         return message.split("\n")
     return [str(texts.gettext('Column "%(column)s": %(message)s', column=field, message=message))]
@@ -441,23 +497,39 @@ def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def save_error_report(ctx: RunContext) -> str:
-    """Write the failed rows, exactly as uploaded, with their errors; store as result_file."""
-    task = ctx.task
-    language = task.params.get("language") or translation.get_language()
+def save_error_report(
+    ctx: RunContext, failed: FailedRows, headers: list[str], stem: str, *, start: int = 0
+) -> str:
+    """Write every failed row, exactly as uploaded, with its errors; store as result_file.
+
+    The rows come from ``failed``, kept while importing. Only after a restart are the
+    rows before it (``start``, committed by an earlier process) read from the file again,
+    and only as far as the restart; of those, the report holds the ones with a stored
+    error (all of them unless the task met more than ``MAX_ERRORS``).
+    """
+    with translation.override(report_language(ctx.task)):
+        labels = {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
+    with tempfile.TemporaryFile() as out:
+        if start:
+            with open_input(ctx.task) as table:
+                rows = chain(_failed_before(ctx.task, table, start), failed)
+                write_error_report(out, headers, rows, **labels)  # type: ignore[arg-type]
+        else:
+            write_error_report(out, headers, failed, **labels)  # type: ignore[arg-type]
+        out.seek(0)
+        return ctx.save_result_file(f"{stem}-errors.xlsx", File(out))
+
+
+def _failed_before(task: BulkTask, table: Table, start: int) -> Iterator[FailedRow]:
     messages: dict[int, list[str]] = defaultdict(list)
-    with translation.override(language):
-        for error in task.errors.exclude(row=None).only("row", "field", "message", "message_data"):
+    errors = task.errors.exclude(row=None).only("row", "field", "message", "message_data")
+    with translation.override(report_language(task)):
+        for error in errors:
             shown = error.get_message_display()
             messages[int(error.row or 0)].extend(report_lines(error.field, shown))
-        labels = {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
-    with open_input(task) as table, tempfile.TemporaryFile() as out:
-        wanted = messages.keys()
-        rows = ((n, v, messages[n]) for n, v in table.rows() if n in wanted)
-        write_error_report(out, table.headers, rows, **labels)  # type: ignore[arg-type]
-        out.seek(0)
-        stem = PurePath(table.filename).stem or "import"
-        return ctx.save_result_file(f"{stem}-errors.xlsx", File(out))
+    for number, values in islice(table.rows(), start):
+        if number in messages:
+            yield number, values, messages[number]
 
 
 register(ImportOperation)

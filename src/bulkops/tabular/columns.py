@@ -26,6 +26,7 @@ from . import converters
 from .cells import CellValue, cell_text
 from .columnwise import (  # noqa: F401  (ManyCleaner, many_cleaner: re-exported)
     ManyCleaner,
+    aware_many,
     many_cleaner,
     memo_many,
     number_many,
@@ -339,6 +340,8 @@ def build_cleaner(
     elif column.converter is None and isinstance(target, models.DecimalField | models.IntegerField):
         integer = isinstance(target, models.IntegerField)
         clean.many = number_many(clean, checks, integer=integer)  # type: ignore[attr-defined]
+    elif make_aware and column.converter is None:
+        clean.many = aware_many(clean, checks)  # type: ignore[attr-defined]
     else:
         clean.many = ready_many(clean, ready_types, checks)  # type: ignore[attr-defined]
     return clean

@@ -81,6 +81,11 @@ class CalamineTable(Table):
     def rows(self, *, after: int = 0) -> Iterator[Row]:
         return self._shape(self._records(), after)
 
+    def close(self) -> None:
+        super().close()
+        # The parsed sheet holds every cell: never keep it past the table's use.
+        self.__dict__.pop("_sheet", None)
+
 
 class OpenpyxlTable(Table):
     """Streams .xlsx in constant memory; slower than calamine but reads what it cannot."""

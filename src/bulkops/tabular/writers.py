@@ -216,38 +216,10 @@ def write_error_report(
     written with their original types so that fixing the rows and uploading the
     file again imports them; text is stored as text, never as a formula.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
+    from .report import write_report_xlsx
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
-    bold = Font(bold=True)
-    red = Font(color="9C0006")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    header_cells = []
-    for header in [*headers, errors_header]:
-        cell = WriteOnlyCell(sheet, value=_xlsx_text(str(header)))
-        cell.font = bold
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    sheet.freeze_panes = "A2"
-    written = 0
-    for _number, values, messages in failed_rows:
-        cells = []
-        for value in list(values)[: len(headers)]:
-            cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # keep the typed text; never evaluate it
-            cells.append(cell)
-        cells.extend(WriteOnlyCell(sheet, value=None) for _ in range(len(headers) - len(cells)))
-        note = WriteOnlyCell(sheet, value=_xlsx_text("\n".join(messages)))
-        note.font = red
-        note.alignment = wrap
-        cells.append(note)
-        sheet.append(cells)
-        written += 1
-    workbook.save(dest)  # type: ignore[arg-type]
-    return written
+    width = len(headers)
+    rows = ((list(values)[:width], "\n".join(messages)) for _, values, messages in failed_rows)
+    return write_report_xlsx(
+        dest, [*headers, errors_header], rows, sheet_title=sheet_title[:31], clean=_xlsx_text
+    )
