@@ -143,8 +143,22 @@ def test_row_errors_are_paginated_with_original_values(
 
     assert page["count"] == 5
     assert page["results"] == [
-        {"row": 4, "ref": "", "field": "value", "message": "bad 4", "values": {"v": 4}},
-        {"row": 5, "ref": "", "field": "value", "message": "bad 5", "values": {"v": 5}},
+        {
+            "row": 4,
+            "ref": "",
+            "field": "value",
+            "message": "bad 4",
+            "message_data": None,
+            "values": {"v": 4},
+        },
+        {
+            "row": 5,
+            "ref": "",
+            "field": "value",
+            "message": "bad 5",
+            "message_data": None,
+            "values": {"v": 5},
+        },
     ]
 
 

@@ -125,8 +125,13 @@ def test_the_sdist_ships_no_test_suite_and_the_wheel_only_what_exists(dist: Path
         "bulkops/templates/bulkops/email/task_finished.txt",
         "bulkops/migrations/0001_initial.py",
         "bulkops/migrations/0007_task_notes.py",
+        "bulkops/migrations/0009_17_message_ids.py",
     ):
         assert expected in wheel_names
+    # The translations ship compiled (Django reads the .mo) and as source for translators.
+    for language in ("es", "pt_BR", "fr", "de"):
+        for suffix in ("po", "mo"):
+            assert f"bulkops/locale/{language}/LC_MESSAGES/django.{suffix}" in wheel_names
     assert not [n for n in wheel_names if n.startswith("tests/")]
     # Extras a user needs; the contributors' tools are dependency groups, not published.
     extras = set(re.findall(r"^Provides-Extra: (.+)$", metadata, re.M))

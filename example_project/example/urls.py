@@ -13,6 +13,8 @@ urlpatterns = [
     path("demo-job/", views.start_demo_job, name="demo-job"),
     path("api-demo/", views.api_demo, name="api-demo"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # The language switch at the foot of every page posts here (Django's set_language).
+    path("i18n/", include("django.conf.urls.i18n")),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="example/login.html"),

@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from bulkops import lifecycle, selection
+from bulkops import lifecycle, selection, texts
 from bulkops.backends import get_backend
 from bulkops.conf import settings
 from bulkops.exceptions import NothingSelected, TaskConflict
@@ -33,7 +33,7 @@ def submit(
     model: type[models.Model] | str | None = None,
     params: dict[str, Any] | None = None,
     input_file: File[Any] | None = None,
-    label: str = "",
+    label: texts.Text | str = "",
     sync_threshold: int | None = None,
     parent: BulkTask | None = None,
     check_permission: bool = True,
@@ -93,9 +93,7 @@ def submit(
         task.lock_key = lock_key(model, lock_scope)
     if input_file is not None:
         task.input_file.save(_basename(input_file.name or "upload"), input_file, save=False)
-    task.label = label or operation.get_label(task)
-    if len(task.label) > 255:  # a long uploaded file name must not break the insert
-        task.label = task.label[:254] + "…"
+    task.set_text("label", label or operation.get_label(task))
     task.total = operation.get_total(task)
     if task.lock_key:
         _raise_if_locked(task.lock_key)
@@ -152,8 +150,12 @@ def _raise_if_locked(key: str, *, exclude: Any = None) -> None:
         holder = BulkTask.objects.unfinished().filter(lock_key=key).exclude(pk=exclude).first()
     if holder is not None:
         raise TaskConflict(
-            f"Another bulk task is still working on these rows ({holder}, {holder.status}); "
-            "wait for it to finish or cancel it, then try again.",
+            texts.gettext(
+                "Another bulk task is still working on these rows (%(task)s, %(state)s); "
+                "wait for it to finish or cancel it, then try again.",
+                task=str(holder),
+                state=texts.label(BulkTask.Status(holder.status).label),
+            ),
             task=holder,
         )
 
@@ -206,10 +208,17 @@ def retry(task: BulkTask) -> BulkTask:
         _raise_if_locked(task.lock_key, exclude=task.pk)
         raise
     if not updated:
-        raise ValueError("Only a failed, cancelled or stalled task can be retried.")
+        raise ValueError(gettext("Only a failed, cancelled or stalled task can be retried."))
     task.refresh_from_db()
     transaction.on_commit(partial(_dispatch, task.pk, False), using=task._state.db)
     return task
+
+
+def _failed_rows_label(task: BulkTask) -> texts.Text | str:
+    if not task.label:
+        return ""
+    label = texts.restored(task.label, task.label_data)
+    return texts.gettext("%(label)s (failed rows)", label=label)
 
 
 def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
@@ -223,17 +232,19 @@ def retry_failed(task: BulkTask, *, user: UserLike | None = None) -> BulkTask:
 
     queryset = task.get_queryset()
     if not task.is_finished or not task.failed_count or queryset is None:
-        raise ValueError("Only a finished task over a selection, with failed rows, can do this.")
+        raise ValueError(
+            gettext("Only a finished task over a selection, with failed rows, can do this.")
+        )
     refs = task.errors.exclude(ref="").values_list("ref", flat=True)
     pks = clean_pks(queryset.model, refs)
     if not pks:
-        raise ValueError("The failed rows of this task have no references to retry.")
+        raise ValueError(gettext("The failed rows of this task have no references to retry."))
     return submit(
         task.operation,
         user=user,
         queryset=queryset.filter(pk__in=pks),
         params={k: v for k, v in task.params.items() if k != "time_limit"},
-        label=f"{task.label} (failed rows)"[:255] if task.label else "",
+        label=_failed_rows_label(task),
         parent=task,
         permission=task.permission or None,
     )

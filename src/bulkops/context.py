@@ -13,14 +13,20 @@ from typing import TYPE_CHECKING, Any
 from django.core.files import File
 from django.db import models, transaction
 
-from bulkops import lifecycle
+from bulkops import lifecycle, texts
 from bulkops.conf import settings
 from bulkops.exceptions import TaskCancelled, TaskTimeLimitExceeded
 from bulkops.models import BulkTask, BulkTaskError
 from bulkops.operations.pacing import Pacer
+from bulkops.texts import Text
 
 if TYPE_CHECKING:
     from bulkops.operations.base import Operation
+
+
+def _text(message: Text | str) -> Text | str:
+    return message if isinstance(message, Text) else str(message)
+
 
 COUNTS = ("processed", "succeeded_count", "failed_count", "skipped_count")
 # Checkpoint keys batches() keeps its position in (a queryset's last pk, a row offset).
@@ -29,7 +35,7 @@ POSITION_KEYS = ("after_pk", "offset")
 
 @dataclass
 class RowError:
-    message: str
+    message: Text | str
     row: int | None = None
     ref: str = ""
     field: str = ""
@@ -80,7 +86,7 @@ class Batch:
 
     def error(
         self,
-        message: str,
+        message: Text | str,
         *,
         row: int | None = None,
         ref: Any = "",
@@ -89,7 +95,7 @@ class Batch:
     ) -> None:
         """Record one failed input row; it is saved with the batch, or not at all."""
         self.failed_count += 1
-        self.errors.append(RowError(str(message), row, str(ref), field, values or {}))
+        self.errors.append(RowError(_text(message), row, str(ref), field, values or {}))
 
     def __enter__(self) -> Batch:
         if self.pacer is not None:
@@ -256,8 +262,8 @@ class RunContext:
     def progress(
         self,
         *,
-        message: str | None = None,
-        stage: str | None = None,
+        message: Text | str | None = None,
+        stage: Text | str | None = None,
         advance: int = 0,
         succeeded: int = 0,
         force: bool = False,
@@ -268,9 +274,9 @@ class RunContext:
         written), so the counts mean the same as a batch's.
         """
         if message is not None:
-            self.task.message = message
+            self.task.set_text("message", message)
         if stage is not None:
-            self.task.stage = stage
+            self.task.set_text("stage", stage)
         self.task.processed += advance
         self.task.succeeded_count += succeeded
         self._dirty = True
@@ -304,9 +310,9 @@ class RunContext:
         self.checkpoint.update(state)
         self._write(checkpoint=self._checkpoint_value(self.checkpoint))
 
-    def error(self, message: str, **kwargs: Any) -> None:
+    def error(self, message: Text | str, **kwargs: Any) -> None:
         """Record a row error outside any batch, at once."""
-        row_error = RowError(str(message), **kwargs)
+        row_error = RowError(_text(message), **kwargs)
         self.task.failed_count += 1
         self._error_rows = self._stored_errors() + self._save_errors([row_error])
         self._write(failed_count=self.task.failed_count)
@@ -315,8 +321,14 @@ class RunContext:
         """Raise if the user asked to cancel or the time limit has passed."""
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise TaskTimeLimitExceeded(
-                f"Stopped after the time limit of {self.time_limit:g} s; "
-                f"{self.task.processed} rows were committed before it."
+                texts.ngettext(
+                    "Stopped after the time limit of %(limit)s s; %(count)s row was "
+                    "committed before it.",
+                    "Stopped after the time limit of %(limit)s s; %(count)s rows were "
+                    "committed before it.",
+                    self.task.processed,
+                    limit=float(self.time_limit or 0),
+                )
             )
         if lifecycle.cancel_was_requested(self.task):
             raise TaskCancelled()
@@ -334,10 +346,12 @@ class RunContext:
                 row=e.row,
                 ref=e.ref[:255],
                 field=e.field[:255],
-                message=e.message,
+                message=stored[0],
+                message_data=stored[1],
                 values=e.values,
             )
             for e in errors[:room]
+            for stored in [texts.stored(e.message)]
         ]
         if rows:
             BulkTaskError.objects.using(self.db).bulk_create(rows)
@@ -362,9 +376,7 @@ class RunContext:
         }
         batch.saved_errors = self._save_errors(batch.errors) if batch.errors else 0
         batch.checkpoint = {"state": batch.state, "counts": batch.counts}
-        self._write(
-            checkpoint=batch.checkpoint, message=task.message, stage=task.stage, **batch.counts
-        )
+        self._write(checkpoint=batch.checkpoint, **self._text_fields(), **batch.counts)
 
     def _after_commit(self, batch: Batch) -> None:
         for name, value in batch.counts.items():
@@ -388,11 +400,19 @@ class RunContext:
         if self._dirty:
             self._write(**self._progress_fields())
 
-    def _progress_fields(self) -> dict[str, Any]:
+    def _text_fields(self) -> dict[str, Any]:
         task = self.task
         return {
             "message": task.message,
+            "message_data": task.message_data,
             "stage": task.stage,
+            "stage_data": task.stage_data,
+        }
+
+    def _progress_fields(self) -> dict[str, Any]:
+        task = self.task
+        return {
+            **self._text_fields(),
             "processed": task.processed,
             "succeeded_count": task.succeeded_count,
         }

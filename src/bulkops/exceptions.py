@@ -2,9 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from bulkops.texts import Text
+
 
 class BulkOpsError(Exception):
     """Base class for errors raised by bulkops."""
+
+    @property
+    def text(self) -> Text | None:
+        """The message as a message id (bulkops.texts), when it was raised with one."""
+        return self.args[0] if self.args and isinstance(self.args[0], Text) else None
 
 
 class UnknownOperation(BulkOpsError, LookupError):
@@ -25,7 +32,7 @@ class TaskConflict(BulkOpsError):
     ``task`` is that task when it could be read (the user may not be allowed to see it).
     """
 
-    def __init__(self, message: str, *, task: Any = None) -> None:
+    def __init__(self, message: Text | str, *, task: Any = None) -> None:
         super().__init__(message)
         self.task = task
 

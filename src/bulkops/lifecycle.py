@@ -31,7 +31,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from bulkops import signals
+from bulkops import signals, texts
 from bulkops.conf import settings
 from bulkops.exceptions import TaskLeaseLost
 from bulkops.liveness import holder_is_dead, worker_id
@@ -80,8 +80,7 @@ def claim(task_id: Any) -> BulkTask | None:
             heartbeat_at=now,
             worker=worker_id(),
             attempts=F("attempts") + 1,
-            message="",
-            stage="",
+            **texts.fields(message="", stage=""),
         )
     )
     if not updated:
@@ -127,7 +126,9 @@ def beat(task: BulkTask) -> bool:
     return bool(updated) or held(task, db).exists()
 
 
-def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None) -> None:
+def finish(
+    task: BulkTask, status: str, *, message: texts.Text | str = "", result: Any = None
+) -> None:
     """End the held task: final status, outcome, counts and message in one UPDATE.
 
     The stage is cleared (it described work that is over); the message is what the
@@ -136,9 +137,9 @@ def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None
     now = timezone.now()
     task.status = status
     task.finished_at = now
-    task.stage = ""
+    task.set_text("stage", "")
     if message or status != Status.SUCCEEDED:
-        task.message = message
+        task.set_text("message", message)
     if result is not None:
         task.result = result
     if status == Status.SUCCEEDED and task.total is None:
@@ -156,7 +157,9 @@ def finish(task: BulkTask, status: str, *, message: str = "", result: Any = None
             "outcome",
             "finished_at",
             "message",
+            "message_data",
             "stage",
+            "stage_data",
             "result",
             "total",
             "processed",
@@ -193,7 +196,7 @@ def request_cancel(task: BulkTask) -> bool:
         outcome=BulkTask.Outcome.CANCELLED,
         cancel_requested=True,
         finished_at=now,
-        message="Cancelled before it started.",
+        **texts.fields(message=texts.gettext("Cancelled before it started.")),
     ):
         task.refresh_from_db()
         _finished(task)
@@ -226,8 +229,10 @@ def requeue(task: BulkTask) -> bool:
             outcome="",
             cancel_requested=False,
             finished_at=None,
-            message="Queued again; resuming from the last committed chunk.",
-            stage="",
+            **texts.fields(
+                message=texts.gettext("Queued again; resuming from the last committed chunk."),
+                stage="",
+            ),
             worker="",
         )
     )
@@ -255,10 +260,15 @@ def mark_stalled(task: BulkTask) -> bool:
             outcome=BulkTask.Outcome.FAILED,
             finished_at=timezone.now(),
             worker="",
-            stage="",
-            message=(
-                "Stalled: the worker stopped reporting. Retry resumes after the last "
-                f"committed chunk ({task.processed} rows)."
+            **texts.fields(
+                stage="",
+                message=texts.ngettext(
+                    "Stalled: the worker stopped reporting. Retry resumes after the last "
+                    "committed chunk (%(count)s row).",
+                    "Stalled: the worker stopped reporting. Retry resumes after the last "
+                    "committed chunk (%(count)s rows).",
+                    task.processed,
+                ),
             ),
         )
     if not updated:
@@ -285,7 +295,9 @@ def enqueue_failed(task_id: Any, error: Exception) -> None:
         status=Status.FAILED,
         outcome=BulkTask.Outcome.FAILED,
         finished_at=timezone.now(),
-        message=f"The task could not be queued: {error}",
+        **texts.fields(
+            message=texts.gettext("The task could not be queued: %(error)s", error=str(error))
+        ),
     ):
         _finished(BulkTask.objects.get(pk=task_id))
 
@@ -297,7 +309,9 @@ def enqueued(task_id: Any, backend_id: str) -> None:
 # Sharded parents -------------------------------------------------------------------
 
 
-def hand_to_shards(task: BulkTask, new_shards: list[BulkTask], stage: str) -> list[BulkTask]:
+def hand_to_shards(
+    task: BulkTask, new_shards: list[BulkTask], stage: texts.Text | str
+) -> list[BulkTask]:
     """Write the parent's shards (first run) or requeue its unfinished ones (a retry),
     and release the parent's worker, in one transaction; return the shards to enqueue.
 
@@ -311,8 +325,9 @@ def hand_to_shards(task: BulkTask, new_shards: list[BulkTask], stage: str) -> li
         for shard in shards.filter(status__in=[Status.FAILED, Status.CANCELLED]):
             requeue(shard)
         count = shards.count()
-        write(task, shard_count=count, worker="", stage=stage, message="")
-    task.shard_count, task.worker, task.stage = count, "", stage
+        write(task, shard_count=count, worker="", **texts.fields(stage=stage, message=""))
+    task.shard_count, task.worker = count, ""
+    task.set_text("stage", stage)
     if BulkTask.objects.using(db).filter(pk=task.pk, cancel_requested=True).exists():
         # Cancelled while the shards were being written: they stop too.
         cancel_shards(task)
@@ -359,14 +374,17 @@ def settle(parent_id: Any, using: str = "default") -> bool:
         status = Status.CANCELLED
     sums = _shard_sums(parent_id, using)
     failed = next((s for s in rows if s.status == Status.FAILED), None)
-    message = {
-        Status.SUCCEEDED: "",
-        Status.CANCELLED: "Cancelled.",
-        Status.FAILED: f"Part {(failed.shard_index or 0) + 1} of {len(rows)} failed: "
-        f"{failed.message}"
-        if failed
-        else "",
-    }[status]
+    message: texts.Text | str = ""
+    if status == Status.CANCELLED:
+        message = texts.gettext("Cancelled.")
+    elif status == Status.FAILED and failed is not None:
+        reason = texts.restored(failed.message, failed.message_data)
+        message = texts.gettext(
+            "Part %(part)s of %(count)s failed: %(error)s",
+            part=(failed.shard_index or 0) + 1,
+            count=len(rows),
+            error=reason,
+        )
     fields: dict[str, Any] = {
         **sums,
         "status": status,
@@ -378,8 +396,7 @@ def settle(parent_id: Any, using: str = "default") -> bool:
         ),
         "finished_at": timezone.now(),
         "heartbeat_at": timezone.now(),
-        "stage": "",
-        "message": message,
+        **texts.fields(stage="", message=message),
         "result": _merged_results([s.result for s in rows]),
     }
     if status == Status.SUCCEEDED:

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bulkops import progress
+from bulkops import progress, texts
 from bulkops.conf import settings
 from bulkops.permissions import sees_all_tasks
 from bulkops.tabular.names import storage_name
@@ -78,6 +78,7 @@ class BulkTask(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -104,11 +105,16 @@ class BulkTask(models.Model):
 
     message = models.TextField(_("message"), blank=True)
     stage = models.CharField(_("stage"), max_length=100, blank=True)
+    # The message id and parameters behind ``message`` and ``stage`` (bulkops.texts),
+    # so each reader sees them in their own language.
+    message_data = models.JSONField(_("message id"), default=dict, blank=True, editable=False)
+    stage_data = models.JSONField(_("stage id"), default=dict, blank=True, editable=False)
+    label_data = models.JSONField(_("label id"), default=dict, blank=True, editable=False)
 
     params = models.JSONField(_("parameters"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     # The selection, written only by the server (bulkops.selection): a versioned JSON
     # form of its filters, or a stamp saying ``query`` holds a pickled ``QuerySet.query``.
-    selection = models.JSONField(default=dict, blank=True, editable=False)
+    selection = models.JSONField(_("selection"), default=dict, blank=True, editable=False)
     query = models.BinaryField(null=True, blank=True, editable=False)
     result = models.JSONField(_("result"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     input_file = models.FileField(_("input file"), upload_to=_upload_to, blank=True, max_length=500)
@@ -118,41 +124,57 @@ class BulkTask(models.Model):
 
     # Resume state, written in the same transaction as the chunk it describes.
     checkpoint = models.JSONField(
-        default=dict, blank=True, editable=False, encoder=DjangoJSONEncoder
+        _("checkpoint"), default=dict, blank=True, editable=False, encoder=DjangoJSONEncoder
     )
-    attempts = models.PositiveIntegerField(default=0, editable=False)
-    cancel_requested = models.BooleanField(default=False)
-    backend = models.CharField(max_length=255, blank=True, editable=False)
-    backend_id = models.CharField(max_length=255, blank=True, editable=False)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0, editable=False)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    backend = models.CharField(_("backend"), max_length=255, blank=True, editable=False)
+    backend_id = models.CharField(_("backend id"), max_length=255, blank=True, editable=False)
     # "host:pid" of the process that holds the task while it runs.
-    worker = models.CharField(max_length=255, blank=True, editable=False)
+    worker = models.CharField(_("worker"), max_length=255, blank=True, editable=False)
     # The permission that authorized the task when its caller chose one
     # (``app_label.codename``, or ``"*"`` for any logged-in user); blank for the
     # operation's own model permission. A retry of the failed rows checks the same.
-    permission = models.CharField(max_length=255, blank=True, editable=False)
+    permission = models.CharField(_("permission"), max_length=255, blank=True, editable=False)
     # Tasks sharing a non-blank key never run at the same time.
-    lock_key = models.CharField(max_length=255, blank=True, editable=False)
+    lock_key = models.CharField(_("lock key"), max_length=255, blank=True, editable=False)
     # The task this one retries, if any.
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+        "self",
+        verbose_name=_("retry of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
     )
     # Sharding (docs/sharding.md): a shard is a task of its own, run by the same runner,
     # whose rows are one range of its parent's input. ``shard_count`` > 0 marks a parent
     # whose work was handed to that many shards; it is finished by the last of them.
     shard_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="shards"
+        "self",
+        verbose_name=_("shard of"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="shards",
     )
-    shard_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    shard_count = models.PositiveIntegerField(default=0, editable=False)
+    shard_index = models.PositiveIntegerField(
+        _("shard number"), null=True, blank=True, editable=False
+    )
+    shard_count = models.PositiveIntegerField(_("shards"), default=0, editable=False)
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(_("heartbeat"), null=True, blank=True, editable=False)
     # Where the current attempt began (time and rows already done), so the rate and ETA
     # of a resumed task count neither the queue's wait nor the rows of earlier attempts.
-    attempt_started_at = models.DateTimeField(null=True, blank=True, editable=False)
-    attempt_start_processed = models.PositiveBigIntegerField(default=0, editable=False)
+    attempt_started_at = models.DateTimeField(
+        _("attempt started"), null=True, blank=True, editable=False
+    )
+    attempt_start_processed = models.PositiveBigIntegerField(
+        _("processed before the attempt"), default=0, editable=False
+    )
 
     objects = BulkTaskQuerySet.as_manager()
 
@@ -180,15 +202,46 @@ class BulkTask(models.Model):
                 name="bulkops_one_row_per_shard",
             ),
         ]
-        permissions = [("view_all_tasks", "Can see every user's bulk tasks")]
+        permissions = [("view_all_tasks", _("Can see every user's bulk tasks"))]
 
     def __str__(self) -> str:
-        return self.label or f"{self.operation} {self.model}".strip()
+        return self.get_label_display() or f"{self.operation} {self.model}".strip()
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("bulkops:task-detail", kwargs={"pk": self.pk})
+
+    # Texts: stored as English plus a message id, shown in the reader's language.
+
+    def set_text(self, name: str, value: texts.Text | str | None) -> None:
+        """Set ``message``, ``stage`` or ``label`` (and its message id) on this object."""
+        limit = getattr(self._meta.get_field(name), "max_length", None)
+        text, data = texts.stored(value, limit - 1 if limit else None)
+        if limit and data and len(text) == limit - 1:
+            text += "…"  # a long file name in a label must not break the insert
+        setattr(self, name, text)
+        setattr(self, f"{name}_data", data)
+
+    def get_message_display(self) -> str:
+        return texts.shown(self.message, self.message_data)
+
+    def get_stage_display(self) -> str:
+        return texts.shown(self.stage, self.stage_data)
+
+    def get_label_display(self) -> str:
+        return texts.shown(self.label, self.label_data)
+
+    def get_operation_display(self) -> str:
+        """The operation's label ("Import"), or its name when it is not registered here."""
+        from bulkops.exceptions import UnknownOperation
+        from bulkops.registry import get_operation
+
+        try:
+            label = get_operation(self.operation).label
+        except UnknownOperation:
+            label = ""
+        return str(label or self.operation)
 
     # Derived values: computed from the stored numbers, never stored themselves.
 
@@ -300,6 +353,7 @@ class BulkTaskError(models.Model):
     ref = models.CharField(_("reference"), max_length=255, blank=True)
     field = models.CharField(_("field"), max_length=255, blank=True)
     message = models.TextField(_("message"))
+    message_data = models.JSONField(_("message id"), default=dict, blank=True, editable=False)
     values = models.JSONField(
         _("original values"), default=dict, blank=True, encoder=DjangoJSONEncoder
     )
@@ -313,6 +367,9 @@ class BulkTaskError(models.Model):
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else self.ref
         return f"{where}: {self.message}"
+
+    def get_message_display(self) -> str:
+        return texts.shown(self.message, self.message_data)
 
 
 # Models kept in their own modules, registered with the app here.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bulkops import lifecycle, sharding, signals
+from bulkops import lifecycle, sharding, signals, texts
 from bulkops.context import RunContext
 from bulkops.exceptions import TaskCancelled, TaskLeaseLost
 from bulkops.heartbeat import Heartbeat
@@ -39,7 +39,7 @@ def run(task_id: Any) -> str | None:
             logger.warning("bulkops: task %s was taken over; this run stops", task_id)
             return None
         except TaskCancelled:
-            lifecycle.finish(task, Status.CANCELLED, message="Cancelled.")
+            lifecycle.finish(task, Status.CANCELLED, message=texts.gettext("Cancelled."))
         except BaseException as exc:
             lifecycle.finish(task, Status.FAILED, message=_describe(exc))
             raise
@@ -71,10 +71,17 @@ def run_in_process(task_id: Any) -> None:
         logger.exception("bulkops: task %s failed", task_id)
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException) -> texts.Text | str:
+    text_of = getattr(exc, "text", None) or (exc.args[0] if exc.args else None)
+    if isinstance(text_of, texts.Text) and type(exc).__module__.startswith("bulkops"):
+        return text_of
     if isinstance(exc, OSError):
         # str() of an OSError carries the server's absolute path: never show it to users.
-        return f"{type(exc).__name__}: {exc.strerror or 'the file could not be read or written'}"
+        if exc.strerror:
+            return f"{type(exc).__name__}: {exc.strerror}"
+        return texts.gettext(
+            "%(error)s: the file could not be read or written", error=type(exc).__name__
+        )
     text = str(exc).strip()
     if isinstance(exc, Exception) and text and type(exc).__module__.startswith("bulkops"):
         return text

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
-from bulkops import lifecycle
+from bulkops import lifecycle, texts
 from bulkops.backends import get_backend
 from bulkops.conf import settings
 from bulkops.models import BulkTask
@@ -56,14 +56,18 @@ def dispatch(task: BulkTask, operation: Operation) -> bool:
         if not plan or len(plan) < 2:
             return False
         new_shards = [_shard(task, index, part, len(plan)) for index, part in enumerate(plan)]
-        stage = f"Running in {len(plan)} parts"
+        stage = _running_in(len(plan))
     else:
-        stage = f"Running in {task.shard_count} parts"
+        stage = _running_in(task.shard_count)
     pending = lifecycle.hand_to_shards(task, new_shards, stage)
     enqueue(pending)
     # Every shard may already have ended (a retry with nothing left to do).
     lifecycle.settle(task.pk, task._state.db or "default")
     return True
+
+
+def _running_in(parts: int) -> texts.Text:
+    return texts.ngettext("Running in %(count)s part", "Running in %(count)s parts", parts)
 
 
 def enqueue(shards: list[BulkTask]) -> None:
@@ -81,13 +85,12 @@ def enqueue(shards: list[BulkTask]) -> None:
 
 
 def _shard(parent: BulkTask, index: int, part: dict[str, Any], count: int) -> BulkTask:
-    return BulkTask(
+    shard = BulkTask(
         shard_of=parent,
         shard_index=index,
         operation=parent.operation,
         owner_id=parent.owner_id,
         model=parent.model,
-        label=f"{parent.label} (part {index + 1} of {count})"[:255],
         params={**parent.params, "shard": {k: v for k, v in part.items() if k != "total"}},
         selection=parent.selection,
         query=parent.query,
@@ -97,6 +100,16 @@ def _shard(parent: BulkTask, index: int, part: dict[str, Any], count: int) -> Bu
         permission=parent.permission,
         total=part.get("total"),
     )
+    shard.set_text(
+        "label",
+        texts.gettext(
+            "%(label)s (part %(part)s of %(count)s)",
+            label=texts.restored(parent.label, parent.label_data),
+            part=index + 1,
+            count=count,
+        ),
+    )
+    return shard
 
 
 def pk_ranges(queryset: models.QuerySet[Any], total: int, count: int) -> list[dict[str, Any]]:

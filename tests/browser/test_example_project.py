@@ -204,7 +204,7 @@ def test_customers_import_a_sample_workbook_and_export_them(
     page.click("button[name=confirm]")
     summary = page.locator(".bulkops-import-summary")
     summary.wait_for(timeout=60_000)
-    assert summary.locator(".bulkops-created").inner_text() == "6995"
+    assert summary.locator(".bulkops-created").inner_text() == "6,995"
     assert summary.locator(".bulkops-failed").inner_text() == "5"
 
     # Export what was imported: filter, select all matching, Export.

@@ -130,7 +130,7 @@ def test_import_7000_rows_with_5_bad_rows_in_a_browser(
     summary = page.locator(".bulkops-import-summary")
     summary.wait_for(timeout=10_000)
     assert "running" in percents  # the bar was seen while the import ran
-    assert summary.locator(".bulkops-created").inner_text() == "6995"
+    assert summary.locator(".bulkops-created").inner_text() == "6,995"
     assert summary.locator(".bulkops-failed").inner_text() == "5"
 
     if shots:

@@ -416,7 +416,7 @@ def test_whole_column_cleaning_equals_per_cell(column_cells: list[Any], field_na
             expected_failures[index] = exc.message
     many = many_cleaner(build_cleaner(model_field, Column(), ConvertOptions()))
     values, failures = many(list(column_cells))
-    assert failures == expected_failures
+    assert {i: str(m) for i, m in failures.items()} == expected_failures
     assert [(v is SKIP, v, type(v)) for v in values] == [
         (v is SKIP, v, type(v)) for v in expected_values
     ]

@@ -42,7 +42,7 @@ def test_codepages_are_detected_and_named_in_a_notice(text: str, codec: str, exp
     delimiter = ";" if ";" in first else ","
     assert rows[0] == first.split(delimiter)
     assert rows[1] == second.split(delimiter)
-    [notice] = table.notices  # type: ignore[attr-defined]
+    [notice] = map(str, table.notices)  # type: ignore[attr-defined]
     assert "detected from its content" in notice
 
 

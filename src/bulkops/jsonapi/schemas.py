@@ -32,6 +32,16 @@ def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[s
 
 
 SCHEMAS: dict[str, Any] = {
+    # A text's message id and parameters (bulkops.texts); null for texts stored without.
+    "MessageData": {
+        "type": ["object", "null"],
+        "properties": {
+            "id": {"type": "string"},
+            "plural": {"type": "string"},
+            "count": {"type": "integer"},
+            "params": {"type": "object"},
+        },
+    },
     "Error": {
         **obj(
             {
@@ -82,7 +92,9 @@ SCHEMAS: dict[str, Any] = {
             "skipped": {"type": "integer", "minimum": 0},
             "percent": {"type": "integer", "minimum": 0, "maximum": 100},
             "stage": {"type": "string"},
+            "stage_data": ref("MessageData"),
             "message": {"type": "string"},
+            "message_data": ref("MessageData"),
             "rate": {"type": ["number", "null"]},
             "eta_seconds": {"type": ["number", "null"]},
             "elapsed_seconds": {"type": ["number", "null"]},
@@ -99,6 +111,7 @@ SCHEMAS: dict[str, Any] = {
             "ref": {"type": "string"},
             "field": {"type": "string"},
             "message": {"type": "string"},
+            "message_data": ref("MessageData"),
             "values": {"type": "object"},
         }
     ),

@@ -64,8 +64,12 @@ def task_json(task: BulkTask, request: HttpRequest | None = None) -> dict[str, A
         "failed": task.failed_count,
         "skipped": task.skipped_count,
         "percent": task.percent,
-        "stage": task.stage,
-        "message": task.message,
+        # Rendered in the reader's language; the *_data keys keep the message id and
+        # parameters for programs (empty for texts stored before they existed).
+        "stage": task.get_stage_display(),
+        "stage_data": task.stage_data or None,
+        "message": task.get_message_display(),
+        "message_data": task.message_data or None,
         "rate": round(rate, 3) if rate is not None else None,
         "eta_seconds": round(eta.total_seconds(), 1) if eta is not None else None,
         "elapsed_seconds": round(elapsed.total_seconds(), 1) if elapsed is not None else None,
@@ -82,6 +86,7 @@ def error_json(error: BulkTaskError) -> dict[str, Any]:
         "row": error.row,
         "ref": error.ref,
         "field": error.field,
-        "message": error.message,
+        "message": error.get_message_display(),
+        "message_data": error.message_data or None,
         "values": error.values or {},
     }

@@ -126,7 +126,7 @@ def task_error_report(request: HttpRequest, pk: Any) -> HttpResponse:
                 error.row if error.row is not None else "",
                 neutralize(error.ref),
                 neutralize(error.field),
-                neutralize(error.message),
+                neutralize(error.get_message_display()),
                 neutralize(values),
             ]
         )

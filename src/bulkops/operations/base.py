@@ -5,10 +5,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.db import models
+from django.utils.functional import Promise
 
+from bulkops import texts
 from bulkops.operations.steps import Confirmation, Step
 from bulkops.permissions import has_model_permission
+from bulkops.texts import Text
 from bulkops.types import UserLike
+
+StrOrPromise = str | Promise
 
 if TYPE_CHECKING:
     from bulkops.context import RunContext
@@ -24,7 +29,7 @@ class Operation:
 
     # Identity
     name: ClassVar[str] = ""
-    label: ClassVar[str] = ""
+    label: ClassVar[StrOrPromise] = ""
 
     # What the job needs and who may start it
     requires_queryset: ClassVar[bool] = False
@@ -95,10 +100,17 @@ class Operation:
         queryset = task.get_queryset()
         return None if queryset is None else queryset.count()
 
-    def get_label(self, task: BulkTask) -> str:
+    def get_label(self, task: BulkTask) -> Text | str:
+        """What the pages call the task: a text (bulkops.texts) or plain text."""
         model = task.model_class
-        label = str(self.label or self.name)
-        return f"{label} {model._meta.verbose_name_plural}" if model is not None else label
+        label = texts.label(self.label or self.name)
+        if model is None:
+            return label
+        return texts.gettext(
+            "%(operation)s %(models)s",
+            operation=label,
+            models=texts.label(model._meta.verbose_name_plural),
+        )
 
     def plan_shards(self, task: BulkTask, count: int) -> list[dict[str, Any]]:
         """The parts of ``task``'s input, as ``params["shard"]`` of each shard (plus its

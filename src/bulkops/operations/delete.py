@@ -36,6 +36,7 @@ from django.db.models.sql import Query
 from django.db.models.sql.where import WhereNode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bulkops.operations.base import Operation
 from bulkops.operations.chunks import chunk_queryset
@@ -63,7 +64,7 @@ class DeleteOperation(Operation):
     """Delete the selected rows chunk by chunk, with Django's cascade rules."""
 
     name = "delete"
-    label = "Delete"
+    label = gettext_lazy("Delete")
     requires_queryset = True
     permission = "delete"
     locks_model = True

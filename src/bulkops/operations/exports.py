@@ -13,8 +13,10 @@ from django.core.files import File
 from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst, slugify
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from bulkops import texts
 from bulkops.exceptions import BulkOpsError
 from bulkops.operations.base import Operation
 from bulkops.operations.steps import Confirmation, Step
@@ -131,7 +133,7 @@ def column_label(model: type[models.Model], path: str) -> str:
 
 class ExportOperation(Operation):
     name = "export"
-    label = "Export"
+    label = gettext_lazy("Export")
     permission = "view"
     requires_queryset = True
 
@@ -163,10 +165,12 @@ class ExportOperation(Operation):
         user: AbstractBaseUser | AnonymousUser | None,
     ) -> dict[str, Any]:
         if model is None:
-            raise ValidationError("An export needs a queryset.")
+            raise ValidationError(gettext("An export needs a queryset."))
         file_format = params.get("format", "xlsx")
         if file_format not in FORMATS:
-            raise ValidationError({"format": f"Choose one of {', '.join(FORMATS)}."})
+            raise ValidationError(
+                {"format": gettext("Choose one of %(formats)s.") % {"formats": ", ".join(FORMATS)}}
+            )
         fields = list(params.get("fields") or default_columns(model))
         headers = list(params.get("headers") or [])
         for path in fields:
@@ -176,10 +180,18 @@ class ExportOperation(Operation):
             raise ValidationError({"headers": "Give one header per field."})
         return {"format": file_format, "fields": fields, "headers": headers}
 
-    def get_label(self, task: Any) -> str:
+    def get_label(self, task: Any) -> texts.Text:
         model = task.model_class
-        plural = model._meta.verbose_name_plural if model is not None else "rows"
-        return f"Export {plural} to .{task.params.get('format', 'xlsx')}"
+        plural = (
+            texts.label(model._meta.verbose_name_plural)
+            if model is not None
+            else texts.gettext("rows")
+        )
+        return texts.gettext(
+            "Export %(models)s to .%(format)s",
+            models=plural,
+            format=task.params.get("format", "xlsx"),
+        )
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         model = ctx.model
@@ -196,7 +208,7 @@ class ExportOperation(Operation):
         queryset = ctx.queryset.order_by("pk")
         if ctx.task.total is None:
             ctx.set_total(queryset.count())
-        ctx.progress(stage="Exporting", force=True)
+        ctx.progress(stage=texts.gettext("Exporting"), force=True)
         written = 0
 
         def rows() -> Iterator[Sequence[Any]]:
@@ -230,7 +242,9 @@ class ExportOperation(Operation):
             else:
                 write_csv(out, headers, rows(), tz=tz)  # type: ignore[arg-type]
             rest = written % PROGRESS_EVERY
-            ctx.progress(advance=rest, succeeded=rest, stage="Saving the file", force=True)
+            ctx.progress(
+                advance=rest, succeeded=rest, stage=texts.gettext("Saving the file"), force=True
+            )
             out.seek(0)
             saved = ctx.save_result_file(name, File(out))
         return {"rows": written, "file": saved, "format": file_format}

@@ -12,8 +12,12 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import models, transaction
+from django.utils import translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
+from bulkops import texts
 from bulkops.conf import settings
 from bulkops.operations.base import Operation
 from bulkops.operations.prefetch import Prefetcher
@@ -116,7 +120,7 @@ class _RolledBack(Exception):  # noqa: N818 - not an error: carries a dry run's 
 
 class ImportOperation(Operation):
     name = "import"
-    label = "Import"
+    label = gettext_lazy("Import")
     permission = "add"
     # By row ranges of the stored upload; not a dry run or an all-or-nothing import.
     shardable = True
@@ -139,21 +143,26 @@ class ImportOperation(Operation):
         user: AbstractBaseUser | AnonymousUser | None,
     ) -> dict[str, Any]:
         if model is None:
-            raise ValidationError("An import needs the model to import into.")
+            raise ValidationError(gettext("An import needs the model to import into."))
         mode = params.get("mode", "upsert")
         if mode not in MODES:
-            raise ValidationError({"mode": f"Choose one of {', '.join(MODES)}."})
+            raise ValidationError(
+                {"mode": gettext("Choose one of %(modes)s.") % {"modes": ", ".join(MODES)}}
+            )
         if user is not None:
             for action in PERMISSIONS[mode]:
                 if not has_model_permission(user, model, action):
                     plural = model._meta.verbose_name_plural
-                    raise PermissionDenied(f"You may not {action} {plural}.")
+                    raise PermissionDenied(
+                        gettext("You may not %(action)s %(models)s.")
+                        % {"action": action, "models": plural}
+                    )
         definition = get_definition(model, params.get("definition"))
         key_fields = list(params.get("key_fields") or definition.key_fields)
         if mode != "create" or key_fields:
             problem = unique_key_problem(model, key_fields)
             if problem and (mode != "create"):
-                raise ValidationError({"key_fields": problem})
+                raise ValidationError({"key_fields": str(problem)})
             if problem:
                 key_fields = []
         mapping = params.get("mapping")
@@ -161,7 +170,7 @@ class ImportOperation(Operation):
             mapping = {str(int(k)): (v or None) for k, v in dict(mapping).items()}
         separator = params.get("decimal_separator") or None
         if separator not in (None, ",", "."):
-            raise ValidationError({"decimal_separator": 'Use "," or ".".'})
+            raise ValidationError({"decimal_separator": gettext('Use "," or ".".')})
         return {
             "mode": mode,
             "key_fields": key_fields,
@@ -176,6 +185,9 @@ class ImportOperation(Operation):
             "dry_run": bool(params.get("dry_run", False)),
             # The input is a table the upload step parsed (never set from user input).
             "stored": bool(params.get("stored", False)),
+            # The error report is a file, written once: in the language of whoever started
+            # the import (the pages render each reader's own).
+            "language": str(params.get("language") or translation.get_language() or ""),
         }
 
     def get_total(self, task: BulkTask) -> int | None:
@@ -201,12 +213,13 @@ class ImportOperation(Operation):
         # The stored table's row count is exact (read at upload), so ranges are exact too.
         return row_ranges(task.total or 0, count)
 
-    def get_label(self, task: BulkTask) -> str:
+    def get_label(self, task: BulkTask) -> texts.Text:
         model = task.model_class
         name = task.params.get("filename") or ""
-        plural = model._meta.verbose_name_plural if model is not None else ""
-        verb = "Check" if task.params.get("dry_run") else "Import"
-        return f"{verb} {plural} from {name}".strip()
+        plural = texts.label(model._meta.verbose_name_plural) if model is not None else ""
+        if task.params.get("dry_run"):
+            return texts.gettext("Check %(models)s from %(file)s", models=plural, file=name)
+        return texts.gettext("Import %(models)s from %(file)s", models=plural, file=name)
 
     # Running -------------------------------------------------------------------------
     def run(self, ctx: RunContext) -> dict[str, Any]:
@@ -215,7 +228,7 @@ class ImportOperation(Operation):
         # Rows committed before a restart were met by an earlier process: the report
         # reads those (and only those) from the file again.
         start = int(ctx.checkpoint.get("offset", 0))
-        ctx.progress(stage="Reading the file", force=True)
+        ctx.progress(stage=texts.gettext("Reading the file"), force=True)
         with FailedRows() as failed:
             with open_input(ctx.task) as table:
                 bound, writer = bind_task(ctx.task, table, using=ctx.db)
@@ -265,7 +278,8 @@ class ImportOperation(Operation):
         offset = int(ctx.checkpoint.get("offset", 0))
         if offset and writer.remembers:
             self._remember(ctx, table, bound, writer, offset)
-        ctx.progress(stage="Checking every row" if dry_run else "Importing", force=True)
+        stage = texts.gettext("Checking every row") if dry_run else texts.gettext("Importing")
+        ctx.progress(stage=stage, force=True)
         prefetcher = Prefetcher(_part(ctx, table), bound, ctx.chunk_size)
         for batch in ctx.batches(prefetcher):
             with batch:
@@ -279,7 +293,7 @@ class ImportOperation(Operation):
     ) -> None:
         # A resumed run has a fresh writer: feed it the keys of the rows committed before,
         # so a repeat that straddles the restart is still "an earlier row", not an update.
-        ctx.progress(stage="Resuming", force=True)
+        ctx.progress(stage=texts.gettext("Resuming"), force=True)
         rows = islice(_part(ctx, table), offset)
         for chunk in _chunks(rows, ctx.chunk_size):
             writer.remember(bound.clean_chunk(chunk).rows)
@@ -319,7 +333,12 @@ class ImportOperation(Operation):
         for number in sorted(messages):
             original = values.get(number, [])
             _record(batch, number, messages[number], _json_values(headers, original))
-            lines = [line for e in messages[number] for line in report_lines(e.column, e.message)]
+            with translation.override(report_language(batch.ctx.task)):
+                lines = [
+                    line
+                    for e in messages[number]
+                    for line in report_lines(e.column, str(e.message))
+                ]
             found.append((number, list(original), lines))
         batch.succeeded(written.created + written.updated)
         batch.skipped(written.skipped)
@@ -339,11 +358,11 @@ class ImportOperation(Operation):
             self._pass(ctx, table, bound, writer, failed, dry_run=True)
         if ctx.task.failed_count:
             ctx.void_successes()
-            ctx.progress(stage="Nothing imported", force=True)
+            ctx.progress(stage=texts.gettext("Nothing imported"), force=True)
             return True
         if ctx.checkpoint.get("written"):
             return False
-        ctx.progress(stage="Importing", force=True)
+        ctx.progress(stage=texts.gettext("Importing"), force=True)
         fresh = ChunkWriter(
             writer.model,
             mode=writer.mode,
@@ -364,8 +383,10 @@ class ImportOperation(Operation):
                     if problem:
                         # The table changed since the check: keep the promise, write nothing.
                         raise TableError(
-                            f"Row {problem[0].row}: {problem[0].message} "
-                            "Nothing was imported (all-or-nothing).",
+                            texts.gettext(
+                                "%(error)s Nothing was imported (all-or-nothing).",
+                                error=problem[0].text,
+                            ),
                             code="atomic_failed",
                         )
                     created += written.created
@@ -402,9 +423,9 @@ class ImportOperation(Operation):
             "dry_run": dry_run,
         }
         if task.failed_count and not ctx.shard:
-            ctx.progress(stage="Writing the error report", force=True)
+            ctx.progress(stage=texts.gettext("Writing the error report"), force=True)
             result["error_report"] = save_error_report(ctx, failed, headers, stem, start=start)
-        ctx.progress(stage="Done", force=True)
+        ctx.progress(stage=texts.gettext("Done"), force=True)
         return result
 
 
@@ -425,22 +446,34 @@ def _part_size(ctx: RunContext, table: Table) -> int | None:
     return int(stop) - int(start)
 
 
-def _short(error: RowError) -> str:
-    return f'Column "{error.column}": {error.message}' if error.column else error.message
+def _short(error: RowError) -> texts.Text | str:
+    if not error.column:
+        return error.message
+    return texts.gettext(
+        'Column "%(column)s": %(message)s', column=error.column, message=error.message
+    )
 
 
 def _record(batch: Batch, number: int, errors: list[RowError], values: dict[str, Any]) -> None:
     """One stored error per failed row; ``field`` names the columns at fault."""
     # The task pages show "Row 17, Email: <message>", so a single message stays bare.
-    message = errors[0].message if len(errors) == 1 else "\n".join(_short(e) for e in errors)
+    message = (
+        errors[0].message if len(errors) == 1 else texts.join([_short(e) for e in errors], "\n")
+    )
     columns = ", ".join(dict.fromkeys(e.column for e in errors if e.column))
     batch.error(message, row=number, field=columns, values=values)
+
+
+def report_language(task: BulkTask) -> str | None:
+    """The error report is a file, written once: in the language of whoever started the
+    import (the pages render each reader's own)."""
+    return str(task.params.get("language") or "") or translation.get_language()
 
 
 def report_lines(field: str | None, message: str) -> list[str]:
     if "\n" in message or not field:
         return message.split("\n")
-    return [f'Column "{field}": {message}']
+    return [str(texts.gettext('Column "%(column)s": %(message)s', column=field, message=message))]
 
 
 def _json_values(headers: list[str], values: list[Any]) -> dict[str, Any]:
@@ -474,21 +507,26 @@ def save_error_report(
     and only as far as the restart; of those, the report holds the ones with a stored
     error (all of them unless the task met more than ``MAX_ERRORS``).
     """
+    with translation.override(report_language(ctx.task)):
+        labels = {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
     with tempfile.TemporaryFile() as out:
         if start:
             with open_input(ctx.task) as table:
                 rows = chain(_failed_before(ctx.task, table, start), failed)
-                write_error_report(out, headers, rows)  # type: ignore[arg-type]
+                write_error_report(out, headers, rows, **labels)  # type: ignore[arg-type]
         else:
-            write_error_report(out, headers, failed)  # type: ignore[arg-type]
+            write_error_report(out, headers, failed, **labels)  # type: ignore[arg-type]
         out.seek(0)
         return ctx.save_result_file(f"{stem}-errors.xlsx", File(out))
 
 
 def _failed_before(task: BulkTask, table: Table, start: int) -> Iterator[FailedRow]:
     messages: dict[int, list[str]] = defaultdict(list)
-    for row, field, message in task.errors.exclude(row=None).values_list("row", "field", "message"):
-        messages[int(row or 0)].extend(report_lines(field, message))
+    errors = task.errors.exclude(row=None).only("row", "field", "message", "message_data")
+    with translation.override(report_language(task)):
+        for error in errors:
+            shown = error.get_message_display()
+            messages[int(error.row or 0)].extend(report_lines(error.field, shown))
     for number, values in islice(table.rows(), start):
         if number in messages:
             yield number, values, messages[number]

@@ -15,7 +15,9 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from bulkops import texts
 from bulkops.forms import SET_PREFIX, BulkUpdateForm, bulk_update_form_factory
 from bulkops.operations.base import Operation
 from bulkops.operations.chunks import chunk_queryset
@@ -53,7 +55,7 @@ class UpdateOperation(Operation):
     """Set the same values on every selected row."""
 
     name = "update"
-    label = "Update"
+    label = gettext_lazy("Update")
     requires_queryset = True
     permission = "change"
     locks_model = True
@@ -133,10 +135,10 @@ class UpdateOperation(Operation):
             "values": {name: _prep(model, name, v) for name, v in cleaned.items()},
         }
 
-    def get_label(self, task: Any) -> str:
+    def get_label(self, task: Any) -> texts.Text | str:
         label = super().get_label(task)
         names = ", ".join(task.params.get("values", {}))
-        return f"{label}: {names}"[:255] if names else label
+        return texts.gettext("%(label)s: %(fields)s", label=label, fields=names) if names else label
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         queryset = ctx.queryset.using(ctx.db)
@@ -251,9 +253,9 @@ def _row_error(batch: Batch, obj: models.Model, exc: ValidationError) -> None:
     batch.error(f"{obj}: {message}", ref=obj.pk, field=field, values=values)
 
 
-def _integrity_message(exc: IntegrityError) -> str:
+def _integrity_message(exc: IntegrityError) -> texts.Text:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"The database refused the change: {first_line}"
+    return texts.gettext("The database refused the change: %(error)s", error=first_line)
 
 
 def _shown(values: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from django.db import DatabaseError, IntegrityError, connections, models, transaction
 from django.utils import timezone
 
+from bulkops import texts
 from bulkops.operations.seen import SeenValues, encode
 from bulkops.operations.statements import ChunkStatement, key_filter
 from bulkops.tabular.definition import CleanRow
@@ -27,15 +28,17 @@ class WriteResult:
     created: int = 0
     updated: int = 0
     skipped: int = 0
-    errors: list[tuple[CleanRow, str]] = field(default_factory=list)
+    errors: list[tuple[CleanRow, texts.Text | str]] = field(default_factory=list)
 
 
-def unique_key_problem(model: type[models.Model], key_fields: Sequence[str]) -> str | None:
+def unique_key_problem(
+    model: type[models.Model], key_fields: Sequence[str]
+) -> texts.Text | str | None:
     """Why ``key_fields`` cannot identify rows (no unique constraint), or None."""
     opts = model._meta
     names = set(key_fields)
     if not names:
-        return "Choose the column(s) that identify existing rows."
+        return texts.gettext("Choose the column(s) that identify existing rows.")
     try:
         fields = [opts.get_field(name) for name in key_fields]
     except Exception as exc:
@@ -51,9 +54,11 @@ def unique_key_problem(model: type[models.Model], key_fields: Sequence[str]) -> 
         if set(constraint.fields) == names:
             return None
     shown = ", ".join(str(getattr(f, "verbose_name", f.name)) for f in fields)
-    return (
-        f"{shown} must be unique in {opts.verbose_name_plural} (a unique field or "
-        "constraint) to update rows by it."
+    return texts.gettext(
+        "%(fields)s must be unique in %(models)s (a unique field or constraint) to update "
+        "rows by it.",
+        fields=shown,
+        models=texts.label(opts.verbose_name_plural),
     )
 
 
@@ -201,11 +206,19 @@ class ChunkWriter:
     def _key_text(self, row: CleanRow) -> str:
         return _values_text(self.keys, row.data)
 
-    def _not_found(self, row: CleanRow) -> str:
-        return f"No {self.model._meta.verbose_name} with {self._key_text(row)} exists to update."
+    def _not_found(self, row: CleanRow) -> texts.Text:
+        return texts.gettext(
+            "No %(model)s with %(key)s exists to update.",
+            model=texts.label(self.model._meta.verbose_name),
+            key=self._key_text(row),
+        )
 
-    def _already_exists(self, row: CleanRow) -> str:
-        return f"A {self.model._meta.verbose_name} with {self._key_text(row)} already exists."
+    def _already_exists(self, row: CleanRow) -> texts.Text:
+        return texts.gettext(
+            "A %(model)s with %(key)s already exists.",
+            model=texts.label(self.model._meta.verbose_name),
+            key=self._key_text(row),
+        )
 
     def _drop_duplicates(
         self, rows: list[CleanRow], result: WriteResult
@@ -221,7 +234,12 @@ class ChunkWriter:
             key = (data.get(single),) if single else tuple([data.get(n) for n in names])
             if None in key:
                 result.errors.append(
-                    (row, f"{self._key_text(row)}: a value is needed to match rows.")
+                    (
+                        row,
+                        texts.gettext(
+                            "%(key)s: a value is needed to match rows.", key=self._key_text(row)
+                        ),
+                    )
                 )
                 continue
             keyed.append((row, key))
@@ -231,7 +249,13 @@ class ChunkWriter:
         for (row, key), earlier in zip(keyed, repeated, strict=True):
             if earlier:
                 result.errors.append(
-                    (row, f"An earlier row of this file has the same {self._key_text(row)}.")
+                    (
+                        row,
+                        texts.gettext(
+                            "An earlier row of this file has the same %(key)s.",
+                            key=self._key_text(row),
+                        ),
+                    )
                 )
             else:
                 kept.append((row, key))
@@ -254,7 +278,14 @@ class ChunkWriter:
             for (row, _), earlier in zip(checked, repeated, strict=True):
                 if earlier:
                     text = _values_text(fields, row.data)
-                    result.errors.append((row, f"An earlier row of this file has the same {text}."))
+                    result.errors.append(
+                        (
+                            row,
+                            texts.gettext(
+                                "An earlier row of this file has the same %(key)s.", key=text
+                            ),
+                        )
+                    )
                     refused.add(row.row)
             if refused:
                 kept = [item for item in kept if item[0].row not in refused]
@@ -393,6 +424,6 @@ def _other_unique_sets(
     return chosen
 
 
-def _db_message(exc: Exception) -> str:
+def _db_message(exc: Exception) -> texts.Text:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"The database refused this row: {text}"
+    return texts.gettext("The database refused this row: %(error)s", error=text)

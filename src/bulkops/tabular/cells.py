@@ -6,6 +6,8 @@ import datetime
 from decimal import Decimal
 from typing import TypeAlias
 
+from bulkops import texts
+
 
 class ErrorCell(str):
     """A cell holding a spreadsheet error (``#DIV/0!``, ``#N/A``...), never a value to import.
@@ -26,24 +28,47 @@ class ErrorCell(str):
 
 
 ERROR_MEANINGS = {
-    "#DIV/0!": "division by zero",
-    "#N/A": "value not available",
-    "#NAME?": "unknown function or name",
-    "#NULL!": "empty intersection",
-    "#NUM!": "invalid number",
-    "#REF!": "reference to a deleted cell",
-    "#VALUE!": "wrong type of argument",
-    "#SPILL!": "spill range not empty",
-    "#CALC!": "calculation error",
-    "#GETTING_DATA": "data not loaded yet",
+    "#DIV/0!": texts.gettext_noop("division by zero"),
+    "#N/A": texts.gettext_noop("value not available"),
+    "#NAME?": texts.gettext_noop("unknown function or name"),
+    "#NULL!": texts.gettext_noop("empty intersection"),
+    "#NUM!": texts.gettext_noop("invalid number"),
+    "#REF!": texts.gettext_noop("reference to a deleted cell"),
+    "#VALUE!": texts.gettext_noop("wrong type of argument"),
+    "#SPILL!": texts.gettext_noop("spill range not empty"),
+    "#CALC!": texts.gettext_noop("calculation error"),
+    "#GETTING_DATA": texts.gettext_noop("data not loaded yet"),
 }
 
 
-def error_message(cell: ErrorCell) -> str:
+def error_message(cell: ErrorCell) -> texts.Text:
     meaning = ERROR_MEANINGS.get(str(cell))
-    where = f"cell {cell.ref} " if cell.ref else "the cell "
-    about = f" ({meaning})" if meaning else ""
-    return f"{where}holds the spreadsheet error {cell}{about}; fix the formula or type the value."
+    if cell.ref and meaning:
+        return texts.gettext(
+            "cell %(cell)s holds the spreadsheet error %(error)s (%(meaning)s); fix the formula "
+            "or type the value.",
+            cell=cell.ref,
+            error=str(cell),
+            meaning=texts.Text(meaning),
+        )
+    if meaning:
+        return texts.gettext(
+            "the cell holds the spreadsheet error %(error)s (%(meaning)s); fix the formula or "
+            "type the value.",
+            error=str(cell),
+            meaning=texts.Text(meaning),
+        )
+    if cell.ref:
+        return texts.gettext(
+            "cell %(cell)s holds the spreadsheet error %(error)s; fix the formula or type the "
+            "value.",
+            cell=cell.ref,
+            error=str(cell),
+        )
+    return texts.gettext(
+        "the cell holds the spreadsheet error %(error)s; fix the formula or type the value.",
+        error=str(cell),
+    )
 
 
 CellValue: TypeAlias = (

@@ -18,7 +18,9 @@ from typing import Any
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
+
+from bulkops import texts
 
 from . import converters
 from .cells import CellValue, cell_text
@@ -111,8 +113,46 @@ def _choices_map(model_field: models.Field[Any, Any]) -> dict[str, Any]:
     return mapping
 
 
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
+def _error_text(error: ValidationError) -> texts.Text | str:
+    """Django's own messages keep their ids, so they render in the reader's language."""
+    parts: list[texts.Text | str] = []
+    for item in error.error_list:
+        params = item.params if isinstance(item.params, dict) else {}
+        with translation.override("en"):
+            english = str(item.message % params if params else item.message)
+            try:
+                # Parameters as Django shows them (12000, not 12,000), so the text round-trips.
+                shown = {k: str(_param(v)) for k, v in params.items()}
+                candidate = texts.Text(str(item.message), shown)
+                same = candidate.english == english
+            except (KeyError, TypeError, ValueError):
+                same = False
+        # Plural forms and custom messages that do not round-trip stay as English text.
+        parts.append(candidate if same else english)
+    return texts.join(parts, " ")
+
+
+def _param(value: Any) -> Any:
+    return value if value is None or isinstance(value, str | int | float) else str(value)
+
+
+def _lazy_text(message: Any) -> texts.Text:
+    with translation.override("en"):
+        return texts.Text(str(message))
+
+
+def _choice_text(message: Any, value: Any) -> texts.Text:
+    with translation.override("en"):
+        return texts.Text(str(message), {"value": _param(value)})
+
+
+def _too_long(limit: int, length: int) -> texts.Text:
+    return texts.ngettext(
+        "Ensure this value has at most %(count)s character (it has %(length)s).",
+        "Ensure this value has at most %(count)s characters (it has %(length)s).",
+        limit,
+        length=length,
+    )
 
 
 # Conservative subset of what Django's EmailValidator accepts: a match skips the full
@@ -209,7 +249,7 @@ def build_cleaner(
     convert: Converter = column.converter or default_converter(target)
     empty = empty_value(model_field)
     has_default = model_field.has_default()
-    blank_message = str(model_field.error_messages["blank"])
+    blank_message = _lazy_text(model_field.error_messages["blank"])
     choices = _choices_map(model_field) if model_field.choices else None
     choices_seen: dict[Any, Any] = {}
     valid_choices = {value for value, _ in model_field.flatchoices} if choices else None
@@ -268,11 +308,9 @@ def build_cleaner(
             # CharField.to_python returns a str unchanged; its two built-in validators
             # are these checks, done without building a ValidationError per cell.
             if max_length is not None and len(value) > max_length:
-                raise ConversionError(
-                    f"Ensure this value has at most {max_length} characters (it has {len(value)})."
-                )
+                raise ConversionError(_too_long(max_length, len(value)))
             if "\x00" in value:
-                raise ConversionError("Null characters are not allowed.")
+                raise ConversionError(texts.gettext("Null characters are not allowed."))
         elif type(value) in done_types and not (
             make_aware and timezone.is_naive(value)  # type: ignore[arg-type]
         ):
@@ -294,7 +332,7 @@ def build_cleaner(
         except ValidationError as exc:
             raise ConversionError(_error_text(exc)) from None
         if valid_choices is not None and value not in valid_choices:
-            raise ConversionError(str(invalid_choice % {"value": value}))
+            raise ConversionError(_choice_text(invalid_choice, value))
         return value
 
     if choices is not None:
@@ -313,7 +351,7 @@ def _text_cleaner(
     max_length: int | None,
     missing: Callable[[], Any],
     empty: Any,
-    blank_message: str,
+    blank_message: texts.Text,
     checks: list[Callable[[Any], None]],
 ) -> Cleaner:
     """The common case, a plain CharField/TextField, without a call per step."""
@@ -334,11 +372,9 @@ def _text_cleaner(
                 raise ConversionError(blank_message)
             return empty
         if max_length is not None and len(value) > max_length:
-            raise ConversionError(
-                f"Ensure this value has at most {max_length} characters (it has {len(value)})."
-            )
+            raise ConversionError(_too_long(max_length, len(value)))
         if "\x00" in value:
-            raise ConversionError("Null characters are not allowed.")
+            raise ConversionError(texts.gettext("Null characters are not allowed."))
         if checks:
             try:
                 for check in checks:
@@ -367,7 +403,11 @@ def _aware(value: datetime.datetime) -> datetime.datetime:
         and value.replace(fold=1, tzinfo=zone).utcoffset() != aware.utcoffset()
     ):
         raise ConversionError(
-            f"{value:%Y-%m-%d %H:%M} does not exist or is ambiguous in the time zone {zone} "
-            "(a daylight saving change)."
+            texts.gettext(
+                "%(moment)s does not exist or is ambiguous in the time zone %(zone)s "
+                "(a daylight saving change).",
+                moment=f"{value:%Y-%m-%d %H:%M}",
+                zone=str(zone),
+            )
         )
     return aware

@@ -18,6 +18,8 @@ from typing import Any
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
 
+from bulkops.texts import Text
+
 from . import converters
 from .cells import CellValue
 from .converters import ConversionError
@@ -25,7 +27,7 @@ from .converters import ConversionError
 Cleaner = Callable[[CellValue], Any]
 
 
-ManyCleaner = Callable[[list[CellValue]], tuple[list[Any], dict[int, str]]]
+ManyCleaner = Callable[[list[CellValue]], tuple[list[Any], dict[int, Text | str]]]
 
 
 def many_cleaner(clean: Cleaner) -> ManyCleaner:
@@ -33,16 +35,16 @@ def many_cleaner(clean: Cleaner) -> ManyCleaner:
 
 
 def _per_cell(clean: Cleaner) -> ManyCleaner:
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         out: list[Any] = []
-        failures: dict[int, str] = {}
+        failures: dict[int, Text | str] = {}
         append = out.append
         for index, raw in enumerate(cells):
             try:
                 append(clean(raw))
             except ConversionError as exc:
                 append(None)
-                failures[index] = exc.message
+                failures[index] = exc.text
         return out, failures
 
     return many
@@ -91,7 +93,9 @@ def _split(fast: Callable[[list[CellValue]], list[Any] | None], slow: ManyCleane
     values when every cell is fine, else None; its values are the per-cell cleaner's.
     """
 
-    def walk(cells: list[CellValue], start: int, out: list[Any], failures: dict[int, str]) -> None:
+    def walk(
+        cells: list[CellValue], start: int, out: list[Any], failures: dict[int, Text | str]
+    ) -> None:
         values = fast(cells)
         if values is not None:
             out.extend(values)
@@ -105,14 +109,14 @@ def _split(fast: Callable[[list[CellValue]], list[Any] | None], slow: ManyCleane
             walk(cells[:middle], start, out, failures)
             walk(cells[middle:], start + middle, out, failures)
 
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         if not cells:
             return [], {}
         values = fast(cells)
         if values is not None:
             return values, {}
         out: list[Any] = []
-        failures: dict[int, str] = {}
+        failures: dict[int, Text | str] = {}
         walk(cells, 0, out, failures)
         return out, failures
 
@@ -172,9 +176,9 @@ def memo_many(clean: Cleaner) -> ManyCleaner:
     """Columns with choices repeat a handful of values: remember each cell's result."""
     memo: dict[Any, Any] = {}
 
-    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, str]]:
+    def many(cells: list[CellValue]) -> tuple[list[Any], dict[int, Text | str]]:
         out: list[Any] = []
-        failures: dict[int, str] = {}
+        failures: dict[int, Text | str] = {}
         append = out.append
         for index, raw in enumerate(cells):
             try:
@@ -186,7 +190,7 @@ def memo_many(clean: Cleaner) -> ManyCleaner:
                 value = clean(raw)
             except ConversionError as exc:
                 append(None)
-                failures[index] = exc.message
+                failures[index] = exc.text
                 continue
             if len(memo) < 10_000:
                 with contextlib.suppress(TypeError):  # unhashable cells are not remembered

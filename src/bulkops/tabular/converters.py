@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from bulkops import texts
+
 from .cells import CellValue, cell_text
 from .errors import ConversionError
 
@@ -72,18 +74,18 @@ def to_decimal(value: CellValue, options: ConvertOptions | None = None) -> Decim
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ConversionError(f"{shown(value)} is not a number.")
+        raise ConversionError(texts.gettext("%(value)s is not a number.", value=shown(value)))
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise ConversionError("Enter a finite number.")
+            raise ConversionError(texts.gettext("Enter a finite number."))
         # repr is the shortest round-tripping form: 0.1 stays 0.1, not 0.1000000000000000055.
         return Decimal(repr(value))
     if isinstance(value, Decimal):
         return value
     if not isinstance(value, str):
-        raise ConversionError(f"{shown(value)} is not a number.")
+        raise ConversionError(texts.gettext("%(value)s is not a number.", value=shown(value)))
     return _parse_number_text(value, options.decimal_separator)
 
 
@@ -98,31 +100,37 @@ def _parse_number_text(raw: str, separator: str | None) -> Decimal:
         negative, text = negative != (text[0] == "-"), text[1:]
     text = text.strip(_CURRENCY)
     if "%" in text:
-        raise ConversionError(f"{shown(raw)} is a percentage; enter the number without %.")
+        raise ConversionError(
+            texts.gettext(
+                "%(value)s is a percentage; enter the number without %%.", value=shown(raw)
+            )
+        )
     if not text or not _NUMBER.fullmatch(text):
-        raise ConversionError(f"{shown(raw)} is not a number.")
+        raise ConversionError(texts.gettext("%(value)s is not a number.", value=shown(raw)))
     mantissa, _, exponent = text.partition("e") if "e" in text else text.partition("E")
     decimal_sep = separator or _guess_separator(mantissa, raw)
     group_sep = "," if decimal_sep == "." else "."
     whole, _, fraction = mantissa.partition(decimal_sep)
     if decimal_sep in fraction or group_sep in fraction:
-        raise ConversionError(f"{shown(raw)} is not a number.")
+        raise ConversionError(texts.gettext("%(value)s is not a number.", value=shown(raw)))
     if group_sep in whole:
         groups = whole.split(group_sep)
         if not groups[0] or not all(len(group) == 3 for group in groups[1:]):
-            raise ConversionError(f"{shown(raw)} is not a number.")
+            raise ConversionError(texts.gettext("%(value)s is not a number.", value=shown(raw)))
         whole = "".join(groups)
     if exponent and separator is None and decimal_sep != ".":
-        raise ConversionError(f"{shown(raw)} is not a number.")
+        raise ConversionError(texts.gettext("%(value)s is not a number.", value=shown(raw)))
     digits = (
         (whole or "0") + (f".{fraction}" if fraction else "") + (f"e{exponent}" if exponent else "")
     )
     try:
         number = Decimal(digits)
     except InvalidOperation:
-        raise ConversionError(f"{shown(raw)} is not a number.") from None
+        raise ConversionError(
+            texts.gettext("%(value)s is not a number.", value=shown(raw))
+        ) from None
     if not number.is_finite():
-        raise ConversionError("Enter a finite number.")
+        raise ConversionError(texts.gettext("Enter a finite number."))
     return -number if negative else number
 
 
@@ -138,8 +146,11 @@ def _guess_separator(mantissa: str, raw: str) -> str:
     whole, fraction = mantissa.split(mark)
     if len(fraction) == 3 and whole not in ("", "0"):
         raise ConversionError(
-            f"{shown(raw)} is ambiguous: it could be a decimal number or a whole number with a "
-            "thousands separator. Choose the decimal separator for this import."
+            texts.gettext(
+                "%(value)s is ambiguous: it could be a decimal number or a whole number with a "
+                "thousands separator. Choose the decimal separator for this import.",
+                value=shown(raw),
+            )
         )
     return mark
 
@@ -154,7 +165,7 @@ def to_int(value: CellValue, options: ConvertOptions | None = None) -> int | Non
     if number is None:
         return None
     if number != number.to_integral_value():
-        raise ConversionError(f"{shown(value)} is not a whole number.")
+        raise ConversionError(texts.gettext("%(value)s is not a whole number.", value=shown(value)))
     return int(number)
 
 
@@ -203,20 +214,28 @@ def to_bool(value: CellValue, options: ConvertOptions | None = None) -> bool | N
             return True
         if word in FALSE_WORDS:
             return False
-    raise ConversionError(f"{shown(value)} is not yes or no. Use yes/no, true/false or 1/0.")
+    raise ConversionError(
+        texts.gettext(
+            "%(value)s is not yes or no. Use yes/no, true/false or 1/0.", value=shown(value)
+        )
+    )
 
 
 # Dates and times ----------------------------------------------------------------------
 def excel_serial_to_datetime(serial: float, *, date1904: bool = False) -> datetime.datetime:
     """Convert an Excel serial day number, honouring the 1900 leap-year bug."""
     if serial != serial or serial < 0 or serial > _MAX_SERIAL:
-        raise ConversionError(f'"{cell_text(serial)}" is not a date Excel can hold.')
+        raise ConversionError(
+            texts.gettext('"%(value)s" is not a date Excel can hold.', value=cell_text(serial))
+        )
     if date1904:
         epoch = _EPOCH_1904
     elif serial >= 61:
         epoch = _EPOCH_1900
     elif serial >= 60:
-        raise ConversionError("29/02/1900 does not exist (Excel counts it by mistake).")
+        raise ConversionError(
+            texts.gettext("29/02/1900 does not exist (Excel counts it by mistake).")
+        )
     else:
         epoch = _EPOCH_1900_EARLY
     days = int(serial)
@@ -332,8 +351,8 @@ def _parse_datetime_text(raw: str, options: ConvertOptions) -> tuple[datetime.da
     return moment, match.group("H") is not None
 
 
-def _date_hint(options: ConvertOptions) -> str:
-    return "DD/MM/YYYY" if options.day_first else "MM/DD/YYYY"
+def _date_hint(options: ConvertOptions) -> texts.Text:
+    return texts.gettext("DD/MM/YYYY") if options.day_first else texts.gettext("MM/DD/YYYY")
 
 
 def to_datetime(
@@ -356,8 +375,11 @@ def to_datetime(
         if re.fullmatch(r"\d+(?:\.\d+)?", stripped):
             return excel_serial_to_datetime(float(stripped), date1904=options.date1904)
     raise ConversionError(
-        f"{shown(value)} is not a date and time. "
-        f"Use YYYY-MM-DD HH:MM or {_date_hint(options)} HH:MM."
+        texts.gettext(
+            "%(value)s is not a date and time. Use YYYY-MM-DD HH:MM or %(hint)s HH:MM.",
+            value=shown(value),
+            hint=_date_hint(options),
+        )
     )
 
 
@@ -373,7 +395,11 @@ def to_date(value: CellValue, options: ConvertOptions | None = None) -> datetime
         moment = to_datetime(value, options)
     except ConversionError:
         raise ConversionError(
-            f"{shown(value)} is not a date. Use YYYY-MM-DD or {_date_hint(options)}."
+            texts.gettext(
+                "%(value)s is not a date. Use YYYY-MM-DD or %(hint)s.",
+                value=shown(value),
+                hint=_date_hint(options),
+            )
         ) from None
     return moment.date() if moment else None
 
@@ -396,4 +422,6 @@ def to_time(value: CellValue, options: ConvertOptions | None = None) -> datetime
                 return _time_parts(match)[0]
             except ValueError:
                 pass
-    raise ConversionError(f"{shown(value)} is not a time. Use HH:MM or HH:MM:SS.")
+    raise ConversionError(
+        texts.gettext("%(value)s is not a time. Use HH:MM or HH:MM:SS.", value=shown(value))
+    )

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from bulkops import texts
+
 from . import encodings
 from .errors import TableError
 
@@ -26,7 +28,7 @@ class CsvLayout:
     """Physical lines; an upper bound on records (quoted cells may span lines)."""
     skip_first_line: bool
     """The file starts with Excel's ``sep=;`` hint line."""
-    notices: tuple[str, ...] = ()
+    notices: tuple[texts.Text | str, ...] = ()
     """What the user should check (an encoding guessed from the content)."""
 
 
@@ -46,7 +48,11 @@ def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayo
             encoding = encodings.canonical(encoding)
         except LookupError:
             raise TableError(
-                f"{encoding!r} is not a text encoding this server knows.", code="bad_encoding"
+                texts.gettext(
+                    "%(encoding)s is not a text encoding this server knows.",
+                    encoding=repr(encoding),
+                ),
+                code="bad_encoding",
             ) from None
         if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"
@@ -88,7 +94,7 @@ def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayo
             utf8_ok = False
     if last and not last.endswith(b"\n") and not last.endswith(b"\n\x00"):
         lines += 1
-    notices: tuple[str, ...] = ()
+    notices: tuple[texts.Text | str, ...] = ()
     if encoding:
         bad = encodings.first_bad_line(fp, encoding)
         if bad is not None:
@@ -102,8 +108,11 @@ def scan(fp: BinaryIO, filename: str, *, encoding: str | None = None) -> CsvLayo
     else:
         encoding = _detected(fp, filename, sample)
         notices = (
-            f"The file was read as {encodings.label(encoding)}, detected from its content. "
-            "If letters look wrong below, upload it again and choose its encoding.",
+            texts.gettext(
+                "The file was read as %(encoding)s, detected from its content. If letters look "
+                "wrong below, upload it again and choose its encoding.",
+                encoding=encodings.label(encoding),
+            ),
         )
 
     fp.seek(0)
@@ -185,7 +194,12 @@ def iter_records(fp: BinaryIO, layout: CsvLayout, filename: str) -> Iterator[tup
                 return
             except csv.Error as exc:
                 raise TableError(
-                    f'"{filename}" cannot be read past line {reader.line_num}: {exc}.',
+                    texts.gettext(
+                        '"%(file)s" cannot be read past line %(line)s: %(error)s.',
+                        file=filename,
+                        line=reader.line_num,
+                        error=str(exc),
+                    ),
                     code="corrupt",
                 ) from None
             row_number += 1

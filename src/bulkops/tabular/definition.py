@@ -11,6 +11,8 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, Vali
 from django.db import models
 from django.forms import ModelForm
 
+from bulkops import texts
+
 from .cells import CellValue, ErrorCell, cell_text, error_message
 from .columns import SKIP, Cleaner, Column, ManyCleaner, build_cleaner, header_names, many_cleaner
 from .converters import ConvertOptions
@@ -27,12 +29,21 @@ class RowError:
 
     row: int
     column: str | None
-    message: str
+    message: texts.Text | str
+
+    @property
+    def text(self) -> texts.Text:
+        if self.column:
+            return texts.gettext(
+                'Row %(row)s, column "%(column)s": %(message)s',
+                row=self.row,
+                column=self.column,
+                message=self.message,
+            )
+        return texts.gettext("Row %(row)s: %(message)s", row=self.row, message=self.message)
 
     def __str__(self) -> str:
-        if self.column:
-            return f'Row {self.row}, column "{self.column}": {self.message}'
-        return f"Row {self.row}: {self.message}"
+        return str(self.text)
 
 
 @dataclass
@@ -172,7 +183,8 @@ class ImportDefinition:
                     matched[position] = name
                 else:
                     raise TableError(
-                        f'"{name}" is not a field this import can fill.', code="bad_mapping"
+                        texts.gettext('"%(name)s" is not a field this import can fill.', name=name),
+                        code="bad_mapping",
                     )
             seen: dict[str, list[int]] = {}
             for position, name in matched.items():
@@ -181,15 +193,25 @@ class ImportDefinition:
             unmatched = [i for i, h in enumerate(headers) if h and i not in matched]
         if duplicates:
             name, positions = next(iter(duplicates.items()))
-            shown = " and ".join(f'"{headers[p]}"' for p in positions)
+            quoted = [f'"{headers[p]}"' for p in positions]
+            shown: texts.Text | str = ", ".join(quoted)
+            if len(quoted) == 2:
+                shown = texts.gettext("%(first)s and %(second)s", first=quoted[0], second=quoted[1])
             raise TableError(
-                f"The columns {shown} both fill {by_name[name].verbose_name}; keep only one.",
+                texts.gettext(
+                    "The columns %(columns)s both fill %(field)s; keep only one.",
+                    columns=shown,
+                    field=texts.label(by_name[name].verbose_name),
+                ),
                 code="duplicate_columns",
             )
         if not matched:
             expected = ", ".join(f'"{f.verbose_name}"' for f in by_name.values())
             raise TableError(
-                f"None of the column headers match. Expected headers such as {expected}.",
+                texts.gettext(
+                    "None of the column headers match. Expected headers such as %(expected)s.",
+                    expected=expected,
+                ),
                 code="no_matching_columns",
             )
         keys = list(self.key_fields if key_fields is None else key_fields)
@@ -209,7 +231,10 @@ class ImportDefinition:
             order = list(by_name)
             missing.sort(key=lambda name: order.index(name) if name in order else -1)
             names = ", ".join(f'"{by_name[m].verbose_name}"' for m in missing if m in by_name)
-            raise TableError(f"The file has no column for {names}.", code="missing_columns")
+            raise TableError(
+                texts.gettext("The file has no column for %(names)s.", names=names),
+                code="missing_columns",
+            )
         options = options or self.get_options()
         bound = [
             BoundColumn(
@@ -260,7 +285,7 @@ class BoundImport:
         numbers = [number for number, _ in rows]
         records = [values for _, values in rows]
         outputs: list[list[Any]] = []
-        problems: dict[int, list[tuple[str, str]]] = {}
+        problems: dict[int, list[tuple[str, texts.Text | str]]] = {}
         for col in self.columns:
             position = col.position
             cells = [record[position] for record in records]

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from bulkops import texts
+
 from .errors import TableError
 
 # What the upload form offers, and the names shown in messages.
@@ -149,11 +151,17 @@ def first_bad_line(fp: BinaryIO, encoding: str, *, block: int = 1024 * 1024) -> 
 
 
 def refuse(filename: str, encoding: str, line: int, *, chosen: bool) -> TableError:
-    how = "the encoding chosen" if chosen else "its detected encoding"
+    how = texts.gettext("the encoding chosen") if chosen else texts.gettext("its detected encoding")
     return TableError(
-        f'"{filename}" does not read cleanly as {label(encoding)} ({how}): line {line:,} '
-        "holds bytes that are not text in it. Choose the file's encoding when uploading, "
-        'or save it again as "CSV UTF-8" and upload the new copy.',
+        texts.gettext(
+            '"%(file)s" does not read cleanly as %(encoding)s (%(how)s): line %(line)s '
+            "holds bytes that are not text in it. Choose the file's encoding when uploading, "
+            'or save it again as "CSV UTF-8" and upload the new copy.',
+            file=filename,
+            encoding=label(encoding),
+            how=how,
+            line=line,
+        ),
         code="bad_encoding",
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
+from bulkops import texts
+
 from .cells import CellValue
 from .errors import TableError
 from .limits import Limits
@@ -29,8 +31,11 @@ class CalamineTable(Table):
             workbook = python_calamine.CalamineWorkbook.from_filelike(fp)
         except python_calamine.PasswordError:
             raise TableError(
-                f'"{filename}" is protected with a password. Remove the password and upload '
-                "it again.",
+                texts.gettext(
+                    '"%(file)s" is protected with a password. Remove the password and upload '
+                    "it again.",
+                    file=filename,
+                ),
                 code="encrypted",
             ) from None
         self._closers.append(workbook.close)

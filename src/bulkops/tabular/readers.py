@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
 
+from bulkops import texts
+
 from . import csvread
 from .cells import CellValue, ErrorCell, cell_text, is_empty
 from .errors import TableError
@@ -42,7 +44,7 @@ class Table:
     date1904: bool
     encoding: str | None = None
     delimiter: str | None = None
-    notices: list[str]
+    notices: list[texts.Text | str]
     """Things the user should check before importing (an encoding that was guessed)."""
     may_hold_errors = False
     """True when some cell may be an :class:`ErrorCell` (``#DIV/0!``...)."""
@@ -95,16 +97,25 @@ class Table:
     # Shared helpers ------------------------------------------------------------
     def _too_many_rows(self) -> TableError:
         return TableError(
-            f'"{self.filename}" has more than {self.limits.max_rows:,} rows, the most '
-            "one import accepts. Split it into smaller files.",
+            texts.gettext(
+                '"%(file)s" has more than %(limit)s rows, the most one import accepts. '
+                "Split it into smaller files.",
+                file=self.filename,
+                limit=self.limits.max_rows,
+            ),
             code="too_many_rows",
         )
 
     def _check_columns(self, count: int) -> None:
         if count > self.limits.max_columns:
             raise TableError(
-                f'"{self.filename}" has {count:,} columns; the most accepted is '
-                f"{self.limits.max_columns:,}. Delete the unused columns and upload it again.",
+                texts.gettext(
+                    '"%(file)s" has %(count)s columns; the most accepted is %(limit)s. '
+                    "Delete the unused columns and upload it again.",
+                    file=self.filename,
+                    count=count,
+                    limit=self.limits.max_columns,
+                ),
                 code="too_many_columns",
             )
 
@@ -122,7 +133,8 @@ class Table:
                 self.header_row = number
                 return
         raise TableError(
-            f'"{self.filename}" has no header row: the sheet is empty.', code="no_header"
+            texts.gettext('"%(file)s" has no header row: the sheet is empty.', file=self.filename),
+            code="no_header",
         )
 
     def _shape(
@@ -168,8 +180,12 @@ class Table:
             if not isinstance(exc, Exception) and not _is_panic(exc):
                 raise
             raise TableError(
-                f'"{self.filename}" is damaged after row {number:,} and cannot be read. '
-                "Open it in your spreadsheet program, save it again and upload the new copy.",
+                texts.gettext(
+                    '"%(file)s" is damaged after row %(row)s and cannot be read. Open it in your '
+                    "spreadsheet program, save it again and upload the new copy.",
+                    file=self.filename,
+                    row=number,
+                ),
                 code="corrupt",
             ) from exc
 
@@ -242,8 +258,14 @@ class CsvTable(Table):
             for value in record:
                 if len(value) > max_chars:
                     raise TableError(
-                        f'"{self.filename}" row {number} holds a cell of {len(value):,} '
-                        f"characters; the most a cell may hold is {max_chars:,}.",
+                        texts.gettext(
+                            '"%(file)s" row %(row)s holds a cell of %(count)s characters; '
+                            "the most a cell may hold is %(limit)s.",
+                            file=self.filename,
+                            row=number,
+                            count=len(value),
+                            limit=max_chars,
+                        ),
                         code="cell_too_long",
                     )
             yield number, record
@@ -261,7 +283,9 @@ def _pick_sheet(
 ) -> int:
     """The sheet the user named, else the first visible worksheet that holds a value."""
     if not names:
-        raise TableError(f'"{filename}" contains no sheets.', code="no_header")
+        raise TableError(
+            texts.gettext('"%(file)s" contains no sheets.', file=filename), code="no_header"
+        )
     if sheet is None:
         candidates = [i for i, ok in enumerate(usable) if ok] or [0]
         if has_data is not None:
@@ -275,7 +299,12 @@ def _pick_sheet(
     elif sheet in names:
         return names.index(sheet)
     raise TableError(
-        f'"{filename}" has no sheet {sheet!r}; its sheets are ' + ", ".join(map(repr, names)) + ".",
+        texts.gettext(
+            '"%(file)s" has no sheet %(sheet)s; its sheets are %(sheets)s.',
+            file=filename,
+            sheet=repr(sheet),
+            sheets=", ".join(map(repr, names)),
+        ),
         code="no_sheet",
     )
 
@@ -316,7 +345,10 @@ def open_table(
             owned = fp
         except OSError as exc:
             raise TableError(
-                f'"{filename}" cannot be opened: {exc.strerror}.', code="unreadable"
+                texts.gettext(
+                    '"%(file)s" cannot be opened: %(error)s.', file=filename, error=exc.strerror
+                ),
+                code="unreadable",
             ) from None
     else:
         fp = _seekable(source)
@@ -337,7 +369,10 @@ def open_table(
         if not isinstance(exc, Exception) and not _is_panic(exc):
             raise
         raise TableError(
-            f'"{filename}" is damaged or not a valid spreadsheet and cannot be read.',
+            texts.gettext(
+                '"%(file)s" is damaged or not a valid spreadsheet and cannot be read.',
+                file=filename,
+            ),
             code="corrupt",
         ) from exc
     if owned:

@@ -14,6 +14,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from bulkops import texts
+
 from .errors import TableError
 from .limits import Limits
 
@@ -99,10 +101,16 @@ def column_letters(number: int) -> str:
     return letters
 
 
-def _too_big(filename: str, what: str, size: int, limit: int) -> TableError:
+def _too_big(filename: str, what: texts.Text, size: int, limit: int) -> TableError:
     return TableError(
-        f'"{filename}" holds {what} of {size / MB:,.0f} MB once unpacked; the most accepted '
-        f"is {limit / MB:,.0f} MB. Split the data into smaller files.",
+        texts.gettext(
+            '"%(file)s" holds %(what)s of %(size)s MB once unpacked; the most accepted is '
+            "%(limit)s MB. Split the data into smaller files.",
+            file=filename,
+            what=what,
+            size=round(size / MB),
+            limit=round(limit / MB),
+        ),
         code="part_too_large",
     )
 
@@ -134,16 +142,26 @@ def scan_archive(
             while block := member.read(BLOCK):
                 if size == 0 and is_xml and _DTD.search(block[:65536]):
                     raise TableError(
-                        f'"{filename}" declares XML entities (a document type definition), '
-                        "which spreadsheet programs never write; it was refused as unsafe.",
+                        texts.gettext(
+                            '"%(file)s" declares XML entities (a document type definition), '
+                            "which spreadsheet programs never write; it was refused as unsafe.",
+                            file=filename,
+                        ),
                         code="xml_entities",
                     )
                 size += len(block)
                 total += len(block)
                 if size > limits.max_part_size:
-                    raise _too_big(filename, f"a part ({name})", size, limits.max_part_size)
+                    raise _too_big(
+                        filename,
+                        texts.gettext("a part (%(name)s)", name=name),
+                        size,
+                        limits.max_part_size,
+                    )
                 if total > limits.max_uncompressed_size:
-                    raise _too_big(filename, "data", total, limits.max_uncompressed_size)
+                    raise _too_big(
+                        filename, texts.gettext("data"), total, limits.max_uncompressed_size
+                    )
                 if xlsb is not None:
                     xlsb.feed(block)
                     continue
@@ -156,7 +174,10 @@ def scan_archive(
                 data, carry = data[:cut], data[cut:]
                 if len(carry) > 4 * BLOCK:
                     raise TableError(
-                        f'"{filename}" holds an XML tag longer than 4 MB and cannot be read.',
+                        texts.gettext(
+                            '"%(file)s" holds an XML tag longer than 4 MB and cannot be read.',
+                            file=filename,
+                        ),
                         code="corrupt",
                     )
                 if scan is not None:
@@ -167,9 +188,12 @@ def scan_archive(
                     strings += len(_SHARED_STRING.findall(data))
                     if strings > limits.max_shared_strings:
                         raise TableError(
-                            f'"{filename}" holds more than {limits.max_shared_strings:,} '
-                            "distinct texts, the most accepted. Split the data into smaller "
-                            "files.",
+                            texts.gettext(
+                                '"%(file)s" holds more than %(limit)s distinct texts, the most '
+                                "accepted. Split the data into smaller files.",
+                                file=filename,
+                                limit=limits.max_shared_strings,
+                            ),
                             code="too_many_strings",
                         )
         if scan is not None:
@@ -367,22 +391,36 @@ def check_area(filename: str, scan: SheetScan, limits: Limits) -> None:
     columns = scan.last_column - scan.first_column + 1
     if columns > limits.max_columns:
         raise TableError(
-            f'"{filename}" has values in {columns:,} columns '
-            f"({column_letters(scan.first_column)} to {column_letters(scan.last_column)}); "
-            f"the most accepted is {limits.max_columns:,}. Delete the unused columns "
-            "and upload it again.",
+            texts.gettext(
+                '"%(file)s" has values in %(count)s columns (%(first)s to %(last)s); the most '
+                "accepted is %(limit)s. Delete the unused columns and upload it again.",
+                file=filename,
+                count=columns,
+                first=column_letters(scan.first_column),
+                last=column_letters(scan.last_column),
+                limit=limits.max_columns,
+            ),
             code="too_many_columns",
         )
     if scan.last_row - scan.first_row > limits.max_rows:
         raise TableError(
-            f'"{filename}" has more than {limits.max_rows:,} rows, the most one import '
-            "accepts. Split it into smaller files.",
+            texts.gettext(
+                '"%(file)s" has more than %(limit)s rows, the most one import accepts. '
+                "Split it into smaller files.",
+                file=filename,
+                limit=limits.max_rows,
+            ),
             code="too_many_rows",
         )
     if scan.area > limits.max_cells:
         raise TableError(
-            f'"{filename}" uses {scan.area:,} cells (rows × columns holding values); the '
-            f"most accepted is {limits.max_cells:,}. Split it into smaller files.",
+            texts.gettext(
+                '"%(file)s" uses %(count)s cells (rows × columns holding values); the most '
+                "accepted is %(limit)s. Split it into smaller files.",
+                file=filename,
+                count=scan.area,
+                limit=limits.max_cells,
+            ),
             code="too_many_cells",
         )
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import BinaryIO, Literal
 
+from bulkops import texts
+
 from . import csvread
 from .errors import TableError
 from .limits import Limits
@@ -31,6 +33,13 @@ EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
     ".tsv": "csv",
     ".txt": "csv",
+}
+FORMAT_NAMED: dict[Format, str] = {
+    "xlsx": texts.gettext_noop("an Excel workbook (.xlsx)"),
+    "xlsb": texts.gettext_noop("an Excel binary workbook (.xlsb)"),
+    "ods": texts.gettext_noop("an OpenDocument spreadsheet (.ods)"),
+    "xls": texts.gettext_noop("an Excel 97-2003 workbook (.xls)"),
+    "csv": texts.gettext_noop("a CSV text file"),
 }
 FORMAT_LABELS: dict[Format, str] = {
     "xlsx": "Excel workbook (.xlsx)",
@@ -51,13 +60,13 @@ CFB_ENCRYPTION_MARKERS = (
 )
 # Other binary formats people upload by mistake, named in the message.
 FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"%PDF", texts.gettext_noop("a PDF document")),
+    (b"\x89PNG", texts.gettext_noop("a PNG image")),
+    (b"\xff\xd8\xff", texts.gettext_noop("a JPEG image")),
+    (b"GIF8", texts.gettext_noop("a GIF image")),
+    (b"\x1f\x8b", texts.gettext_noop("a gzip archive")),
+    (b"Rar!", texts.gettext_noop("a RAR archive")),
+    (b"7z\xbc\xaf", texts.gettext_noop("a 7-Zip archive")),
 )
 
 
@@ -71,12 +80,13 @@ class Detected:
     """What each xlsx sheet really holds, by zip member (see scan.py)."""
 
 
-def human_size(size: int) -> str:
+def human_size(size: int) -> texts.Text:
+    """A file size in the reader's number format: "1.1 MB", "1,1 MB"."""
     if size < 1024:
-        return f"{size} bytes"
+        return texts.ngettext("%(count)s byte", "%(count)s bytes", size)
     if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+        return texts.gettext("%(size)s KB", size=round(size / 1024))
+    return texts.gettext("%(size)s MB", size=round(size / (1024 * 1024), 1))
 
 
 def format_for_filename(filename: str) -> Format:
@@ -84,10 +94,14 @@ def format_for_filename(filename: str) -> Format:
     try:
         return EXTENSIONS[suffix]
     except KeyError:
-        shown = suffix or "(no extension)"
+        shown = suffix or texts.gettext("(no extension)")
         raise TableError(
-            f'"{filename}" has the file type {shown}, which cannot be imported. '
-            "Upload an .xlsx, .xlsb, .ods, .xls or .csv file.",
+            texts.gettext(
+                '"%(file)s" has the file type %(type)s, which cannot be imported. '
+                "Upload an .xlsx, .xlsb, .ods, .xls or .csv file.",
+                file=filename,
+                type=shown,
+            ),
             code="unsupported_type",
         ) from None
 
@@ -107,11 +121,15 @@ def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
     expected = format_for_filename(filename)
     size = file_size(fp)
     if size == 0:
-        raise TableError(f'"{filename}" is empty.', code="empty")
+        raise TableError(texts.gettext('"%(file)s" is empty.', file=filename), code="empty")
     if size > limits.max_file_size:
         raise TableError(
-            f'"{filename}" is {human_size(size)}; the largest file accepted is '
-            f"{human_size(limits.max_file_size)}.",
+            texts.gettext(
+                '"%(file)s" is %(size)s; the largest file accepted is %(limit)s.',
+                file=filename,
+                size=human_size(size),
+                limit=human_size(limits.max_file_size),
+            ),
             code="too_large",
         )
     fp.seek(0)
@@ -128,29 +146,42 @@ def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
     for magic, label in FOREIGN_MAGIC:
         if head.startswith(magic):
             raise _mismatch(filename, expected, label)
-    raise _mismatch(filename, expected, "not a spreadsheet")
+    raise _mismatch(filename, expected, texts.gettext_noop("not a spreadsheet"))
 
 
 def _mismatch(filename: str, expected: Format, actual: str) -> TableError:
+    # ``actual`` is an English message id (gettext_noop), rendered for the reader.
     return TableError(
-        f'"{filename}" is named like an {FORMAT_LABELS[expected]}'.replace("an CSV", "a CSV")
-        + f" but its content is {actual}. Save it in the right format and upload it again.",
+        texts.gettext(
+            '"%(file)s" is named like %(expected)s but its content is %(actual)s. Save it in '
+            "the right format and upload it again.",
+            file=filename,
+            expected=texts.Text(FORMAT_NAMED[expected]),
+            actual=texts.Text(actual),
+        ),
         code="content_mismatch",
     )
 
 
 def _encrypted(filename: str) -> TableError:
     return TableError(
-        f'"{filename}" is protected with a password. Remove the password '
-        "(in Excel: File > Info > Protect Workbook) and upload it again.",
+        texts.gettext(
+            '"%(file)s" is protected with a password. Remove the password '
+            "(in Excel: File > Info > Protect Workbook) and upload it again.",
+            file=filename,
+        ),
         code="encrypted",
     )
 
 
 def _corrupt(filename: str, expected: Format) -> TableError:
     return TableError(
-        f'"{filename}" is damaged and cannot be read as an {FORMAT_LABELS[expected]}. '
-        "Open it in your spreadsheet program, save it again and upload the new copy.",
+        texts.gettext(
+            '"%(file)s" is damaged and cannot be read as %(expected)s. '
+            "Open it in your spreadsheet program, save it again and upload the new copy.",
+            file=filename,
+            expected=texts.Text(FORMAT_NAMED[expected]),
+        ),
         code="corrupt",
     )
 
@@ -171,7 +202,7 @@ def _detect_cfb(
     fp.seek(0)
     if expected == "xls":
         return _detect_xls(fp, filename, size, limits)
-    raise _mismatch(filename, expected, "an Excel 97-2003 workbook (.xls)")
+    raise _mismatch(filename, expected, FORMAT_NAMED["xls"])
 
 
 def _detect_xls(fp: BinaryIO, filename: str, size: int, limits: Limits) -> Detected:
@@ -216,16 +247,20 @@ def _check_text(head: bytes, filename: str) -> None:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return  # UTF-16 with a byte order mark: NUL bytes are expected
     if b"\x00" in head:
-        raise _mismatch(filename, "csv", "binary data, not text")
+        raise _mismatch(filename, "csv", texts.gettext_noop("binary data, not text"))
 
 
 def _detect_zip(
     fp: BinaryIO, filename: str, expected: Format, size: int, limits: Limits
 ) -> Detected:
     if expected == "csv":
-        raise _mismatch(filename, expected, "a zip archive (perhaps an .xlsx workbook)")
+        raise _mismatch(
+            filename, expected, texts.gettext_noop("a zip archive (perhaps an .xlsx workbook)")
+        )
     if expected == "xls":
-        raise _mismatch(filename, expected, "a zip archive (perhaps an .xlsx workbook)")
+        raise _mismatch(
+            filename, expected, texts.gettext_noop("a zip archive (perhaps an .xlsx workbook)")
+        )
     try:
         archive = zipfile.ZipFile(fp)
         infos = archive.infolist()
@@ -241,15 +276,21 @@ def _detect_zip(
         elif "mimetype" in names and _read_member(archive, "mimetype", 256).strip() == ODS_MIMETYPE:
             actual = "ods"
         elif "word/document.xml" in names:
-            raise _mismatch(filename, expected, "a Word document")
+            raise _mismatch(filename, expected, texts.gettext_noop("a Word document"))
         elif "ppt/presentation.xml" in names:
-            raise _mismatch(filename, expected, "a PowerPoint presentation")
+            raise _mismatch(filename, expected, texts.gettext_noop("a PowerPoint presentation"))
         elif "mimetype" in names:
-            raise _mismatch(filename, expected, "an OpenDocument file that is not a spreadsheet")
+            raise _mismatch(
+                filename,
+                expected,
+                texts.gettext_noop("an OpenDocument file that is not a spreadsheet"),
+            )
         else:
-            raise _mismatch(filename, expected, "a zip archive, not a spreadsheet")
+            raise _mismatch(
+                filename, expected, texts.gettext_noop("a zip archive, not a spreadsheet")
+            )
         if actual != expected:
-            raise _mismatch(filename, expected, f"an {FORMAT_LABELS[actual]}")
+            raise _mismatch(filename, expected, FORMAT_NAMED[actual])
         if actual == "ods" and ods_is_encrypted(archive):
             raise _encrypted(filename)
         if actual == "xlsb":
@@ -299,8 +340,11 @@ def _check_zip_directory(
 
 def _bomb(filename: str) -> TableError:
     return TableError(
-        f'"{filename}" would expand to far more data than a spreadsheet of its size holds '
-        "and was refused as unsafe.",
+        texts.gettext(
+            '"%(file)s" would expand to far more data than a spreadsheet of its size holds '
+            "and was refused as unsafe.",
+            file=filename,
+        ),
         code="zip_bomb",
     )
 

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any, BinaryIO
 
+from bulkops import texts
+
 from .cells import CellValue, ErrorCell
 from .errors import TableError
 from .limits import Limits
@@ -103,7 +105,8 @@ def write_table(table: Table, dest: IO[bytes]) -> int:
             "encoding": table.encoding,
             "delimiter": table.delimiter,
             "row_count": count,
-            "notices": table.notices,
+            # Kept as message ids, so the preview shows them in the reader's language.
+            "notices": [n.as_json() if isinstance(n, texts.Text) else n for n in table.notices],
         }
         dest.write(MAGIC)
         dest.write(encode(meta).encode())
@@ -153,7 +156,8 @@ class StoredTable(Table):
             meta = _read_meta(fp)
         except ValueError:
             raise TableError(
-                f'"{filename}" is damaged and cannot be read.', code="corrupt"
+                texts.gettext('"%(file)s" is damaged and cannot be read.', file=filename),
+                code="corrupt",
             ) from None
         self._start = fp.tell()
         self.filename = str(meta.get("filename") or filename)
@@ -167,7 +171,10 @@ class StoredTable(Table):
         self.encoding = meta.get("encoding")
         self.delimiter = meta.get("delimiter")
         self.row_count = int(meta.get("row_count") or 0)
-        self.notices = [str(n) for n in meta.get("notices") or []]
+        self.notices = [
+            texts.Text.from_json(n) if isinstance(n, dict) else str(n)
+            for n in meta.get("notices") or []
+        ]
 
     def _records(self, skip_lines: int = 0) -> Iterator[tuple[int, Sequence[CellValue]]]:
         self._fp.seek(self._start)
@@ -191,7 +198,8 @@ class StoredTable(Table):
                 ]
             except (ValueError, TypeError) as exc:
                 raise TableError(
-                    f'"{self.filename}" is damaged and cannot be read.', code="corrupt"
+                    texts.gettext('"%(file)s" is damaged and cannot be read.', file=self.filename),
+                    code="corrupt",
                 ) from exc
             yield from rows
 

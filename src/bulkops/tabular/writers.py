@@ -208,6 +208,7 @@ def write_error_report(
     failed_rows: Iterable[tuple[int, Sequence[CellValue], Sequence[str]]],
     *,
     sheet_title: str = "Rows to fix",
+    errors_header: str = ERRORS_HEADER,
 ) -> int:
     """Write the failed rows, values as uploaded, plus an "Errors" column.
 
@@ -220,5 +221,5 @@ def write_error_report(
     width = len(headers)
     rows = ((list(values)[:width], "\n".join(messages)) for _, values, messages in failed_rows)
     return write_report_xlsx(
-        dest, [*headers, ERRORS_HEADER], rows, sheet_title=sheet_title[:31], clean=_xlsx_text
+        dest, [*headers, errors_header], rows, sheet_title=sheet_title[:31], clean=_xlsx_text
     )

@@ -6,6 +6,8 @@ from typing import Any
 import django
 from django import template
 from django.template.context import Context
+from django.utils import formats
+from django.utils.translation import gettext
 
 from bulkops.models import BulkTask
 
@@ -20,28 +22,44 @@ def bulkops_admin_list_breadcrumbs() -> bool:
 
 @register.filter
 def bulkops_duration(value: timedelta | None) -> str:
-    """A short human duration: "4 s", "2 min 05 s", "1 h 03 min"."""
+    """A short human duration in the reader's language: "4 s", "2 min 05 s", "1 h 03 min"."""
     if value is None:
         return "–"
     seconds = int(value.total_seconds())
     if seconds < 60:
-        return f"{seconds} s"
+        return gettext("%(seconds)s s") % {"seconds": seconds}
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
+        return gettext("%(minutes)s min %(seconds)s s") % {
+            "minutes": minutes,
+            "seconds": f"{seconds:02d}",
+        }
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return gettext("%(hours)s h %(minutes)s min") % {
+        "hours": formats.number_format(hours, force_grouping=True),
+        "minutes": f"{minutes:02d}",
+    }
 
 
 @register.filter
 def bulkops_number(value: int | None) -> str:
-    """12345 -> "12,345": counts read at a glance, without django.contrib.humanize."""
-    return "–" if value is None else f"{value:,}"
+    """12345 -> "12,345" (English), "12.345" (Spanish): counts read at a glance, grouped
+    the reader's way whatever USE_THOUSAND_SEPARATOR says."""
+    return "–" if value is None else formats.number_format(value, force_grouping=True)
 
 
 @register.filter
 def bulkops_rate(value: float | None) -> str:
-    return "–" if not value else f"{value:,.0f}/s"
+    if not value:
+        return "–"
+    rate = formats.number_format(round(value), force_grouping=True)
+    return gettext("%(rate)s/s") % {"rate": rate}
+
+
+@register.simple_tag
+def bulkops_noun(count: int, singular: Any, plural: Any) -> Any:
+    """The model's name for ``count`` rows, so one plural message needs one name only."""
+    return singular if count == 1 else plural
 
 
 @register.filter

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from bulkops import texts
 from bulkops.conf import settings
 from bulkops.models import BulkTask
 from bulkops.operations.imports import bind_task, open_input
@@ -92,16 +93,19 @@ def _rows_page(task: BulkTask, page: int) -> dict[str, Any]:
         error = stored.get(number)
         kind, changed = ("error", []) if error else marks.get(number, ("error", []))
         if error is not None:
-            reason = error.message
+            reason = error.get_message_display()
             bad = {h.strip() for h in error.field.split(", ")} if error.field else set()
         else:
             found = fresh.get(number, [])
-            reason = (
-                found[0].message
-                if len(found) == 1
-                else "\n".join(
-                    f'Column "{p.column}": {p.message}' if p.column else p.message for p in found
+            reason = "\n".join(
+                str(p.message)
+                if len(found) == 1 or not p.column
+                else str(
+                    texts.gettext(
+                        'Column "%(column)s": %(message)s', column=p.column, message=p.message
+                    )
                 )
+                for p in found
             )
             bad = {p.column for p in fresh.get(number, []) if p.column}
         changed_headers = {field_headers.get(name, name) for name in changed}

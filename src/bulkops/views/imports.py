@@ -19,10 +19,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 import bulkops
+from bulkops import texts
 from bulkops.conf import settings
 from bulkops.models import BulkTask
 from bulkops.operations.imports import limits_from_settings
@@ -116,8 +118,8 @@ class ImportView(LoginRequiredMixin, View):
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
             if declared > limit + 64 * 1024:
                 return self.upload_error(
-                    f"The file is {human_size(declared)}; "
-                    f"the largest file accepted is {human_size(limit)}.",
+                    _("The file is %(size)s; the largest file accepted is %(limit)s.")
+                    % {"size": human_size(declared), "limit": human_size(limit)},
                     status=413,
                 )
             self.size_guard = SizeLimitHandler(limit)
@@ -143,7 +145,7 @@ class ImportView(LoginRequiredMixin, View):
         form = self.options_form(UploadForm, data=request.POST, files=request.FILES)
         if self.size_guard is not None and self.size_guard.exceeded:
             return self.upload_error(
-                f"The file is larger than {human_size(limit)}, the largest file accepted.",
+                _("The file is larger than %s, the largest file accepted.") % human_size(limit),
                 status=413,
             )
         if not form.is_valid():
@@ -151,8 +153,14 @@ class ImportView(LoginRequiredMixin, View):
         upload = form.cleaned_data["file"]
         if upload.size > limit:
             return self.upload_error(
-                f'"{upload.name}" is {human_size(upload.size)}; the largest file accepted is '
-                f"{human_size(limit)}.",
+                str(
+                    texts.gettext(
+                        '"%(file)s" is %(size)s; the largest file accepted is %(limit)s.',
+                        file=upload.name,
+                        size=human_size(upload.size),
+                        limit=human_size(limit),
+                    )
+                ),
                 status=413,
             )
         filename = display_name(upload.name)
@@ -350,7 +358,7 @@ class ImportView(LoginRequiredMixin, View):
             "model_opts": model._meta,
             "urls": self.get_urls(),
             "base_template": settings.BASE_TEMPLATE,
-            "max_upload": human_size(int(settings.MAX_UPLOAD_SIZE)),
+            "max_upload": str(human_size(int(settings.MAX_UPLOAD_SIZE))),
             **context,
         }
         return TemplateResponse(self.request, template, context, status=status)

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.http import QueryDict
 
+from bulkops import texts
+
 # Query-string keys that change the page or the order, not which rows match.
 NOT_FILTERS = frozenset({"page", "o", "ordering", "sort", "per_page"})
 
@@ -95,8 +97,13 @@ class Selection:
 class SelectionTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(
-            f"At most {limit:,} rows can be ticked one by one; "
-            "use “Select all matching” to act on more."
+            str(
+                texts.gettext(
+                    "At most %(limit)s rows can be ticked one by one; use “Select all matching” "
+                    "to act on more.",
+                    limit=limit,
+                )
+            )
         )
 
 

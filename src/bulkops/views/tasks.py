@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, ListView
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
@@ -85,7 +86,9 @@ def task_retry(request: HttpRequest, pk: Any) -> HttpResponse:
     try:
         api.retry(task)
     except ValueError:
-        return HttpResponse("Only a failed, cancelled or stalled task can be retried.", status=409)
+        return HttpResponse(
+            gettext("Only a failed, cancelled or stalled task can be retried."), status=409
+        )
     except TaskConflict as exc:
         return HttpResponse(str(exc), status=409)
     task.refresh_from_db()
@@ -154,12 +157,15 @@ class TaskListView(BaseTaskPage, ListView):  # type: ignore[misc]
         context["statuses"] = BulkTask.Status.choices
         context["outcomes"] = BulkTask.Outcome.choices
         context["current_outcome"] = self.request.GET.get("outcome", "")
-        context["operations"] = (
+        names = (
             BulkTask.objects.visible_to(self.request.user)
             .order_by()
             .values_list("operation", flat=True)
             .distinct()
         )
+        context["operations"] = [
+            (name, BulkTask(operation=name).get_operation_display()) for name in names
+        ]
         context["current_status"] = self.request.GET.get("status", "")
         context["current_operation"] = self.request.GET.get("operation", "")
         return context

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ZKConfig(AppConfig):
     name = "bulkops.contrib.zk"
     label = "bulkops_zk"
-    verbose_name = "ZKTeco time clocks"
+    verbose_name = _("ZKTeco time clocks")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

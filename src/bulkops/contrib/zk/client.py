@@ -22,6 +22,8 @@ from zk import const
 from zk.exception import ZKErrorConnection, ZKErrorResponse, ZKNetworkError
 from zk.user import User as PyzkUser
 
+from bulkops import texts
+
 from ._transport import DeadlineExceeded, GuardedZK, PeerClosed
 from .exceptions import (
     DeviceAuthError,
@@ -338,7 +340,12 @@ class ZKClient(TemplateCalls):
         worker.join(budget + min(5.0, self.timeout))
         if worker.is_alive():
             zk.abort()
-            raise DeviceTimeout(self.label, f"{what} did not finish within {budget:.0f} s")
+            raise DeviceTimeout(
+                self.label,
+                texts.gettext(
+                    "%(call)s did not finish within %(seconds)s s", call=what, seconds=round(budget)
+                ),
+            )
         if "error" in outcome:
             error = self._translate(outcome["error"], what, budget)  # type: ignore[arg-type]
             # Only a clean refusal by the device leaves the conversation in step; after
@@ -358,28 +365,58 @@ class ZKClient(TemplateCalls):
             return exc
         for link in chain:
             if isinstance(link, PeerClosed):
-                return DeviceConnectionLost(self.label, f"connection lost during {what}: {link}")
+                return DeviceConnectionLost(
+                    self.label,
+                    texts.gettext(
+                        "connection lost during %(call)s: %(error)s", call=what, error=str(link)
+                    ),
+                )
             if isinstance(link, DeadlineExceeded):
                 return DeviceTimeout(
-                    self.label, f"{what} did not finish within its deadline of {budget:g} s"
+                    self.label,
+                    texts.gettext(
+                        "%(call)s did not finish within its deadline of %(seconds)s s",
+                        call=what,
+                        seconds=budget,
+                    ),
                 )
             if isinstance(link, TimeoutError):
-                return DeviceTimeout(self.label, f"no answer within {self.timeout:g} s ({what})")
+                return DeviceTimeout(
+                    self.label,
+                    texts.gettext(
+                        "no answer within %(seconds)s s (%(call)s)", seconds=self.timeout, call=what
+                    ),
+                )
             if isinstance(link, ConnectionRefusedError):
                 return DeviceUnreachable(
-                    self.label, f"connection refused by {self.host}:{self.port} ({what})"
+                    self.label,
+                    texts.gettext(
+                        "connection refused by %(address)s (%(call)s)",
+                        address=f"{self.host}:{self.port}",
+                        call=what,
+                    ),
                 )
             if isinstance(link, OSError):
                 cls = DeviceUnreachable if what == "connect" else DeviceConnectionLost
-                return cls(self.label, f"network error during {what}: {link}")
+                return cls(
+                    self.label,
+                    texts.gettext(
+                        "network error during %(call)s: %(error)s", call=what, error=str(link)
+                    ),
+                )
         if isinstance(exc, ZKErrorResponse) and "Unauthenticated" in str(exc):
             return DeviceAuthError(
-                self.label, "the device refused the comm key (check the device password)"
+                self.label,
+                texts.gettext("the device refused the comm key (check the device password)"),
             )
         if isinstance(exc, ZKErrorConnection):
-            return DeviceConnectionLost(self.label, f"not connected ({what})")
+            return DeviceConnectionLost(
+                self.label, texts.gettext("not connected (%(call)s)", call=what)
+            )
         if isinstance(exc, ZKErrorResponse | ZKNetworkError):
-            return DeviceProtocolError(self.label, f"{what} failed: {exc}")
+            return DeviceProtocolError(
+                self.label, texts.gettext("%(call)s failed: %(error)s", call=what, error=str(exc))
+            )
         return DeviceProtocolError(
             self.label, f"unexpected answer during {what}: {type(exc).__name__}: {exc}"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bulkops.texts import Text
+
 
 class DeviceError(Exception):
     """Base class; ``device`` names the clock (its label, or host:port) in every message."""
@@ -9,10 +11,12 @@ class DeviceError(Exception):
     #: Whether trying again later (or after a reconnect) can help.
     retryable = False
 
-    def __init__(self, device: str, message: str) -> None:
+    def __init__(self, device: str, message: Text | str) -> None:
         self.device = device
+        # Shown to users in their language (bulkops.texts); logs read the English.
         self.detail = message
-        super().__init__(f"{device}: {message}")
+        english = message.english if isinstance(message, Text) else message
+        super().__init__(f"{device}: {english}")
 
 
 class DeviceUnreachable(DeviceError):
@@ -43,7 +47,7 @@ class InvalidUserData(DeviceError, ValueError):
     """A user cannot be stored on this device as given (e.g. a non-numeric PIN on a
     device with 28-byte user records). ``field`` names the offending value."""
 
-    def __init__(self, device: str, message: str, *, field: str) -> None:
+    def __init__(self, device: str, message: Text | str, *, field: str) -> None:
         self.field = field
         super().__init__(device, message)
 

@@ -16,6 +16,8 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from bulkops import texts
+
 from .conf import zk_setting
 from .exceptions import DeviceBusy
 from .models import Device
@@ -59,8 +61,11 @@ def device_session(
         if time.monotonic() >= give_up:
             raise DeviceBusy(
                 f"Device {device.name!r} ({device.host}:{device.port})",
-                f"another job has been talking to this device for over {wait:g} s; "
-                "try again when it has finished",
+                texts.gettext(
+                    "another job has been talking to this device for over %(seconds)s s; "
+                    "try again when it has finished",
+                    seconds=float(wait),
+                ),
             )
         time.sleep(min(0.5, max(wait / 10, 0.05)))
     try:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy
 
+from bulkops import texts
 from bulkops.operations.base import Operation
 from bulkops.permissions import has_model_permission
 from bulkops.registry import register
@@ -71,21 +73,30 @@ class DeviceOperation(Operation):
             raise ValidationError({"devices": "There is no active time clock to talk to."})
         return {**params, "devices": pks}
 
-    def get_label(self, task: BulkTask) -> str:
+    def get_label(self, task: BulkTask) -> texts.Text:
         count = len(task.params.get("devices") or [])
-        return f"{self.label} ({count} time clock{'s' if count != 1 else ''})"
+        return texts.ngettext(
+            "%(operation)s (%(count)s time clock)",
+            "%(operation)s (%(count)s time clocks)",
+            count,
+            operation=texts.label(self.label),
+        )
 
     def devices(self, ctx: RunContext) -> list[Device]:
         by_pk = Device.objects.using(ctx.db).in_bulk(ctx.params["devices"])
         return [by_pk[pk] for pk in ctx.params["devices"] if pk in by_pk]
 
     def device_failed(
-        self, ctx: RunContext, device: Device, exc: DeviceError, failures: list[str]
+        self,
+        ctx: RunContext,
+        device: Device,
+        exc: DeviceError,
+        failures: list[texts.Text | str],
     ) -> None:
         logger.warning("bulkops zk: %s", exc)
         record_failure(device, exc)
         ctx.error(exc.detail, ref=device.name, field="device")
-        failures.append(f"{device.name}: {exc.detail}")
+        failures.append(texts.gettext("%(device)s: %(note)s", device=device.name, note=exc.detail))
 
     def start_device(self, ctx: RunContext, device: Device, count: int) -> None:
         """Count this device's ``count`` items into the total, once, also when a resumed
@@ -107,11 +118,18 @@ class DeviceOperation(Operation):
         done = [*ctx.checkpoint.get("done_devices", []), device.pk]
         ctx.save_checkpoint(done_devices=done)
 
-    def finish(self, ctx: RunContext, devices: list[Device], failures: list[str]) -> None:
+    def finish(
+        self, ctx: RunContext, devices: list[Device], failures: list[texts.Text | str]
+    ) -> None:
         if failures:
             ok = len(devices) - len(failures)
             raise SyncFailed(
-                f"{ok} of {len(devices)} time clocks done; failed: " + "; ".join(failures)
+                texts.gettext(
+                    "%(done)s of %(count)s time clocks done; failed: %(failures)s",
+                    done=ok,
+                    count=len(devices),
+                    failures=texts.join(failures),
+                )
             )
 
 
@@ -122,7 +140,7 @@ class PullUsersOperation(DeviceOperation):
     FingerTemplate (unless ``templates`` is false)."""
 
     name = "zk.pull_users"
-    label = "Pull users from time clocks"
+    label = gettext_lazy("Pull users from time clocks")
 
     def has_permission(self, user: UserLike, model: type[models.Model] | None) -> bool:
         if not super().has_permission(user, model):
@@ -136,12 +154,14 @@ class PullUsersOperation(DeviceOperation):
         mapping = EmployeeMapping.from_settings()
         create = bool(ctx.params.get("create", zk_setting("CREATE_EMPLOYEES")))
         templates = bool(ctx.params.get("templates", True))
-        devices, failures = self.devices(ctx), list[str]()
+        devices, failures = self.devices(ctx), list[texts.Text | str]()
         stored_fingers = 0
         for device in devices:
             if device.pk in ctx.checkpoint.get("done_devices", []):
                 continue
-            ctx.progress(stage=f"Reading users from {device.name}", force=True)
+            ctx.progress(
+                stage=texts.gettext("Reading users from %(device)s", device=device.name), force=True
+            )
             try:
                 with DeviceSession(device) as session:
                     users = session.client.get_users()
@@ -150,7 +170,9 @@ class PullUsersOperation(DeviceOperation):
                 self.device_failed(ctx, device, exc, failures)
                 continue
             self.start_device(ctx, device, len(users))
-            ctx.progress(stage=f"Saving users of {device.name}", force=True)
+            ctx.progress(
+                stage=texts.gettext("Saving users of %(device)s", device=device.name), force=True
+            )
             for batch in ctx.batches(users, size=zk_setting("CHUNK_SIZE")):
                 with batch:
                     counts = store_employees(mapping, batch.items, create=create)
@@ -182,20 +204,25 @@ class DownloadAttendanceOperation(DeviceOperation):
     """
 
     name = "zk.download_attendance"
-    label = "Download attendance"
+    label = gettext_lazy("Download attendance")
 
     def get_total(self, task: BulkTask) -> int | None:
         return None  # known once the devices have been read
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         clear = bool(ctx.params.get("clear"))
-        devices, failures = self.devices(ctx), list[str]()
+        devices, failures = self.devices(ctx), list[texts.Text | str]()
         done = ctx.checkpoint.get("done_devices", [])
         sessions = [DownloadSession(d, clear=clear) for d in devices if d.pk not in done]
         workers = int(ctx.params.get("parallel") or zk_setting("PARALLEL_DEVICES"))
         report: dict[str, dict[str, Any]] = {}
-        notes: list[str] = []
-        ctx.progress(stage=f"Reading {len(sessions)} time clocks", force=True)
+        notes: list[texts.Text | str] = []
+        ctx.progress(
+            stage=texts.ngettext(
+                "Reading %(count)s time clock", "Reading %(count)s time clocks", len(sessions)
+            ),
+            force=True,
+        )
         # closing(): on a cancel or crash the fleet's sessions are closed right here,
         # not whenever the suspended generator happens to be collected.
         with closing(
@@ -216,16 +243,19 @@ class DownloadAttendanceOperation(DeviceOperation):
                 finally:
                     session.close()
                 if report[device.name].get("note"):
-                    notes.append(f"{device.name}: {report[device.name]['note']}")
+                    note = report[device.name]["note"]
+                    notes.append(
+                        texts.gettext("%(device)s: %(note)s", device=device.name, note=note)
+                    )
                 self.device_done(ctx, device)
         if notes:
-            ctx.progress(message="; ".join(notes), force=True)
+            ctx.progress(message=texts.join(notes), force=True)
         self.finish(ctx, devices, failures)
         return {
             "devices": len(devices),
             "new": ctx.task.succeeded_count,
             "cleared": [name for name, r in report.items() if r.get("cleared")],
-            "not_cleared": notes,
+            "not_cleared": [str(n) for n in notes],
             "per_device": report,
         }
 
@@ -235,8 +265,12 @@ class DownloadAttendanceOperation(DeviceOperation):
         device = session.device
         self.start_device(ctx, device, len(punches))
         ctx.progress(
-            stage=f"Storing records of {device.name} "
-            f"({finished + 1} of {len(ctx.params['devices'])} time clocks)",
+            stage=texts.gettext(
+                "Storing records of %(device)s (%(position)s of %(count)s time clocks)",
+                device=device.name,
+                position=finished + 1,
+                count=len(ctx.params["devices"]),
+            ),
             force=True,
         )
         new = known = 0

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from bulkops import texts
 from bulkops.registry import register
 
 from .conf import zk_setting
@@ -57,10 +59,17 @@ class UserPush(DeviceOperation):
         wanted_ids: Callable[[], set[str]],
     ) -> dict[str, Any]:
         workers = int(ctx.params.get("parallel") or zk_setting("PARALLEL_DEVICES"))
-        failures: list[str] = []
+        failures: list[texts.Text | str] = []
         sessions: dict[int, PushSession] = {}
         written = removed = 0
-        ctx.progress(stage=f"Connecting to {len(devices)} time clocks", force=True)
+        ctx.progress(
+            stage=texts.ngettext(
+                "Connecting to %(count)s time clock",
+                "Connecting to %(count)s time clocks",
+                len(devices),
+            ),
+            force=True,
+        )
         opening = [PushSession(device) for device in devices]
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(devices))))
         try:
@@ -70,7 +79,7 @@ class UserPush(DeviceOperation):
                         self.device_failed(ctx, opened.device, opened.error, failures)
                     else:
                         sessions[opened.device.pk] = opened.session
-            ctx.progress(stage="Writing users", force=True)
+            ctx.progress(stage=texts.gettext("Writing users"), force=True)
             for batch in batches:
                 items, problems = convert(batch)
                 for session in sessions.values():
@@ -90,7 +99,9 @@ class UserPush(DeviceOperation):
                         else:
                             batch.skipped()
             if ctx.params.get("remove_missing") and sessions:
-                ctx.progress(stage="Removing users that are not in the list", force=True)
+                ctx.progress(
+                    stage=texts.gettext("Removing users that are not in the list"), force=True
+                )
                 wanted = wanted_ids()
                 for pk, session in list(sessions.items()):
                     try:
@@ -111,9 +122,9 @@ class UserPush(DeviceOperation):
         ctx: RunContext,
         items: list[Item],
         sessions: dict[int, PushSession],
-        failures: list[str],
+        failures: list[texts.Text | str],
         pool: ThreadPoolExecutor,
-    ) -> list[tuple[str, str, str]]:
+    ) -> list[tuple[str, texts.Text | str, str]]:
         """Write the items to every open device at once: per item ("written" |
         "unchanged" | "invalid", message, field). A device that fails is closed."""
         futures = {pk: pool.submit(_write_all, s, items) for pk, s in sessions.items()}
@@ -125,12 +136,17 @@ class UserPush(DeviceOperation):
                 session = sessions.pop(pk)
                 self.device_failed(ctx, session.device, exc, failures)
                 session.close()
-        verdicts = []
+        verdicts: list[tuple[str, texts.Text | str, str]] = []
         for n in range(len(items)):
             outcomes = [(sessions[pk].device, results[pk][n]) for pk in results]
             bad = [(d, o) for d, o in outcomes if o.status == "invalid"]
             if bad:
-                message = "; ".join(f"{d.name}: {o.message}" for d, o in bad)
+                message = texts.join(
+                    [
+                        texts.gettext("%(device)s: %(note)s", device=d.name, note=o.message)
+                        for d, o in bad
+                    ]
+                )
                 verdicts.append(("invalid", message, bad[0][1].field))
             elif any(o.status == "written" for _d, o in outcomes):
                 verdicts.append(("written", "", ""))
@@ -158,7 +174,7 @@ class PushUsersOperation(UserPush):
     """
 
     name = "zk.push_users"
-    label = "Push users to time clocks"
+    label = gettext_lazy("Push users to time clocks")
 
     def get_total(self, task: BulkTask) -> int | None:
         return self._employees(task).count()
@@ -197,7 +213,7 @@ class CopyUsersOperation(UserPush):
     ``devices`` (matched by user id; each target keeps its own slot numbers)."""
 
     name = "zk.copy_users"
-    label = "Copy users between time clocks"
+    label = gettext_lazy("Copy users between time clocks")
 
     def clean_params(
         self,
@@ -224,14 +240,18 @@ class CopyUsersOperation(UserPush):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         source = Device.objects.using(ctx.db).get(pk=ctx.params["source"])
         templates = bool(ctx.params.get("templates", True))
-        ctx.progress(stage=f"Reading users from {source.name}", force=True)
+        ctx.progress(
+            stage=texts.gettext("Reading users from %(device)s", device=source.name), force=True
+        )
         try:
             with DeviceSession(source) as session:
                 users = session.client.get_users()
                 fingers = session.client.get_templates() if templates else []
         except DeviceError as exc:
             self.device_failed(ctx, source, exc, [])
-            raise SyncFailed(f"{source.name}: {exc.detail}") from exc
+            raise SyncFailed(
+                texts.gettext("%(device)s: %(note)s", device=source.name, note=exc.detail)
+            ) from exc
         by_uid: dict[int, list[DeviceTemplate]] = {}
         for t in fingers:
             by_uid.setdefault(t.uid, []).append(t)

@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.utils import timezone
 
+from bulkops import texts
+from bulkops.texts import Text
+
 from .client import ZKClient
 from .conf import zk_setting
 from .exceptions import DeviceProtocolError, InvalidUserData
@@ -124,7 +127,7 @@ class DeviceSession:
 @dataclass(frozen=True)
 class PushOutcome:
     status: str  # "written", "unchanged" or "invalid"
-    message: str = ""
+    message: Text | str = ""
     field: str = ""
 
 
@@ -174,7 +177,9 @@ class PushSession(DeviceSession):
         current = self.on_device.get(user_id)
         uid = current.uid if current else self._slots.take()
         if uid is None:
-            return PushOutcome("invalid", "the device has no free user slot left", "user_id")
+            return PushOutcome(
+                "invalid", texts.gettext("the device has no free user slot left"), "user_id"
+            )
         zk = self.client
         try:
             wanted = self.format.prepare(
