@@ -124,11 +124,13 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds: a django-q2 cluster's warm
+        shutdown alone takes longer than the tests that use it."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(15)
+                self.process.wait(grace)
             except subprocess.TimeoutExpired:
                 self.kill()
         if hasattr(self, "_log"):

@@ -153,8 +153,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # How long Redis keeps a delivered, unacknowledged message before giving it to another
 # consumer; the fault tests shorten it to see redelivery after a worker is killed.
+# kombu 5.7 looks for such messages every unacked_restore_interval (10 s) times
+# unacked_restore_throttle (10): about 100 s after the timeout; the tests look every second.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("BULKOPS_VISIBILITY_TIMEOUT", "3600"))
+    "visibility_timeout": int(os.environ.get("BULKOPS_VISIBILITY_TIMEOUT", "3600")),
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
 }
 
 # django-q2: "orm" (the database) or "redis", chosen per cluster by this variable.
