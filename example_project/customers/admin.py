@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from bulkops.admin import BulkOpsAdminMixin, bulk_action
 from customers.models import Customer, Order
 
 
-@bulk_action(description="Mark selected customers inactive")
+@bulk_action(description=_("Mark selected customers inactive"))
 def mark_inactive(queryset: Any) -> int:
     return int(queryset.update(active=False))
 
@@ -25,7 +26,7 @@ class CustomerAdmin(BulkOpsAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         mark_inactive,
         bulk_action("customers.deactivate"),
         bulk_action("customers.relocate"),
-        bulk_action("update", description="Update selected customers"),
+        bulk_action("update", description=_("Update selected customers")),
     ]
     bulkops_options = {"update": {"fields": ["city", "country", "active"]}}
 

@@ -8,9 +8,9 @@ from customers.models import Customer
 
 
 class CustomerFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains", label="Name contains")
-    city = django_filters.CharFilter(label="City")
-    country = django_filters.CharFilter(label="Country")
+    name = django_filters.CharFilter(lookup_expr="icontains", label=_("Name contains"))
+    city = django_filters.CharFilter(label=_("City"))
+    country = django_filters.CharFilter(label=_("Country"))
     # django-filter's default widget offers "Unknown", which reads like a value of its own.
     active = django_filters.BooleanFilter(
         label=_("Active"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 import bulkops
 from bulkops.context import RunContext
@@ -12,7 +13,7 @@ from bulkops.operations.base import Operation
 from bulkops.operations.steps import Confirmation, Step
 
 
-@bulkops.operation("customers.deactivate", label="Deactivate", permission="change")
+@bulkops.operation("customers.deactivate", label=_("Deactivate"), permission="change")
 def deactivate(ctx: RunContext) -> dict[str, Any]:
     manager = ctx.queryset.model._base_manager.using(ctx.db)
     for batch in ctx.batches(ctx.queryset):
@@ -24,7 +25,7 @@ def deactivate(ctx: RunContext) -> dict[str, Any]:
 
 
 class RelocateForm(forms.Form):
-    city = forms.CharField(label="New city", max_length=100)
+    city = forms.CharField(label=_("New city"), max_length=100)
 
 
 @bulkops.operation
@@ -35,7 +36,7 @@ class Relocate(Operation):
     """
 
     name = "customers.relocate"
-    label = "Relocate"
+    label = _("Relocate")
     permission = "change"
     requires_queryset = True
     locks_model = True
@@ -46,9 +47,9 @@ class Relocate(Operation):
 
         orders = Order.objects.filter(customer__in=step.queryset.values("pk")).count()
         return Confirmation(
-            counts=[("Customers", step.queryset.count()), ("Orders", orders)],
-            warning="Their orders keep the city they were shipped to." if orders else "",
-            button="Yes, relocate",
+            counts=[(_("Customers"), step.queryset.count()), (_("Orders"), orders)],
+            warning=_("Their orders keep the city they were shipped to.") if orders else "",
+            button=_("Yes, relocate"),
         )
 
     def run(self, ctx: RunContext) -> dict[str, Any]:

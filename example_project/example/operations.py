@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 import bulkops
 from bulkops.context import RunContext
 
 
-@bulkops.operation("example.fingerprint", label="Fingerprint records")
+@bulkops.operation("example.fingerprint", label=_("Fingerprint records"))
 def fingerprint(ctx: RunContext) -> dict[str, Any]:
     """Hash a range of synthetic records in chunks: a job with no model, only progress."""
     total = int(ctx.params.get("records", 3_000_000))

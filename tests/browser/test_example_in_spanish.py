@@ -33,6 +33,11 @@ def test_the_example_in_spanish_imports_a_workbook_with_errors(
     page.get_by_role("button", name="Switch language").click()
     page.wait_for_function("() => document.documentElement.lang === 'es'")
     page.get_by_role("link", name="Clientes").wait_for()
+    # The project's own page and operations speak Spanish too.
+    assert page.get_by_role("heading", level=1).inner_text() == "Clientes"
+    assert page.get_by_role("link", name="Importar desde una hoja de cálculo").count() == 1
+    assert page.get_by_role("button", name="Filtrar").count() == 1
+    assert page.get_by_role("button", name="Trasladar").count() == 1
 
     with page.expect_download() as sample:
         page.locator("a[href$='sample.xlsx']").click()
@@ -76,4 +81,10 @@ def test_the_example_in_spanish_imports_a_workbook_with_errors(
     table = page.locator(".bulkops-error-table").inner_text()
     assert "Introduzca una dirección de correo electrónico válida." in table
     assert "Motivo" in table and "Fila" in table
+
+    # The time clock page: headings, buttons and counts.
+    page.goto(example_site + "/devices/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Relojes de control"
+    page.get_by_role("button", name="Descargar asistencia").first.wait_for()
+    assert page.get_by_role("heading", name="Marcajes descargados").count() == 1
     context.close()
