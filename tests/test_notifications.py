@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.test import Client
+from django.utils import translation
 
 import bulkops
 from bulkops import runner
@@ -55,6 +56,23 @@ def test_owner_gets_outcome_counts_and_an_absolute_link(
     assert message.subject == f"{task.label}: Succeeded"
     assert "Processed: 25 / 25" in message.body and "Failed: 0" in message.body
     assert f"{SITE}/bulkops/tasks/{task.pk}/" in message.body
+
+
+def test_the_mail_is_in_the_language_its_owner_started_the_task_in(
+    notify_on: Any, dummy_backend: Any, items: Any
+) -> None:
+    with translation.override("es"):  # the clerk's request was in Spanish
+        task = bulkops.submit(
+            "update", user=notify_on, queryset=Item.objects.all(), params={"values": {"value": 4}}
+        )
+    assert task.language == "es"
+    mark_unattended(task)
+    with translation.override("en"):  # the worker's own language
+        runner.run(task.pk)
+
+    [message] = mail.outbox
+    assert message.subject.endswith(": Completada"), message.subject
+    assert "Procesadas: 25 / 25" in message.body, message.body
 
 
 def test_rows_that_failed_say_so(notify_on: Any, dummy_backend: Any, items: Any) -> None:

@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from bulkops import lifecycle, selection, texts
@@ -85,6 +85,7 @@ def submit(
         backend=settings.BACKEND,
         parent=parent,
         permission=permission or "",
+        language=translation.get_language() or "",
         created_at=timezone.now(),
     )
     if queryset is not None:

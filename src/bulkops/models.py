@@ -136,6 +136,9 @@ class BulkTask(models.Model):
     # (``app_label.codename``, or ``"*"`` for any logged-in user); blank for the
     # operation's own model permission. A retry of the failed rows checks the same.
     permission = models.CharField(_("permission"), max_length=255, blank=True, editable=False)
+    # The language of whoever started the task: its e-mail and its error report are
+    # written once, in that language (pages render each reader's own).
+    language = models.CharField(_("language"), max_length=15, blank=True, editable=False)
     # Tasks sharing a non-blank key never run at the same time.
     lock_key = models.CharField(_("lock key"), max_length=255, blank=True, editable=False)
     # The task this one retries, if any.

@@ -106,7 +106,8 @@ def email_owner(task: BulkTask, user: UserLike) -> None:
     if not address:
         return
     context = {"task": task, "user": user, "url": task_url(task)}
-    with translation.override(django_settings.LANGUAGE_CODE):
+    # In the language the owner started the task in (the worker has none of its own).
+    with translation.override(task.language or django_settings.LANGUAGE_CODE):
         subject = render_to_string("bulkops/email/task_finished_subject.txt", context)
         body = render_to_string("bulkops/email/task_finished.txt", context)
     send_mail(

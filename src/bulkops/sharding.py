@@ -98,6 +98,7 @@ def _shard(parent: BulkTask, index: int, part: dict[str, Any], count: int) -> Bu
         input_file=parent.input_file.name or "",
         backend=parent.backend,
         permission=parent.permission,
+        language=parent.language,
         total=part.get("total"),
     )
     shard.set_text(

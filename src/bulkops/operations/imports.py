@@ -467,7 +467,7 @@ def _record(batch: Batch, number: int, errors: list[RowError], values: dict[str,
 def report_language(task: BulkTask) -> str | None:
     """The error report is a file, written once: in the language of whoever started the
     import (the pages render each reader's own)."""
-    return str(task.params.get("language") or "") or translation.get_language()
+    return str(task.params.get("language") or task.language or "") or translation.get_language()
 
 
 def report_lines(field: str | None, message: str) -> list[str]:
