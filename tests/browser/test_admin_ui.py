@@ -151,7 +151,8 @@ def test_export_of_a_filtered_changelist_reads_back(
     assert button.text_content() == "Export 10 matching"
     button.click()
 
-    assert "This will run on 10 customers in the background." in page.content()
+    # Waits for the export form (content() right after the click may see the page loading).
+    page.get_by_text("This will run on 10 customers in the background.").wait_for()
     page.select_option("select[name=format]", file_format)
     page.uncheck("input[name=columns][value=active]")
     page.click("input[type=submit]")
@@ -187,6 +188,14 @@ def test_a_background_action_shows_its_progress_on_the_changelist(
     page.wait_for_url(f"**{CHANGELIST}?city__exact=Porto")
     bar = page.locator(".bulkops-admin-tasks .bulkops-progress").first
     bar.wait_for()
+    # The card has a row of its own under the title and the Import/Export buttons; it
+    # does not squeeze them into a narrow column beside it.
+    title = page.locator("#content h1").bounding_box()
+    tools = page.locator("ul.object-tools").bounding_box()
+    cards = page.locator(".bulkops-admin-tasks").bounding_box()
+    assert title and tools and cards
+    assert cards["y"] >= max(title["y"] + title["height"], tools["y"] + tools["height"]) - 1
+    assert cards["width"] >= 0.9 * page.locator("#changelist").bounding_box()["width"]
     # The bar moves while the worker runs: seen part-way, then finished.
     page.wait_for_function(
         "() => { const v = +document.querySelector('.bulkops-admin-tasks [role=progressbar]')"
