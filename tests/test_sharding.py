@@ -254,3 +254,15 @@ def test_a_sharded_import_keeps_file_row_numbers_in_its_errors(
     assert list(task.errors.values_list("row", flat=True)) == [i + 2 for i in bad]
     assert Ticket.objects.count() == 4500 - len(bad)
     assert not Ticket.objects.values("title").annotate(n=Count("pk")).filter(n__gt=1).exists()
+
+    # The error report: every failed row of every shard, in file order, as uploaded,
+    # with its reason; the shards have no report of their own.
+    assert str(task.result_file.name).endswith("tickets-errors.xlsx")
+    assert task.result["error_report"] == task.result_file.name
+    assert not any(s.result_file for s in shards_of(task))
+    with open_table(io.BytesIO(task.result_file.read()), filename="report.xlsx") as report:
+        assert report.headers[:2] == ["Title", "Seats"]
+        got = list(report.rows())
+    assert [values[0] for _, values in got] == [f"Ticket {i:05d}" for i in bad]
+    assert all(values[1] == "x" for _, values in got)
+    assert all("Seats" in str(values[2]) for _, values in got), got[0]

@@ -409,8 +409,20 @@ def settle(parent_id: Any, using: str = "default") -> bool:
         .update(**fields)
     )
     if updated:
-        _finished(BulkTask.objects.using(using).get(pk=parent_id))
+        parent = BulkTask.objects.using(using).get(pk=parent_id)
+        _after_shards(parent)
+        _finished(parent)
     return bool(updated)
+
+
+def _after_shards(parent: BulkTask) -> None:
+    """The operation's own end of a sharded job; a failure is logged, the task stays."""
+    from bulkops.registry import get_operation
+
+    try:
+        get_operation(parent.operation)().after_shards(parent)
+    except Exception:
+        logger.exception("bulkops: after_shards of task %s failed", parent.pk)
 
 
 def _shard_sums(parent_id: Any, using: str) -> dict[str, int]:

@@ -123,6 +123,11 @@ class Operation:
             return []
         return pk_ranges(queryset, task.total, count)
 
+    def after_shards(self, parent: BulkTask) -> None:
+        """Called once, in the worker that settled ``parent`` (every shard has ended),
+        before the task's finished signal: for work that needs the whole job, such as a
+        file built from what every shard did. Nothing by default."""
+
     def run(self, ctx: RunContext) -> dict[str, Any] | None:
         raise NotImplementedError(f"{type(self).__qualname__} must implement run(ctx).")
 

@@ -204,6 +204,17 @@ class ImportOperation(Operation):
         except OSError:
             return None
 
+    def after_shards(self, parent: BulkTask) -> None:
+        """The error report of a sharded import: the shards stored every failed row's
+        errors on the parent, and the rows come from the stored upload once."""
+        # As for one worker: a report when the import ran to its end with failed rows.
+        if (
+            parent.status == parent.Status.SUCCEEDED
+            and parent.failed_count
+            and not parent.params.get("dry_run")
+        ):
+            save_sharded_error_report(parent)
+
     def plan_shards(self, task: BulkTask, count: int) -> list[dict[str, Any]]:
         from bulkops.sharding import row_ranges
 
@@ -520,7 +531,28 @@ def save_error_report(
         return ctx.save_result_file(f"{stem}-errors.xlsx", File(out))
 
 
-def _failed_before(task: BulkTask, table: Table, start: int) -> Iterator[FailedRow]:
+def save_sharded_error_report(parent: BulkTask) -> None:
+    """Every failed row of a sharded import with its stored errors, as the parent's file.
+
+    The row errors are stored up to ``MAX_ERRORS``, so past that the report stops where
+    they stop (a single-worker import keeps every failed row as it meets them).
+    """
+    with translation.override(report_language(parent)):
+        labels = {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
+    with open_input(parent) as table, tempfile.TemporaryFile() as out:
+        headers, stem = list(table.headers), PurePath(table.filename).stem or "import"
+        rows = _failed_before(parent, table, None)
+        write_error_report(out, headers, rows, **labels)  # type: ignore[arg-type]
+        out.seek(0)
+        parent.result_file.save(f"{stem}-errors.xlsx", File(out), save=False)
+    name = str(parent.result_file.name)
+    parent.result = {**(parent.result or {}), "error_report": name}
+    type(parent).objects.using(parent._state.db or "default").filter(pk=parent.pk).update(
+        result_file=name, result=parent.result
+    )
+
+
+def _failed_before(task: BulkTask, table: Table, start: int | None) -> Iterator[FailedRow]:
     messages: dict[int, list[str]] = defaultdict(list)
     errors = task.errors.exclude(row=None).only("row", "field", "message", "message_data")
     with translation.override(report_language(task)):
