@@ -25,13 +25,16 @@ from bulkops.sensitive import is_sensitive
 from bulkops.tabular import write_csv, write_xlsx
 from bulkops.tabular.definition import definition_for
 from bulkops.tabular.formats import write_json, write_ods
+from bulkops.tabular.stored import read_part, write_part
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
     from bulkops.context import RunContext
+    from bulkops.models import BulkTask
 
 FORMATS = ("xlsx", "csv", "ods", "json")
+PART_SUFFIX = ".bulkops-part"
 FORMAT_LABELS = {
     "xlsx": _("Excel (.xlsx)"),
     "csv": _("CSV (.csv)"),
@@ -136,6 +139,9 @@ class ExportOperation(Operation):
     label = gettext_lazy("Export")
     permission = "view"
     requires_queryset = True
+    # Split by primary-key ranges when SHARDING is on: each shard writes its rows as a
+    # part file, and after_shards joins the parts in order into the one download.
+    shardable = True
 
     # The step: the format and the columns; ``options={"fields": [...]}`` narrows or
     # widens the columns offered (a sensitive field still needs a definition).
@@ -227,27 +233,78 @@ class ExportOperation(Operation):
                     ctx.check_cancelled()
 
         file_format = params["format"]
-        tz = timezone.get_current_timezone()
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        name = f"{slugify(str(model._meta.verbose_name_plural)) or 'export'}-{stamp}.{file_format}"
+        if ctx.shard:
+            with tempfile.TemporaryFile() as out:
+                write_part(out, rows())
+                rest = written % PROGRESS_EVERY
+                ctx.progress(advance=rest, succeeded=rest, force=True)
+                out.seek(0)
+                index = ctx.task.shard_index or 0
+                ctx.save_result_file(f"export-part-{index:03d}{PART_SUFFIX}", File(out))
+            return {"rows": written, "format": file_format}
         with tempfile.TemporaryFile() as out:
-            title = capfirst(str(model._meta.verbose_name_plural))[:31]
-            if file_format == "xlsx":
-                write_xlsx(out, headers, rows(), sheet_title=title, tz=tz)  # type: ignore[arg-type]
-            elif file_format == "ods":
-                write_ods(out, headers, rows(), sheet_title=title, tz=tz)  # type: ignore[arg-type]
-            elif file_format == "json":
-                # Keys are the field paths: stable names for programs, not headers.
-                write_json(out, fields, rows(), tz=tz)  # type: ignore[arg-type]
-            else:
-                write_csv(out, headers, rows(), tz=tz)  # type: ignore[arg-type]
+            write_file(out, model, params, headers, rows())
             rest = written % PROGRESS_EVERY
             ctx.progress(
                 advance=rest, succeeded=rest, stage=texts.gettext("Saving the file"), force=True
             )
             out.seek(0)
-            saved = ctx.save_result_file(name, File(out))
+            saved = ctx.save_result_file(file_name(model, file_format), File(out))
         return {"rows": written, "file": saved, "format": file_format}
+
+    def after_shards(self, parent: BulkTask) -> None:
+        """Join the shards' parts, in primary-key order, into the parent's file."""
+        if parent.status != parent.Status.SUCCEEDED:
+            return
+        model = parent.model_class
+        assert model is not None
+        params = parent.params
+        headers = params.get("headers") or [resolve(model, path)[0] for path in params["fields"]]
+        manager = type(parent).objects.using(parent._state.db or "default")
+        shards = list(manager.filter(shard_of=parent).order_by("shard_index"))
+
+        def rows() -> Iterator[Sequence[Any]]:
+            for shard in shards:
+                with shard.result_file.open("rb") as part:
+                    yield from read_part(part)
+
+        with tempfile.TemporaryFile() as out:
+            write_file(out, model, params, headers, rows())
+            out.seek(0)
+            parent.result_file.save(file_name(model, params["format"]), File(out), save=False)
+        name = str(parent.result_file.name)
+        parent.result = {**(parent.result or {}), "file": name, "format": params["format"]}
+        manager.filter(pk=parent.pk).update(result_file=name, result=parent.result)
+        for shard in shards:  # the parts are not for download
+            shard.result_file.delete(save=False)
+            manager.filter(pk=shard.pk).update(result_file="")
+
+
+def file_name(model: type[models.Model], file_format: str) -> str:
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return f"{slugify(str(model._meta.verbose_name_plural)) or 'export'}-{stamp}.{file_format}"
+
+
+def write_file(
+    out: Any,
+    model: type[models.Model],
+    params: Mapping[str, Any],
+    headers: Sequence[str],
+    rows: Iterator[Sequence[Any]],
+) -> None:
+    """The rows in the task's format, as the user downloads them."""
+    file_format = params["format"]
+    tz = timezone.get_current_timezone()
+    title = capfirst(str(model._meta.verbose_name_plural))[:31]
+    if file_format == "xlsx":
+        write_xlsx(out, headers, rows, sheet_title=title, tz=tz)  # type: ignore[arg-type]
+    elif file_format == "ods":
+        write_ods(out, headers, rows, sheet_title=title, tz=tz)  # type: ignore[arg-type]
+    elif file_format == "json":
+        # Keys are the field paths: stable names for programs, not headers.
+        write_json(out, params["fields"], rows, tz=tz)  # type: ignore[arg-type]
+    else:
+        write_csv(out, headers, rows, tz=tz)  # type: ignore[arg-type]
 
 
 def _display_map(model_field: models.Field[Any, Any]) -> dict[Any, str]:
