@@ -415,6 +415,22 @@ def settle(parent_id: Any, using: str = "default") -> bool:
     return bool(updated)
 
 
+def attach_result_file(task: BulkTask, name: str, content: Any, key: str, **result: Any) -> str:
+    """Store ``content`` as the finished ``task``'s result file, named in its result under
+    ``key``, beside the other ``result`` keys given; returns the stored name.
+
+    For the work ``after_shards`` does on a settled parent, which has no worker holding
+    it (a running task's file goes through ``write``).
+    """
+    task.result_file.save(name, content, save=False)
+    stored = str(task.result_file.name)
+    task.result = {**(task.result or {}), **result, key: stored}
+    BulkTask.objects.using(_db(task)).filter(pk=task.pk).update(
+        result_file=stored, result=task.result
+    )
+    return stored
+
+
 def _after_shards(parent: BulkTask) -> None:
     """The operation's own end of a sharded job; a failure is logged, the task stays."""
     from bulkops.registry import get_operation

@@ -16,7 +16,7 @@ from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from bulkops import texts
+from bulkops import lifecycle, texts
 from bulkops.exceptions import BulkOpsError
 from bulkops.operations.base import Operation
 from bulkops.operations.steps import Confirmation, Step
@@ -210,7 +210,7 @@ class ExportOperation(Operation):
         except ValidationError as exc:
             raise BulkOpsError(" ".join(exc.messages)) from None
         resolved = [resolve(model, path) for path in fields]
-        headers = params.get("headers") or [header for header, _ in resolved]
+        headers = _headers(params, resolved)
         queryset = ctx.queryset.order_by("pk")
         if ctx.task.total is None:
             ctx.set_total(queryset.count())
@@ -259,7 +259,7 @@ class ExportOperation(Operation):
         model = parent.model_class
         assert model is not None
         params = parent.params
-        headers = params.get("headers") or [resolve(model, path)[0] for path in params["fields"]]
+        headers = _headers(params, [resolve(model, path) for path in params["fields"]])
         manager = type(parent).objects.using(parent._state.db or "default")
         shards = list(manager.filter(shard_of=parent).order_by("shard_index"))
 
@@ -271,13 +271,16 @@ class ExportOperation(Operation):
         with tempfile.TemporaryFile() as out:
             write_file(out, model, params, headers, rows())
             out.seek(0)
-            parent.result_file.save(file_name(model, params["format"]), File(out), save=False)
-        name = str(parent.result_file.name)
-        parent.result = {**(parent.result or {}), "file": name, "format": params["format"]}
-        manager.filter(pk=parent.pk).update(result_file=name, result=parent.result)
+            name = file_name(model, params["format"])
+            lifecycle.attach_result_file(parent, name, File(out), "file", format=params["format"])
         for shard in shards:  # the parts are not for download
             shard.result_file.delete(save=False)
-            manager.filter(pk=shard.pk).update(result_file="")
+        manager.filter(shard_of=parent).update(result_file="")
+
+
+def _headers(params: Mapping[str, Any], resolved: Sequence[tuple[str, Any]]) -> list[str]:
+    """The file's column headers: given ones, or each field's label."""
+    return list(params.get("headers") or [header for header, _ in resolved])
 
 
 def file_name(model: type[models.Model], file_format: str) -> str:

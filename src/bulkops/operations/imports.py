@@ -17,7 +17,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from bulkops import texts
+from bulkops import lifecycle, texts
 from bulkops.conf import settings
 from bulkops.operations.base import Operation
 from bulkops.operations.prefetch import Prefetcher
@@ -518,8 +518,7 @@ def save_error_report(
     and only as far as the restart; of those, the report holds the ones with a stored
     error (all of them unless the task met more than ``MAX_ERRORS``).
     """
-    with translation.override(report_language(ctx.task)):
-        labels = {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
+    labels = _report_labels(ctx.task)
     with tempfile.TemporaryFile() as out:
         if start:
             with open_input(ctx.task) as table:
@@ -537,19 +536,18 @@ def save_sharded_error_report(parent: BulkTask) -> None:
     The row errors are stored up to ``MAX_ERRORS``, so past that the report stops where
     they stop (a single-worker import keeps every failed row as it meets them).
     """
-    with translation.override(report_language(parent)):
-        labels = {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
+    labels = _report_labels(parent)
     with open_input(parent) as table, tempfile.TemporaryFile() as out:
         headers, stem = list(table.headers), PurePath(table.filename).stem or "import"
         rows = _failed_before(parent, table, None)
         write_error_report(out, headers, rows, **labels)  # type: ignore[arg-type]
         out.seek(0)
-        parent.result_file.save(f"{stem}-errors.xlsx", File(out), save=False)
-    name = str(parent.result_file.name)
-    parent.result = {**(parent.result or {}), "error_report": name}
-    type(parent).objects.using(parent._state.db or "default").filter(pk=parent.pk).update(
-        result_file=name, result=parent.result
-    )
+        lifecycle.attach_result_file(parent, f"{stem}-errors.xlsx", File(out), "error_report")
+
+
+def _report_labels(task: BulkTask) -> dict[str, str]:
+    with translation.override(report_language(task)):
+        return {"sheet_title": str(_("Rows to fix")), "errors_header": str(_("Errors"))}
 
 
 def _failed_before(task: BulkTask, table: Table, start: int | None) -> Iterator[FailedRow]:

@@ -70,6 +70,23 @@ def _decode(value: Any) -> CellValue:
     raise ValueError("unknown cell")
 
 
+def _encoder() -> json.JSONEncoder:
+    return json.JSONEncoder(ensure_ascii=False, default=_encode, check_circular=False)
+
+
+def _write_lines(dest: IO[bytes], items: Iterator[Any]) -> int:
+    """``items`` as JSON lines of up to ``CHUNK`` each; returns how many were written.
+
+    One JSON line per 1,000 rows: one encoder call instead of a thousand.
+    """
+    encode = _encoder().encode
+    count = 0
+    for chunk in iter(lambda: list(itertools.islice(items, CHUNK)), []):
+        dest.write(encode(chunk).encode() + b"\n")
+        count += len(chunk)
+    return count
+
+
 def write_table(table: Table, dest: IO[bytes]) -> int:
     """Read every row of ``table`` once and store them; returns the number of data rows.
 
@@ -77,25 +94,18 @@ def write_table(table: Table, dest: IO[bytes]) -> int:
     instead of in the middle of an import. Rows go through a temporary file because the
     count, which heads the stored file, is only known at the end.
     """
-    with tempfile.TemporaryFile() as rows_file:
-        encoder = json.JSONEncoder(ensure_ascii=False, default=_encode, check_circular=False)
-        encode = encoder.encode
-        errors = table.may_hold_errors
-        count = 0
-        chunk: list[Any] = []
-        # One JSON line per 1,000 rows: one encoder call instead of a thousand.
+    errors = table.may_hold_errors
+
+    def numbered() -> Iterator[tuple[int, Sequence[Any]]]:
         for number, values in table.rows():
             if errors and ErrorCell in set(map(type, values)):
                 # ErrorCell is a str: JSON would store it as plain text without this.
                 values = [_encode(v) if v.__class__ is ErrorCell else v for v in values]
-            chunk.append((number, values))
-            if len(chunk) >= CHUNK:
-                rows_file.write(encode(chunk).encode() + b"\n")
-                count += len(chunk)
-                chunk = []
-        if chunk:
-            rows_file.write(encode(chunk).encode() + b"\n")
-            count += len(chunk)
+            yield number, values
+
+    with tempfile.TemporaryFile() as rows_file:
+        count = _write_lines(rows_file, numbered())
+        encode = _encoder().encode
         meta = {
             "filename": table.filename,
             "format": table.format,
@@ -127,22 +137,15 @@ def write_part(dest: IO[bytes], rows: Iterator[Sequence[Any]]) -> int:
     The shards of an export write these, and the worker that ends the job reads them back
     in order (``read_part``) into the one file the user downloads.
     """
-    encoder = json.JSONEncoder(ensure_ascii=False, default=_encode, check_circular=False)
+
+    def marked() -> Iterator[Sequence[Any]]:
+        for values in rows:
+            if any(isinstance(v, dict | list) for v in values):
+                values = [{"j": v} if isinstance(v, dict | list) else v for v in values]
+            yield values
+
     dest.write(PART_MAGIC)
-    count = 0
-    chunk: list[Any] = []
-    for values in rows:
-        if any(isinstance(v, dict | list) for v in values):
-            values = [{"j": v} if isinstance(v, dict | list) else v for v in values]
-        chunk.append(values)
-        if len(chunk) >= CHUNK:
-            dest.write(encoder.encode(chunk).encode() + b"\n")
-            count += len(chunk)
-            chunk = []
-    if chunk:
-        dest.write(encoder.encode(chunk).encode() + b"\n")
-        count += len(chunk)
-    return count
+    return _write_lines(dest, marked())
 
 
 def read_part(fp: IO[bytes]) -> Iterator[list[Any]]:
