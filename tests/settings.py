@@ -117,6 +117,9 @@ BULKOPS = {
     "OPTIONS": json.loads(os.environ.get("BULKOPS_OPTIONS", "{}")),
     "SYNC_THRESHOLD": 0,
     "PROGRESS_INTERVAL": 0.2,
+    # Chunks keep CHUNK_SIZE rows (no growth by time), so tests that stop a job between
+    # chunks find the chunks they count on; tests/test_pacing.py covers the growth.
+    "CHUNK_SECONDS": float(os.environ.get("BULKOPS_CHUNK_SECONDS", "0")),
     # The JSON API exposes these list views' bulk actions (tests/test_jsonapi*.py).
     "API_VIEWS": {
         "customers": "tests.testapp.views.CustomerList",

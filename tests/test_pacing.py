@@ -1,4 +1,4 @@
-"""Chunks sized by time on SQLite, turns and pauses between them; fixed rows elsewhere."""
+"""Chunks sized by time (short on SQLite, with turns and pauses; growing elsewhere)."""
 
 from __future__ import annotations
 
@@ -75,5 +75,27 @@ def test_inside_an_outer_transaction_there_is_no_pause_and_no_turn(settings: Any
 def test_other_databases_keep_the_fixed_row_count(settings: Any) -> None:
     if connection.vendor == "sqlite":
         pytest.skip("about row-locking databases")
+    settings.BULKOPS = {**settings.BULKOPS, "CHUNK_SECONDS": 0.2, "MAX_CHUNK_SIZE": 5000}
+    # A size asked for with the job is kept, however fast its chunks are.
+    pacer = Pacer("default", 700, fixed=True)
+    assert [chunk(pacer, 0) for _ in range(3)] == [700, 700, 700]
+    # CHUNK_SECONDS 0 keeps CHUNK_SIZE.
+    settings.BULKOPS = {**settings.BULKOPS, "CHUNK_SECONDS": 0}
     pacer = Pacer("default", 700)
-    assert [chunk(pacer, 0.0001) for _ in range(3)] == [700, 700, 700]
+    assert [chunk(pacer, 0) for _ in range(3)] == [700, 700, 700]
+
+
+@pytest.mark.django_db
+def test_elsewhere_fast_chunks_grow_to_the_most_and_slow_ones_shrink_to_chunk_size(
+    settings: Any,
+) -> None:
+    if connection.vendor == "sqlite":
+        pytest.skip("about row-locking databases")
+    settings.BULKOPS = {**settings.BULKOPS, "CHUNK_SECONDS": 0.05, "MAX_CHUNK_SIZE": 5000}
+    pacer = Pacer("default", 700)
+    # Chunks far under 50 ms double, up to MAX_CHUNK_SIZE.
+    assert [chunk(pacer, 0) for _ in range(5)] == [700, 1400, 2800, 5000, 5000]
+    # 0.1 ms a row: a 5,000-row chunk takes 0.5 s, ten times too long; the next one
+    # fits about 500 rows, but never fewer than CHUNK_SIZE.
+    assert chunk(pacer, 0.0001) == 5000
+    assert pacer.size() == 700

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 import bulkops
 from bulkops import lifecycle, liveness, runner, signals
@@ -107,20 +109,48 @@ def test_cancel_stops_between_chunks_and_keeps_committed_ones(
         django_capture_on_commit_callbacks,
         params={"values": {"value": 99}, "chunk_size": 10},
     )
-    original = runner.RunContext._after_commit
+    original = runner.RunContext._commit_batch
+    statements: list[str] = []
 
-    def cancel_after_first_chunk(self: Any, batch: Any) -> None:
-        original(self, batch)
-        bulkops.cancel(self.task)  # as the user's click would, from another process
+    def cancel_during_first_chunk(self: Any, batch: Any) -> None:
+        if batch.start == 0:
+            bulkops.cancel(self.task)  # as the user's click would, from another process
+        with CaptureQueriesContext(connection) as seen:
+            original(self, batch)
+        statements.extend(q["sql"] for q in seen.captured_queries)
 
-    monkeypatch.setattr(runner.RunContext, "_after_commit", cancel_after_first_chunk)
+    monkeypatch.setattr(runner.RunContext, "_commit_batch", cancel_during_first_chunk)
 
     assert runner.run(task.pk) == BulkTask.Status.CANCELLED
 
+    # The chunk that was running commits; no other starts.
     task.refresh_from_db()
     assert task.status == "cancelled"
     assert task.processed == 10
     assert Item.objects.filter(value=99).count() == 10
+    # Its commit read the flag through the checkpoint write, then wrote it anyway.
+    assert [s.split()[0] for s in statements] == ["UPDATE", "SELECT", "UPDATE"]
+
+
+def test_a_chunk_reads_the_cancel_flag_in_its_checkpoint_write_not_in_a_query_of_its_own(
+    items: list[Item], dummy_backend: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    task = submit(
+        "update",
+        dummy_backend,
+        django_capture_on_commit_callbacks,
+        params={"values": {"value": 7}, "chunk_size": 10},
+    )
+    with CaptureQueriesContext(connection) as seen:
+        assert runner.run(task.pk) == BulkTask.Status.SUCCEEDED
+    flag_reads = [
+        q
+        for q in seen.captured_queries
+        if q["sql"].startswith('SELECT "bulkops_bulktask"."cancel_requested" AS')
+    ]
+    # Once before the first chunk; each later chunk learns it from the commit before.
+    assert len(flag_reads) == 1
+    assert Item.objects.filter(value=7).count() == len(items)
 
 
 def test_cancel_before_start_cancels_at_once_and_the_run_is_a_no_op(

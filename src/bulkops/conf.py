@@ -15,6 +15,11 @@ DEFAULTS: dict[str, Any] = {
     # Jobs with fewer rows than this run inline in the request, through the same runner.
     "SYNC_THRESHOLD": 100,
     "CHUNK_SIZE": 1000,
+    # Except on SQLite, a chunk grows past CHUNK_SIZE (doubling, up to MAX_CHUNK_SIZE)
+    # while one takes less than this many seconds, so commits stay a small part of the
+    # work; 0 keeps CHUNK_SIZE. A chunk_size given with a job always stays as given.
+    "CHUNK_SECONDS": 0.2,
+    "MAX_CHUNK_SIZE": 10_000,
     # On SQLite (one writer at a time) a chunk takes as many rows as its write transaction
     # can apply in this many seconds, at most CHUNK_SIZE; 0 keeps the fixed row count.
     "SQLITE_CHUNK_SECONDS": 0.05,

@@ -70,6 +70,8 @@ class Batch:
         self.counts: dict[str, int] = {}
         self.checkpoint: dict[str, Any] = {}
         self.saved_errors = 0
+        # Whether the commit's checkpoint write found a cancel requested.
+        self.cancel_seen = False
         self._atomic: Any = None
 
     def __len__(self) -> int:
@@ -154,6 +156,9 @@ class RunContext:
             task.attempt_start_processed = task.processed
             lifecycle.write(task, attempt_start_processed=task.processed, **restored)
         self.chunk_size = int(task.params.get("chunk_size") or settings.CHUNK_SIZE)
+        # A chunk size asked for with the job is kept; otherwise chunks are sized by time.
+        self._fixed_size = bool(task.params.get("chunk_size"))
+        self._pacer: Pacer | None = None
         self._interval = float(settings.PROGRESS_INTERVAL)
         self._last_write = time.monotonic()
         self._dirty = False
@@ -165,6 +170,9 @@ class RunContext:
         # A shard's row errors belong to its parent, the task people see and retry.
         self._errors_task_id = task.shard_of_id or task.pk
         self._last_roll_up = time.monotonic()
+        # The last chunk's commit read the cancel flag (in its checkpoint write): the
+        # next chunk needs no query of its own. None until a chunk has committed.
+        self._cancel_seen: bool | None = None
 
     # What the job works on
 
@@ -206,8 +214,9 @@ class RunContext:
         A queryset is walked by primary key (keyset), so rows changed or deleted by
         earlier batches never shift later ones; any other iterable by position.
         """
-        # On SQLite the pacer sizes chunks by time; elsewhere it keeps this row count.
-        pacer = Pacer(self.db, size or self.chunk_size)
+        # The pacer sizes chunks by time (operations/pacing.py).
+        pacer = Pacer(self.db, size or self.chunk_size, fixed=bool(size) or self._fixed_size)
+        self._pacer = pacer
         if isinstance(source, models.QuerySet):
             return self._queryset_batches(source, pacer)
         return self._iterable_batches(source, pacer)
@@ -217,7 +226,7 @@ class RunContext:
         position = self.task.processed
         ordered = queryset.order_by("pk")
         while True:
-            self.check_cancelled()
+            self._check_before_batch()
             page = ordered.filter(pk__gt=after) if after is not None else ordered
             pks = list(page.values_list("pk", flat=True)[: pacer.size()])
             if not pks:
@@ -236,8 +245,9 @@ class RunContext:
         for _ in itertools.islice(iterator, offset):
             pass
         while True:
-            self.check_cancelled()
-            items = list(itertools.islice(iterator, pacer.size()))
+            self._check_before_batch()
+            # A source that read ahead (the import's prefetch) sets the chunk it holds.
+            items = list(itertools.islice(iterator, getattr(source, "buffered", 0) or pacer.size()))
             if not items:
                 return
             state = {**self.checkpoint, "offset": offset + len(items)}
@@ -245,6 +255,10 @@ class RunContext:
             yield batch
             self._require_committed(batch)
             offset += len(items)
+
+    def next_chunk_size(self) -> int:
+        """How many rows the next chunk of the running ``batches()`` will take."""
+        return self._pacer.size() if self._pacer is not None else self.chunk_size
 
     def _require_committed(self, batch: Batch) -> None:
         if not batch.committed:
@@ -319,6 +333,21 @@ class RunContext:
 
     def check_cancelled(self) -> None:
         """Raise if the user asked to cancel or the time limit has passed."""
+        self._check_deadline()
+        if lifecycle.cancel_was_requested(self.task):
+            raise TaskCancelled()
+
+    def _check_before_batch(self) -> None:
+        # Right after a commit the flag was read by its checkpoint write.
+        seen, self._cancel_seen = self._cancel_seen, None
+        if seen is None:
+            self.check_cancelled()
+            return
+        if seen:
+            raise TaskCancelled()
+        self._check_deadline()
+
+    def _check_deadline(self) -> None:
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise TaskTimeLimitExceeded(
                 texts.ngettext(
@@ -330,8 +359,6 @@ class RunContext:
                     limit=float(self.time_limit or 0),
                 )
             )
-        if lifecycle.cancel_was_requested(self.task):
-            raise TaskCancelled()
 
     # Internals
 
@@ -376,7 +403,11 @@ class RunContext:
         }
         batch.saved_errors = self._save_errors(batch.errors) if batch.errors else 0
         batch.checkpoint = {"state": batch.state, "counts": batch.counts}
-        self._write(checkpoint=batch.checkpoint, **self._text_fields(), **batch.counts)
+        batch.cancel_seen = lifecycle.write_and_check_cancel(
+            self.task, checkpoint=batch.checkpoint, **self._text_fields(), **batch.counts
+        )
+        self._last_write = time.monotonic()
+        self._dirty = False
 
     def _after_commit(self, batch: Batch) -> None:
         for name, value in batch.counts.items():
@@ -384,6 +415,7 @@ class RunContext:
         self._error_rows = self._stored_errors() + batch.saved_errors
         self.checkpoint = batch.state
         self.task.checkpoint = batch.checkpoint
+        self._cancel_seen = batch.cancel_seen
         parent = self.task.shard_of_id
         if parent is not None and time.monotonic() - self._last_roll_up >= self._interval:
             # After the commit, not in it: the parent row is shared by every shard.

@@ -104,6 +104,24 @@ def write(task: BulkTask, **fields: Any) -> None:
     task.heartbeat_at = now
 
 
+def write_and_check_cancel(task: BulkTask, **fields: Any) -> bool:
+    """``write()``, and whether the user asked the task to stop, in one statement.
+
+    A chunk's commit saves its checkpoint this way: the UPDATE only matches while no
+    cancel is requested, so the usual case costs no query of its own. When it matches
+    nothing (cancel requested, or the task lost), the flag is read and the row written
+    anyway: the chunk commits as before, and the caller stops before the next one.
+    """
+    now = timezone.now()
+    fields["heartbeat_at"] = now
+    if held(task).filter(cancel_requested=False).update(**fields):
+        task.heartbeat_at = now
+        return False
+    cancelled = cancel_was_requested(task)  # TaskLeaseLost if it is not ours any more
+    write(task, **fields)
+    return cancelled
+
+
 def cancel_was_requested(task: BulkTask) -> bool:
     """Whether the user asked the held task to stop; ``TaskLeaseLost`` if it is not held."""
     flag = held(task).values_list("cancel_requested", flat=True).first()

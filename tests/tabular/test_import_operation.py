@@ -448,7 +448,7 @@ def test_prefetcher_falls_back_when_a_batch_does_not_match(countries: Any, regis
 
     bound = definition_for(Customer).bind(HEADERS)
     source = iter(list(enumerate(customer_rows(10), start=2)))
-    prefetcher = Prefetcher(source, bound, 4)
+    prefetcher = Prefetcher(source, bound, lambda: 4)
     assert [next(prefetcher)[0] for _ in range(4)] == [2, 3, 4, 5]
     prefetcher.fetch_ahead()
     assert prefetcher.ready is not None and prefetcher.ready.first_row == 6

@@ -118,6 +118,19 @@ def test_lying_dimension_counts_the_rows_really_there(engine: Engine) -> None:
         assert table.row_count == 500
         assert sum(1 for _ in table.rows()) == 500
     assert estimate_rows(io.BytesIO(data), filename="lying.xlsx") == 500
+    assert estimate_rows(io.BytesIO(data), filename="lying.xlsx", exact_below=1000) == 500
+
+
+def test_a_count_at_submit_reads_a_big_sheet_only_past_the_inline_bound() -> None:
+    # 60,000 rows of ~60 bytes: several 1 MB blocks of sheet XML.
+    rows: list[list[Any]] = [["n", "text"], *[[i, f"row number {i}"] for i in range(60_000)]]
+    data = raw_xlsx([("S", sheet_xml(cells_xml(rows), dimension="A1:B2"))])
+    assert estimate_rows(io.BytesIO(data), filename="big.xlsx") == 60_000
+    # Under the bound the count is exact; past it, an estimate that is never under it.
+    assert estimate_rows(io.BytesIO(data), filename="big.xlsx", exact_below=100_000) == 60_000
+    guess = estimate_rows(io.BytesIO(data), filename="big.xlsx", exact_below=1_000)
+    assert guess is not None and 1_000 < guess
+    assert abs(guess - 60_000) < 6_000  # read from the share of the sheet seen
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from bulkops.models import BulkTask
 
 MODES: tuple[Mode, ...] = ("create", "update", "upsert")
+# Rows an .xlsx upload is counted exactly up to at submit (see get_total()).
+INLINE_COUNT = 10_000
 PERMISSIONS = {"create": ("add",), "update": ("change",), "upsert": ("add", "change")}
 
 
@@ -200,6 +202,9 @@ class ImportOperation(Operation):
                     or PurePath(task.input_file.name or "").name,
                     limits=limits_from_settings(),
                     stored=bool(task.params.get("stored")),
+                    # Exact where it decides whether the job runs inline; the worker
+                    # counts every row on opening the file.
+                    exact_below=max(int(settings.SYNC_THRESHOLD or 0), INLINE_COUNT),
                 )
         except OSError:
             return None
@@ -291,7 +296,7 @@ class ImportOperation(Operation):
             self._remember(ctx, table, bound, writer, offset)
         stage = texts.gettext("Checking every row") if dry_run else texts.gettext("Importing")
         ctx.progress(stage=stage, force=True)
-        prefetcher = Prefetcher(_part(ctx, table), bound, ctx.chunk_size)
+        prefetcher = Prefetcher(_part(ctx, table), bound, ctx.next_chunk_size)
         for batch in ctx.batches(prefetcher):
             with batch:
                 found = self._apply(batch, bound, writer, prefetcher, dry_run=dry_run)

@@ -10,7 +10,7 @@ touches the connection during the COPY.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 
 from bulkops.tabular.definition import BoundImport, CellsCleaned, ChunkResult
@@ -18,12 +18,17 @@ from bulkops.tabular.readers import Row
 
 
 class Prefetcher:
-    def __init__(self, rows: Iterator[Row], bound: BoundImport, size: int) -> None:
+    def __init__(self, rows: Iterator[Row], bound: BoundImport, size: Callable[[], int]) -> None:
         self.rows = rows
         self.bound = bound
         self.size = size
         self.buffer: deque[Row] = deque()
         self.ready: CellsCleaned | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Rows read ahead: the next chunk is exactly these (see ``RunContext.batches``)."""
+        return len(self.buffer)
 
     def __iter__(self) -> Iterator[Row]:
         return self
@@ -37,7 +42,7 @@ class Prefetcher:
         """Read and clean the next chunk; safe to call while a COPY is in flight."""
         if self.buffer:
             return
-        chunk = list(islice(self.rows, self.size))
+        chunk = list(islice(self.rows, self.size()))
         if not chunk:
             return
         self.buffer.extend(chunk)

@@ -20,7 +20,7 @@ from . import csvread
 from .errors import TableError
 from .limits import Limits
 from .parts import SheetRef, _read_member, _xlsb_sheets, _xlsx_sheets
-from .scan import SheetScan, ods_is_encrypted, scan_archive
+from .scan import SheetScan, count_rows, ods_is_encrypted, scan_archive
 
 Format = Literal["xlsx", "xlsb", "ods", "xls", "csv"]
 
@@ -116,8 +116,12 @@ def file_size(fp: BinaryIO) -> int:
     return end
 
 
-def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
-    """Check size and content against the extension; raise TableError when they disagree."""
+def detect(fp: BinaryIO, filename: str, limits: Limits, *, scan: bool = True) -> Detected:
+    """Check size and content against the extension; raise TableError when they disagree.
+
+    ``scan=False`` leaves out the pass over an .xlsx workbook's parts (``scans`` stays
+    empty): for a count at submit time only, never before a parser runs.
+    """
     expected = format_for_filename(filename)
     size = file_size(fp)
     if size == 0:
@@ -139,7 +143,7 @@ def detect(fp: BinaryIO, filename: str, limits: Limits) -> Detected:
     if head.startswith(CFB_MAGIC):
         return _detect_cfb(fp, filename, expected, size, limits)
     if head.startswith(ZIP_MAGIC):
-        return _detect_zip(fp, filename, expected, size, limits)
+        return _detect_zip(fp, filename, expected, size, limits, scan=scan)
     if expected == "csv":
         _check_text(head, filename)
         return Detected("csv", size)
@@ -251,7 +255,7 @@ def _check_text(head: bytes, filename: str) -> None:
 
 
 def _detect_zip(
-    fp: BinaryIO, filename: str, expected: Format, size: int, limits: Limits
+    fp: BinaryIO, filename: str, expected: Format, size: int, limits: Limits, *, scan: bool = True
 ) -> Detected:
     if expected == "csv":
         raise _mismatch(
@@ -306,6 +310,8 @@ def _detect_zip(
         )
         date1904 = bool(re.search(r"date1904\s*=\s*\"(1|true)\"", workbook_xml))
         sheets = _xlsx_sheets(archive, workbook_xml, names)
+        if not scan:
+            return Detected("xlsx", size, date1904=date1904, sheets=sheets)
         scans = scan_archive(archive, filename, limits, {s.path for s in sheets if s.path})
         return Detected("xlsx", size, date1904=date1904, sheets=sheets, scans=scans)
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error):
@@ -350,13 +356,23 @@ def _bomb(filename: str) -> TableError:
 
 
 def estimate_rows(
-    source: BinaryIO, *, filename: str, limits: Limits | None = None, stored: bool = False
+    source: BinaryIO,
+    *,
+    filename: str,
+    limits: Limits | None = None,
+    stored: bool = False,
+    exact_below: int | None = None,
 ) -> int | None:
     """Data rows, read cheaply from the file's own metadata; None when unknown.
 
     Used where loading the sheet would be wasteful (counting a job at submit time): a
     parsed upload by its stored count, CSV by its lines, xlsx by the cells that really
     hold values (never by the ``<dimension>`` the file declares).
+
+    ``exact_below``: an .xlsx sheet is read only until it has shown more rows than this;
+    the count is exact under it and an estimate (never lower than it) above. Submit
+    only needs to know whether a job is small enough to run inline; the worker counts
+    every row when it opens the file, before the first chunk.
     """
     from . import stored as stored_table
 
@@ -365,15 +381,24 @@ def estimate_rows(
         count = stored_table.stored_row_count(source) if stored else None
         if count is not None:
             return count
-        detected = detect(source, filename, limits)
+        detected = detect(source, filename, limits, scan=exact_below is None)
         if detected.format == "csv":
             layout = csvread.scan(source, filename)
             return max(layout.line_count - 1 - int(layout.skip_first_line), 0)
+        if not detected.scans and detected.format == "xlsx":
+            source.seek(0)
+            with zipfile.ZipFile(source) as archive:
+                for ref in detected.sheets:
+                    if ref.path:
+                        found = count_rows(archive, ref.path, exact_below or 0, limits)
+                        if found != 0:
+                            return found
+            return 0
         for ref in detected.sheets:
             scan = detected.scans.get(ref.path or "")
             if scan is not None and scan.cells:
                 return scan.last_row - scan.first_row if scan.extent_known else None
-    except (TableError, OSError, ValueError):
+    except (TableError, OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error):
         return None
     finally:
         source.seek(0)
