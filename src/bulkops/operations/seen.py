@@ -20,8 +20,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-MEMORY_LIMIT = 200_000
+MEMORY_LIMIT = 50_000
 _SQL_BATCH = 500  # under SQLite's default limit of host parameters per statement
+_SELECT = f"SELECT v FROM seen WHERE g = ? AND v IN ({','.join('?' * _SQL_BATCH)})"  # noqa: S608
 
 
 def _canonical(value: Any) -> str:
@@ -126,11 +127,11 @@ class SeenValues:
         distinct = list(dict.fromkeys(encoded))
         for start in range(0, len(distinct), _SQL_BATCH):
             part = distinct[start : start + _SQL_BATCH]
-            marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                f"SELECT v FROM seen WHERE g = ? AND v IN ({marks})",  # noqa: S608 - only "?" marks
-                (group, *part),
-            )
+            # Always _SQL_BATCH marks (the last value repeated): one prepared statement
+            # for the whole import, where a statement per length would fill sqlite3's
+            # statement cache with hundreds of large ones.
+            part += [part[-1]] * (_SQL_BATCH - len(part))
+            rows = self._db.execute(_SELECT, (group, *part))
             known.update(row[0] for row in rows)
         flags = []
         new: list[bytes] = []
