@@ -25,6 +25,7 @@ CHUNK = 1000
 def run(report: Report, args: argparse.Namespace) -> None:
     latency_rows(report, jobs=5 if args.quick else JOBS_PER_BACKEND)
     overhead_rows(report, rows=args.rows)
+    lean_rows(report, rows=args.rows)
 
 
 def _backends(db_name: str) -> list[tuple[str, dict[str, Any], services.Worker | None]]:
@@ -162,8 +163,11 @@ def overhead_rows(report: Report, rows: int) -> None:
                 "CHUNK_SIZE": CHUNK,
             }
         ):
+            # chunk_size with the job keeps every chunk at CHUNK rows, like the loop's.
             task = bulkops.submit(
-                "update", queryset=Item.objects.all(), params={"values": {"value": value}}
+                "update",
+                queryset=Item.objects.all(),
+                params={"values": {"value": value}, "chunk_size": CHUNK},
             )
         task.refresh_from_db()
         assert task.status == "succeeded" and task.succeeded_count == rows, task.message
@@ -182,4 +186,47 @@ def overhead_rows(report: Report, rows: int) -> None:
         at_most=1.05,
         note="ratio = bulkops / bare (progress, checkpoints, cancel checks included); median of 3",
     )
+    Item.objects.all().delete()
+
+
+def lean_rows(report: Report, rows: int) -> None:
+    """A lean table (the tests' ``Item``: a name, a number, a code; no index but the
+    primary key), where one chunk's UPDATE takes milliseconds and its COMMIT, a flush
+    of the write-ahead log, costs as much: chunks sized by time against fixed ones."""
+    Item.objects.all().delete()
+    Item.objects.bulk_create((Item(name=f"item {i}") for i in range(rows)), batch_size=10_000)
+    counter = iter(range(1, 10_000))
+
+    def one_update() -> None:
+        with transaction.atomic():
+            Item.objects.update(value=next(counter))
+
+    def with_bulkops(chunk: int | None) -> None:
+        params: dict[str, Any] = {"values": {"value": next(counter)}}
+        if chunk is not None:
+            params["chunk_size"] = chunk
+        with override_settings(
+            BULKOPS={"BACKEND": "bulkops.backends.immediate.ImmediateBackend", "SYNC_THRESHOLD": 0}
+        ):
+            task = bulkops.submit("update", queryset=Item.objects.all(), params=params)
+        task.refresh_from_db()
+        assert task.status == "succeeded" and task.succeeded_count == rows, task.message
+
+    plain: list[float] = []
+    ours: dict[int | None, list[float]] = {None: [], CHUNK: []}
+    for _ in range(3):
+        plain.append(timed(one_update))
+        for chunk in ours:
+            ours[chunk].append(timed(lambda chunk=chunk: with_bulkops(chunk)))  # type: ignore[misc]
+    for chunk, seconds in ours.items():
+        label = "chunks sized by time" if chunk is None else f"chunks of {chunk:,}"
+        report.compare(
+            "lean table",
+            f"bulkops update, {rows:,} rows, {label}",
+            statistics.median(seconds),
+            baseline_name="one QuerySet.update()",
+            baseline_seconds=statistics.median(plain),
+            at_least=0.7,
+            note="ratio = QuerySet.update() time / bulkops time; median of 3",
+        )
     Item.objects.all().delete()
