@@ -7,9 +7,11 @@ import sys
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bulkops.operations import seen
 from bulkops.operations.seen import SeenValues, encode
 
 KEYS = st.one_of(
@@ -60,7 +62,12 @@ def test_encoding_does_not_depend_on_the_process() -> None:
     assert len(outputs) == 1
 
 
-def test_past_its_memory_limit_the_store_moves_to_disk_and_stays_exact() -> None:
+@pytest.mark.parametrize("returning", [True, False], ids=["insert-returning", "select-insert"])
+def test_past_its_memory_limit_the_store_moves_to_disk_and_stays_exact(
+    returning: bool, monkeypatch: Any
+) -> None:
+    # SQLite before 3.35 has no RETURNING: the store then selects, then inserts.
+    monkeypatch.setattr(seen, "_RETURNING", returning)
     store = SeenValues(memory_limit=100)
     first = store.check_and_add(0, [encode((i,)) for i in range(80)])
     assert not any(first)
@@ -71,4 +78,10 @@ def test_past_its_memory_limit_the_store_moves_to_disk_and_stays_exact() -> None
     assert store.check_and_add(1, [encode((5,))]) == [False]  # groups are apart
     assert store.check_and_add(0, [encode((5,)), encode((500,))]) == [True, False]
     assert len(store) == 202
+    # More values than one statement takes, repeats across its parts and within them.
+    many = [encode((i,)) for i in range(150, 1_000)] + [encode((999,)), encode((3,))]
+    flags = store.check_and_add(0, many)
+    # 150-199 and 500 were met before; 999 and 3 repeat.
+    assert flags == [True] * 50 + [False] * 300 + [True] + [False] * 499 + [True, True]
+    assert len(store) == 1_001
     store.close()

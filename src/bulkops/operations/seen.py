@@ -22,6 +22,13 @@ from typing import Any
 
 MEMORY_LIMIT = 50_000
 _SQL_BATCH = 500  # under SQLite's default limit of host parameters per statement
+# SQLite 3.35 (2021) and later answer an INSERT with the rows it inserted.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+_INSERT_ROWS = _SQL_BATCH // 2  # two parameters a row
+_INSERT_NEW = (
+    f"INSERT INTO seen VALUES {','.join(['(?, ?)'] * _INSERT_ROWS)} "  # noqa: S608 - only "?" marks
+    "ON CONFLICT DO NOTHING RETURNING v"
+)
 _SELECT = f"SELECT v FROM seen WHERE g = ? AND v IN ({','.join('?' * _SQL_BATCH)})"  # noqa: S608
 
 
@@ -122,6 +129,34 @@ class SeenValues:
         self._db = db
 
     def _check_and_add_stored(self, group: int, encoded: list[bytes]) -> list[bool]:
+        assert self._db is not None
+        if not _RETURNING:
+            return self._select_then_insert(group, encoded)
+        # One statement per part: the values it inserts are the new ones; a value it
+        # skips was stored before.
+        new: set[bytes] = set()
+        distinct = list(dict.fromkeys(encoded))
+        self._db.execute("BEGIN")
+        for start in range(0, len(distinct), _INSERT_ROWS):
+            part = distinct[start : start + _INSERT_ROWS]
+            # Padded to one length (a repeat inserts nothing): one prepared statement.
+            part += [part[-1]] * (_INSERT_ROWS - len(part))
+            rows = self._db.execute(
+                _INSERT_NEW, [item for value in part for item in (group, value)]
+            )
+            new.update(row[0] for row in rows)
+        self._db.execute("COMMIT")
+        self._size += len(new)
+        flags = []
+        for value in encoded:
+            if value in new:
+                new.discard(value)  # its first occurrence; any later one is a repeat
+                flags.append(False)
+            else:
+                flags.append(True)
+        return flags
+
+    def _select_then_insert(self, group: int, encoded: list[bytes]) -> list[bool]:
         assert self._db is not None
         known: set[bytes] = set()
         distinct = list(dict.fromkeys(encoded))
