@@ -343,3 +343,82 @@ def test_polling_a_task_whose_worker_went_silent_marks_it_stalled(
     assert "300 rows" in task.message
 
     assert bulkops.retry(task).status == "pending"
+
+
+@pytest.mark.parametrize("mode", ["queryset", "objects"])
+def test_a_chunk_is_found_by_its_last_key_and_touches_only_selected_rows(
+    items: list[Item],
+    dummy_backend: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    mode: str,
+) -> None:
+    # Every third row is left out: each chunk's key range holds rows it must not touch.
+    chosen = [item.pk for item in items if item.value % 3]
+    with django_capture_on_commit_callbacks(execute=True):
+        task = bulkops.submit(
+            "update",
+            queryset=Item.objects.filter(pk__in=chosen),
+            params={"values": {"value": 1000}, "chunk_size": 4, "mode": mode},
+        )
+    assert dummy_backend == [task.pk]
+    with CaptureQueriesContext(connection) as seen:
+        assert runner.run(task.pk) == BulkTask.Status.SUCCEEDED
+
+    task.refresh_from_db()
+    assert (task.processed, task.succeeded_count, task.skipped_count) == (16, 16, 0)
+    assert sorted(Item.objects.filter(value=1000).values_list("pk", flat=True)) == chosen
+    assert Item.objects.exclude(value=1000).count() == len(items) - len(chosen)
+    key_reads = [
+        q["sql"]
+        for q in seen.captured_queries
+        if q["sql"].startswith('SELECT "testapp_item"."id" AS "pk"')
+    ]
+    # 16 rows in chunks of 4: four full chunks, each known by one key (OFFSET 3), then
+    # one look past the last; the objects mode also reads each chunk's keys.
+    assert sum("LIMIT 1 OFFSET 3" in sql for sql in key_reads) == 5
+    assert len(key_reads) == (6 if mode == "queryset" else 10)
+
+
+def test_the_fenced_write_stores_what_the_orm_would_and_only_while_held(user: Any) -> None:
+    import datetime
+    from decimal import Decimal
+
+    task = BulkTask.objects.create(operation="update", owner=user, status="running", worker="w:1")
+    checkpoint = {
+        "state": {"after": Decimal("12.50"), "day": datetime.date(2026, 12, 8)},
+        "counts": {"processed": 3},
+    }
+
+    cancelled = lifecycle.write(
+        task,
+        unless_cancelled=True,
+        checkpoint=checkpoint,
+        processed=3,
+        message="Halfway",
+        message_data={"id": "halfway", "params": {"n": 3}},
+        result_file="bulkops/results/report.xlsx",
+    )
+
+    assert cancelled is False
+    task.refresh_from_db()
+    assert task.checkpoint == {
+        "state": {"after": "12.50", "day": "2026-12-08"},
+        "counts": {"processed": 3},
+    }
+    assert (task.processed, task.message, task.message_data) == (
+        3,
+        "Halfway",
+        {"id": "halfway", "params": {"n": 3}},
+    )
+    assert task.result_file.name == "bulkops/results/report.xlsx"
+
+    BulkTask.objects.filter(pk=task.pk).update(cancel_requested=True)
+    assert lifecycle.write(task, unless_cancelled=True, processed=4) is True
+    task.refresh_from_db()
+    assert task.processed == 4, "the chunk's write still lands when a cancel is requested"
+
+    BulkTask.objects.filter(pk=task.pk).update(worker="elsewhere:2")
+    with pytest.raises(lifecycle.TaskLeaseLost):
+        lifecycle.write(task, processed=5)
+    task.refresh_from_db()
+    assert task.processed == 4

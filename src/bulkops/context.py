@@ -42,21 +42,55 @@ class RowError:
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+@dataclass
+class KeyRange:
+    """A chunk of a queryset walked by primary key: ``count`` selected rows in (after, last]."""
+
+    queryset: models.QuerySet[Any]
+    after: Any
+    last: Any
+    count: int
+
+    def within(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        """The rows of ``queryset`` in the range: one short WHERE, no list of pks."""
+        rows = queryset.filter(pk__lte=self.last)
+        return rows if self.after is None else rows.filter(pk__gt=self.after)
+
+    def pks(self) -> list[Any]:
+        return list(self.within(self.queryset).order_by("pk").values_list("pk", flat=True))
+
+
+def by_pk_range(queryset: models.QuerySet[Any]) -> bool:
+    """Whether the rows of a chunk can be selected again as a pk range of ``queryset``.
+
+    Querysets that cannot be filtered again (sliced, DISTINCT, unions, values()) keep
+    their chunk as the list of its pks.
+    """
+    query = queryset.query
+    values = queryset._fields  # type: ignore[attr-defined]
+    return not (query.is_sliced or query.distinct or query.combinator or values is not None)
+
+
 class Batch:
     """One chunk of work; ``with batch:`` applies it in one transaction with its checkpoint."""
 
     def __init__(
         self,
         ctx: RunContext,
-        items: list[Any],
+        items: list[Any] | None,
         *,
         start: int,
         state: dict[str, Any],
         pacer: Pacer | None = None,
+        keys: KeyRange | None = None,
     ) -> None:
         self.ctx = ctx
         self.pacer = pacer
-        self.items = items
+        self._items = items
+        # A queryset's chunk: the selected rows with a pk in (after, last]. Its pks are
+        # read only if the operation asks for ``items``.
+        self.keys = keys
+        self._count = len(items) if items is not None else keys.count if keys else 0
         # Position of the first item in the whole input (0-based).
         self.start = start
         # Resume state saved with this batch; operations may add their own keys.
@@ -74,8 +108,17 @@ class Batch:
         self.cancel_seen = False
         self._atomic: Any = None
 
+    @property
+    def items(self) -> list[Any]:
+        """The chunk: the primary keys of a queryset's rows (read on first use), or the
+        source's items."""
+        if self._items is None:
+            assert self.keys is not None
+            self._items = self.keys.pks()
+        return self._items
+
     def __len__(self) -> int:
-        return len(self.items)
+        return self._count
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.items)
@@ -116,6 +159,7 @@ class Batch:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        committed = False
         try:
             if exc_type is None:
                 try:
@@ -124,15 +168,19 @@ class Batch:
                     self._atomic.__exit__(type(error), error, error.__traceback__)
                     raise
             self._atomic.__exit__(exc_type, exc, tb)
+            committed = exc_type is None
         finally:
             self._end_pace()
+            if not committed:
+                # What was written in the rolled-back transaction is not on the row.
+                self.ctx._texts_written = None
         if exc_type is None:
             self.committed = True
             self.ctx._after_commit(self)
 
     def _end_pace(self) -> None:
         if self.pacer is not None:
-            self.pacer.end(len(self.items))
+            self.pacer.end(self._count)
 
 
 class RunContext:
@@ -173,6 +221,8 @@ class RunContext:
         # The last chunk's commit read the cancel flag (in its checkpoint write): the
         # next chunk needs no query of its own. None until a chunk has committed.
         self._cancel_seen: bool | None = None
+        # The message and stage as the task's row holds them.
+        self._texts_written: dict[str, Any] | None = self._text_fields()
 
     # What the job works on
 
@@ -225,18 +275,31 @@ class RunContext:
         after = self.checkpoint.get("after_pk")
         position = self.task.processed
         ordered = queryset.order_by("pk")
+        ranged = by_pk_range(queryset)
         while True:
             self._check_before_batch()
             page = ordered.filter(pk__gt=after) if after is not None else ordered
-            pks = list(page.values_list("pk", flat=True)[: pacer.size()])
-            if not pks:
-                return
-            last = pks[-1]
+            size = pacer.size()
+            pks = page.values_list("pk", flat=True)
+            # A full chunk is known by its last pk alone (LIMIT 1 OFFSET size - 1): the
+            # database walks the index but sends one value, not ``size`` of them.
+            end = list(pks[size - 1 : size]) if ranged else []
+            items: list[Any] | None = None
+            if end:
+                last, count = end[0], size
+            else:
+                items = list(pks[:size])
+                if not items:
+                    return
+                last, count = items[-1], len(items)
+            keys = KeyRange(queryset, after, last, count) if ranged else None
             state = {**self.checkpoint, "after_pk": last if isinstance(last, int) else str(last)}
-            batch = Batch(self, pks, start=position, state=state, pacer=pacer)
+            batch = Batch(self, items, start=position, state=state, pacer=pacer, keys=keys)
             yield batch
             self._require_committed(batch)
-            after, position = state["after_pk"], position + len(pks)
+            after, position = state["after_pk"], position + count
+            if count < size:
+                return  # the selection's last chunk: nothing after it to ask for
 
     def _iterable_batches(self, source: Iterable[Any], pacer: Pacer) -> Iterator[Batch]:
         offset = int(self.checkpoint.get("offset", 0))
@@ -396,18 +459,19 @@ class RunContext:
         # leave the object (and the final write made from it) claiming more than is saved.
         task = self.task
         batch.counts = {
-            "processed": task.processed + len(batch.items),
+            "processed": task.processed + len(batch),
             "succeeded_count": task.succeeded_count + batch.succeeded_count,
             "failed_count": task.failed_count + batch.failed_count,
             "skipped_count": task.skipped_count + batch.skipped_count,
         }
         batch.saved_errors = self._save_errors(batch.errors) if batch.errors else 0
         batch.checkpoint = {"state": batch.state, "counts": batch.counts}
-        batch.cancel_seen = lifecycle.write_and_check_cancel(
-            self.task, checkpoint=batch.checkpoint, **self._text_fields(), **batch.counts
+        batch.cancel_seen = self._write(
+            unless_cancelled=True,
+            checkpoint=batch.checkpoint,
+            **self._changed_texts(),
+            **batch.counts,
         )
-        self._last_write = time.monotonic()
-        self._dirty = False
 
     def _after_commit(self, batch: Batch) -> None:
         for name, value in batch.counts.items():
@@ -422,10 +486,13 @@ class RunContext:
             self._last_roll_up = time.monotonic()
             lifecycle.roll_up(parent, self.db)
 
-    def _write(self, **fields: Any) -> None:
-        lifecycle.write(self.task, **fields)
+    def _write(self, *, unless_cancelled: bool = False, **fields: Any) -> bool:
+        cancelled = lifecycle.write(self.task, unless_cancelled=unless_cancelled, **fields)
         self._last_write = time.monotonic()
         self._dirty = False
+        if "message" in fields:
+            self._texts_written = self._text_fields()
+        return cancelled
 
     def flush(self) -> None:
         """Write throttled progress that has not reached the row yet."""
@@ -440,6 +507,12 @@ class RunContext:
             "stage": task.stage,
             "stage_data": task.stage_data,
         }
+
+    def _changed_texts(self) -> dict[str, Any]:
+        # The message and stage go with a chunk's checkpoint only when they changed:
+        # fewer columns to compile and send on every commit.
+        texts = self._text_fields()
+        return {} if texts == self._texts_written else texts
 
     def _progress_fields(self) -> dict[str, Any]:
         task = self.task

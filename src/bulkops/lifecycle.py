@@ -95,31 +95,72 @@ def claim(task_id: Any) -> BulkTask | None:
     return task
 
 
-def write(task: BulkTask, **fields: Any) -> None:
-    """Update the held task's row (progress, counts, checkpoint, files), with a heartbeat."""
-    now = timezone.now()
-    fields["heartbeat_at"] = now
-    if not held(task).update(**fields):
-        raise TaskLeaseLost(f"Task {task.pk} is no longer held by this worker.")
-    task.heartbeat_at = now
+def write(task: BulkTask, *, unless_cancelled: bool = False, **fields: Any) -> bool:
+    """Update the held task's row (progress, counts, checkpoint, files), with a heartbeat.
 
-
-def write_and_check_cancel(task: BulkTask, **fields: Any) -> bool:
-    """``write()``, and whether the user asked the task to stop, in one statement.
-
-    A chunk's commit saves its checkpoint this way: the UPDATE only matches while no
-    cancel is requested, so the usual case costs no query of its own. When it matches
-    nothing (cancel requested, or the task lost), the flag is read and the row written
-    anyway: the chunk commits as before, and the caller stops before the next one.
+    With ``unless_cancelled`` the answer is whether the user asked the task to stop, at
+    no cost in the usual case: a chunk's commit saves its checkpoint with an UPDATE that
+    only matches while no cancel is requested. When it matches nothing (cancel
+    requested, or the task lost) the flag is read and the row written anyway: the chunk
+    commits as before, and the caller stops before the next one.
     """
     now = timezone.now()
     fields["heartbeat_at"] = now
-    if held(task).filter(cancel_requested=False).update(**fields):
-        task.heartbeat_at = now
-        return False
-    cancelled = cancel_was_requested(task)  # TaskLeaseLost if it is not ours any more
-    write(task, **fields)
+    cancelled = False
+    if unless_cancelled:
+        if _fenced_update(task, fields, unless_cancelled=True):
+            task.heartbeat_at = now
+            return False
+        cancelled = cancel_was_requested(task)  # TaskLeaseLost if it is not ours any more
+    if not _fenced_update(task, fields):
+        raise TaskLeaseLost(f"Task {task.pk} is no longer held by this worker.")
+    task.heartbeat_at = now
     return cancelled
+
+
+def _fenced_update(
+    task: BulkTask, fields: dict[str, Any], *, unless_cancelled: bool = False
+) -> int:
+    """``held(task).update(**fields)`` (and no cancel requested): the rows it changed.
+
+    Every chunk's commit makes this write, and the ORM would build and compile the same
+    statement each time (about 1 ms, more than the UPDATE takes on the server). The
+    statement is written here from the fields' own database conversion instead, as the
+    ORM's update compiler does it; a value that is an expression, or a relation, goes
+    through the ORM.
+    """
+    db = _db(task)
+    connection = connections[db]
+    meta = BulkTask._meta
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name, value in fields.items():
+        field = meta.get_field(name)
+        if field.is_relation or hasattr(value, "resolve_expression"):
+            rows = held(task, db)
+            if unless_cancelled:
+                rows = rows.filter(cancel_requested=False)
+            return rows.update(**fields)
+        assignments.append(f"{quote(str(field.column))} = %s")  # type: ignore[union-attr]
+        params.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    fence = [
+        (meta.pk, task.pk),
+        (meta.get_field("status"), Status.RUNNING),
+        (meta.get_field("worker"), task.worker),
+    ]
+    if unless_cancelled:
+        fence.append((meta.get_field("cancel_requested"), False))
+    conditions = []
+    for field, value in fence:
+        conditions.append(f"{quote(str(field.column))} = %s")  # type: ignore[union-attr]
+        params.append(field.get_db_prep_value(value, connection))  # type: ignore[union-attr]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {' AND '.join(conditions)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def cancel_was_requested(task: BulkTask) -> bool:

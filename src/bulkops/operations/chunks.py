@@ -13,18 +13,12 @@ if TYPE_CHECKING:
 def chunk_queryset(queryset: models.QuerySet[Any], batch: Batch) -> models.QuerySet[Any]:
     """The selected rows whose pk lies in the batch's range.
 
-    Batches walk the selection in pk order, so "the selection between the first and the
-    last pk of the batch" is the batch: one short WHERE instead of an IN list with a
-    thousand parameters to build, send and plan for every chunk. Querysets that cannot
-    be filtered again (sliced, DISTINCT, unions, values()) fall back to the pk list.
+    Batches walk the selection in pk order, so "the selection between the pk before the
+    batch and its last pk" is the batch: one short WHERE instead of an IN list with a
+    thousand parameters to build, send and plan for every chunk, and no need to read
+    the chunk's pks at all. Querysets that cannot be filtered again (sliced, DISTINCT,
+    unions, values()) fall back to the pk list.
     """
-    query = queryset.query
-    if (
-        not batch.items
-        or query.is_sliced
-        or query.distinct
-        or query.combinator
-        or queryset._fields is not None  # type: ignore[attr-defined]
-    ):
+    if batch.keys is None:
         return queryset.model._base_manager.using(queryset.db).filter(pk__in=batch.items)
-    return queryset.filter(pk__gte=batch.items[0], pk__lte=batch.items[-1])
+    return batch.keys.within(queryset)
