@@ -223,6 +223,20 @@ def test_two_cells_far_apart_are_refused_instead_of_allocating_the_area(
     assert (result["outcome"], result["code"]) == ("refused", code)
 
 
+@pytest.mark.parametrize(
+    ("far_cell", "code"), [("A1048576", "too_many_rows"), ("AL500000", "too_many_cells")]
+)
+def test_a_far_cell_inside_a_row_tag_that_lies_about_its_number_is_refused(
+    tmp_path: Path, far_cell: str, code: str
+) -> None:
+    # calamine puts a cell where its own reference says, whatever its <row> claims: read
+    # by the row tags, this 1 KB file looked like two rows and cost 581 MB to load.
+    far = f'<row r="2"><c r="{far_cell}"><v>1</v></c></row>'.encode()
+    data = raw_xlsx([("S", sheet(header(1) + far))])
+    result = run_child(write(tmp_path, "lying-row.xlsx", data), "lying-row.xlsx")
+    assert (result["outcome"], result["code"]) == ("refused", code)
+
+
 def test_zip_directory_that_lies_about_a_size_is_refused(tmp_path: Path) -> None:
     result = run_child(lying_zip(tmp_path), "lying.xlsx")
     assert result["outcome"] == "refused"

@@ -31,7 +31,6 @@ MB = 1024 * 1024
 _EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"[^>]*/>')
 _EMPTY_ROW = re.compile(rb"<row\b[^>]*/>|<row\b[^>]*>\s*</row>")
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})')
-_ROW_NUMBER = re.compile(rb'<row r="([0-9]{1,7})"')
 _PREFIX = re.compile(rb"<(\w+):worksheet\b")
 _CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
 _ERROR_CELL = re.compile(
@@ -386,16 +385,20 @@ def _scan_cells(data: bytes, scan: SheetScan) -> None:
     # One findall gives both the cells (one match each) and their columns.
     letters = _CELL_COLUMN.findall(data)
     cells = len(letters)
-    if scan.extent_known and data.count(b"<c ") + data.count(b"<c>") != cells:
+    # Every <c r= is a "<c": when the counts agree (one pass), no cell lacks a leading r.
+    if (
+        scan.extent_known
+        and data.count(b"<c") != cells
+        and data.count(b"<c ") + data.count(b"<c>") != cells
+    ):
         scan.extent_known = False  # cells without a leading r: measured after loading
     if not cells:
         return
     scan.cells += cells
-    # Rows by their tag when every row has one (five times fewer than cells).
-    numbers = _ROW_NUMBER.findall(data)
-    if not numbers or len(numbers) != data.count(b"<row "):
-        numbers = _CELL_ROW.findall(data)
-    rows = list(map(int, numbers))
+    # Rows by the cells' own references, never by their <row> tag: calamine puts a cell
+    # where its r says, so a tag that lies (<row r="2"><c r="AL500000">) would hide how
+    # far the sheet really reaches. Each distinct number is converted once.
+    rows = list(map(int, set(_CELL_ROW.findall(data))))
     columns = [column_number(found) for found in set(letters)]
     low_row, high_row = min(rows), max(rows)
     low_col, high_col = min(columns), max(columns)
