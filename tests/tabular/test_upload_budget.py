@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -224,17 +225,58 @@ def test_two_cells_far_apart_are_refused_instead_of_allocating_the_area(
 
 
 @pytest.mark.parametrize(
-    ("far_cell", "code"), [("A1048576", "too_many_rows"), ("AL500000", "too_many_cells")]
+    ("far", "code"),
+    [
+        # The row tag lies: calamine places a cell by its own reference. Read by the row
+        # tags, the first file looked like two rows and cost 581 MB to load.
+        ('<row r="2"><c r="AL500000"><v>1</v></c></row>', "too_many_cells"),
+        ('<row r="2"><c r="A1048576"><v>1</v></c></row>', "too_many_rows"),
+        # References written in ways the fast path does not read: calamine aborted the
+        # process on the first, and spent 6 GB on the eight-digit row.
+        ("<row r='2'><c r='XFD900000'><v>1</v></c></row>", "too_many_columns"),
+        ('<row r="2"><c s="0" r="AL500000"><v>1</v></c></row>', "too_many_cells"),
+        ('<row r="2"><c r="B99999999"><v>1</v></c></row>', "too_many_rows"),
+        ('<row r="2"><y:c xmlns:y="urn:y" r="AL500000"><y:v>1</y:v></y:c></row>', "too_many_cells"),
+        # No reference at all: the cells follow their row tag (1.2 GB before).
+        ('<row r="999999">' + "<c><v>1</v></c>" * 40 + "</row>", "too_many_cells"),
+    ],
 )
-def test_a_far_cell_inside_a_row_tag_that_lies_about_its_number_is_refused(
-    tmp_path: Path, far_cell: str, code: str
+def test_a_far_cell_written_any_way_the_reader_accepts_is_refused_before_loading(
+    tmp_path: Path, far: str, code: str
 ) -> None:
-    # calamine puts a cell where its own reference says, whatever its <row> claims: read
-    # by the row tags, this 1 KB file looked like two rows and cost 581 MB to load.
-    far = f'<row r="2"><c r="{far_cell}"><v>1</v></c></row>'.encode()
-    data = raw_xlsx([("S", sheet(header(1) + far))])
-    result = run_child(write(tmp_path, "lying-row.xlsx", data), "lying-row.xlsx")
+    data = raw_xlsx([("S", sheet(header(1) + far.encode()))])
+    result = run_child(write(tmp_path, "far.xlsx", data), "far.xlsx")
     assert (result["outcome"], result["code"]) == ("refused", code)
+
+
+def test_a_flood_of_cells_the_fast_path_cannot_read_stops_at_the_cell_limit(
+    tmp_path: Path,
+) -> None:
+    # 8,000,000 empty cells without references (about 120 MB of XML, each tag different
+    # so the zip stays under the compression-ratio limit): read tag by tag, the pass
+    # stops once the tags outnumber what the limits could ever accept.
+    noise = random.Random(1)
+    rows = [  # each about 15 KB: deflate's 32 KB window never holds two of them
+        b"<row>"
+        + b"".join(b'<c s="%d"/>' % noise.randrange(10**6) for _ in range(1000))
+        + b"</row>"
+        for _ in range(64)
+    ]
+    body = b"".join(rows[i % 64] for i in range(8000))
+    data = raw_xlsx([("S", sheet(header(1) + body))])
+    result = run_child(write(tmp_path, "flood.xlsx", data), "flood.xlsx")
+    assert (result["outcome"], result["code"]) == ("refused", "too_many_cells")
+
+
+def test_a_sheet_written_without_cell_references_is_measured_and_read(tmp_path: Path) -> None:
+    # Some writers leave r out: each cell follows the one before it, each row its tag.
+    rows = b"".join(
+        b'<row r="%d"><c t="inlineStr"><is><t>n%d</t></is></c><c><v>%d</v></c></row>' % (r, r, r)
+        for r in range(2, 5002)
+    )
+    data = raw_xlsx([("S", sheet(header(2) + rows))])
+    result = run_child(write(tmp_path, "plain.xlsx", data), "plain.xlsx")
+    assert (result["outcome"], result["rows"]) == ("read", 5000)
 
 
 def test_zip_directory_that_lies_about_a_size_is_refused(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ class CalamineTable(Table):
         def has_data(index: int) -> bool:
             scan = scans[index]
             if scan is not None:
-                return scan.cells > 0 or not scan.extent_known
+                return scan.cells > 0
             # .xls/.ods/.xlsb: only loading tells; their size is bounded by the zip scan.
             return workbook.get_sheet_by_index(index).end is not None
 
@@ -114,7 +114,7 @@ class OpenpyxlTable(Table):
 
         def has_data(index: int) -> bool:
             scan = scans[index]
-            return scan is not None and (scan.cells > 0 or not scan.extent_known)
+            return scan is not None and scan.cells > 0
 
         index = _pick_sheet(filename, self.sheet_names, usable, sheet, has_data)
         self.sheet_name = self.sheet_names[index]

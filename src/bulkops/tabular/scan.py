@@ -24,14 +24,23 @@ MAX_ERROR_CELLS = 10_000
 MB = 1024 * 1024
 
 # Cells are found with C-speed operations only (sub, count, findall of one short group):
-# a sheet of millions of cells is scanned at roughly 60 MB/s. Every writer we know puts
-# ``r`` first in ``<c r="B7" ...>``; a sheet where a cell does not is measured by the
-# reader after loading instead. A self-closing ``<c r="B7" s="1"/>`` only carries a
-# style (LibreOffice writes them to the last formatted column): it is not data.
+# a sheet of millions of cells is scanned at roughly 60 MB/s. That fast path vouches for
+# a block only when every element that starts "<c" is a canonical cell, <c r="B7"...>
+# with at most 3 capitals and 7 digits (what every writer we know produces); otherwise
+# the whole part is read again tag by tag (about 1 µs a tag, stopped once the tags
+# outnumber what the limits accept), each <row> and <c> placed as calamine places it: by
+# its own reference in any quoting or prefix, or after the one before it without one. A
+# self-closing ``<c r="B7" s="1"/>`` only carries a style (LibreOffice writes them to the
+# last formatted column): it is not data.
 _EMPTY_CELL = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"[^>]*/>')
 _EMPTY_ROW = re.compile(rb"<row\b[^>]*/>|<row\b[^>]*>\s*</row>")
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})')
 _PREFIX = re.compile(rb"<(\w+):worksheet\b")
+_ANY_CELL = re.compile(rb"<c[\s/>]")
+_FOREIGN_CELL = re.compile(rb"<[\w.-]+:c[\s/>]")
+_ANY_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
+_REFERENCE = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ADDRESS = re.compile(rb"\s*([A-Za-z]+)([0-9]+)\s*")
 _CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
 _ERROR_CELL = re.compile(
     rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?\bt="e"[^>]*>'
@@ -69,13 +78,21 @@ class SheetScan:
     last_row: int = 0
     first_column: int = 0
     last_column: int = 0
-    extent_known: bool = True
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     """(row, column) -> error code such as ``#DIV/0!``; both 1-based."""
     next_row: int = 1
     """OpenDocument only: the number of the next row while streaming."""
     prefix: bytes | None = None
     """The namespace prefix of the sheet's elements, once seen (b"" for none)."""
+    tag_by_tag: bool = False
+    """.xlsx only: the part is read tag by tag (a cell in it is not written canonically)."""
+    row_at: int = 0
+    column_at: int = 0
+    """.xlsx only, tag by tag: where calamine's reader stands (row, last cell's column)."""
+    tags: int = 0
+    """.xlsx only, tag by tag: the <row> and <c> elements read so far, valued or not."""
+    bad_reference: bool = False
+    """.xlsx only: a cell's reference is not an address (such as ``r="A1B"``)."""
 
     @property
     def area(self) -> int:
@@ -134,6 +151,7 @@ def scan_archive(
         ods: list[SheetScan] = []
         is_strings = name.endswith("sharedStrings.xml")
         scan = SheetScan() if is_sheet else None
+        scanned = 0
         size = 0
         strings = 0
         carry = b""
@@ -180,7 +198,12 @@ def scan_archive(
                         code="corrupt",
                     )
                 if scan is not None:
-                    _scan_cells(data, scan)
+                    if not _scan_cells(data, scan):
+                        scan = _reread_tag_by_tag(archive, info, scanned, scan.prefix)
+                        _scan_cells(data, scan)
+                    if scan.tag_by_tag:
+                        check_area(filename, scan, limits)  # stop as soon as it is too big
+                    scanned += len(data)
                 elif is_ods:
                     _scan_ods(data, ods, limits, filename)
                 else:
@@ -212,7 +235,8 @@ def count_rows(archive: zipfile.ZipFile, path: str, bound: int, limits: Limits) 
     Exact when the part ends first (the rows between the first and the last valued
     cell, less the header, as the full scan measures them); past ``bound`` an estimate
     from the share of the part read so far, never under ``bound`` nor over
-    ``max_rows``. None when the cells do not say where they are.
+    ``max_rows``. None when a cell is not written canonically (the full scan reads such
+    a part tag by tag).
     """
     info = archive.getinfo(path)
     scan = SheetScan()
@@ -226,14 +250,30 @@ def count_rows(archive: zipfile.ZipFile, path: str, bound: int, limits: Limits) 
             data, carry = data[:cut], data[cut:]
             if len(carry) > 4 * BLOCK:
                 return None
-            _scan_cells(data, scan)
-            if not scan.extent_known:
-                return None
+            if not _scan_cells(data, scan):
+                return None  # read tag by tag when the worker opens it
             rows = scan.last_row - scan.first_row if scan.cells else 0
             if rows > bound:
                 share = read / max(info.file_size, read)
                 return min(max(rows, round(rows / share)), limits.max_rows + 1)
     return scan.last_row - scan.first_row if scan.cells else 0
+
+
+def _reread_tag_by_tag(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, end: int, prefix: bytes | None
+) -> SheetScan:
+    """The first ``end`` bytes of a sheet part measured again, tag by tag."""
+    scan = SheetScan(prefix=prefix, tag_by_tag=True)
+    carry = b""
+    read = 0
+    with archive.open(info) as member:
+        while read < end and (block := member.read(min(BLOCK, end - read))):
+            read += len(block)
+            data = carry + block
+            cut = data.rfind(b">") + 1
+            data, carry = data[:cut], data[cut:]
+            _scan_cells(data, scan)
+    return scan
 
 
 def _scan_ods(data: bytes, tables: list[SheetScan], limits: Limits, filename: str) -> None:
@@ -371,7 +411,10 @@ def _repeat(pattern: re.Pattern[bytes], attrs: bytes) -> int:
     return int(found.group(1)) if found else 1
 
 
-def _scan_cells(data: bytes, scan: SheetScan) -> None:
+def _scan_cells(data: bytes, scan: SheetScan) -> bool:
+    """Measure one block of a sheet part; False, with ``scan`` untouched, when the fast
+    path cannot vouch for it and the part must be read again tag by tag from its start
+    (``scan.tag_by_tag``: then every block is read that way)."""
     if scan.prefix is None:
         # Some writers qualify every element (<x:c r="A1">): drop the prefix, at C speed.
         found = _PREFIX.search(data[:4096])
@@ -380,29 +423,75 @@ def _scan_cells(data: bytes, scan: SheetScan) -> None:
         data = data.replace(b"<" + scan.prefix + b":", b"<").replace(
             b"</" + scan.prefix + b":", b"</"
         )
-    if b"/>" in data:
-        data = _EMPTY_ROW.sub(b"", _EMPTY_CELL.sub(b"", data))
-    # One findall gives both the cells (one match each) and their columns.
-    letters = _CELL_COLUMN.findall(data)
-    cells = len(letters)
-    # Every <c r= is a "<c": when the counts agree (one pass), no cell lacks a leading r.
-    if (
-        scan.extent_known
-        and data.count(b"<c") != cells
-        and data.count(b"<c ") + data.count(b"<c>") != cells
-    ):
-        scan.extent_known = False  # cells without a leading r: measured after loading
-    if not cells:
-        return
-    scan.cells += cells
-    # Rows by the cells' own references, never by their <row> tag: calamine puts a cell
-    # where its r says, so a tag that lies (<row r="2"><c r="AL500000">) would hide how
-    # far the sheet really reaches. Each distinct number is converted once.
-    rows = list(map(int, set(_CELL_ROW.findall(data))))
-    columns = [column_number(found) for found in set(letters)]
-    low_row, high_row = min(rows), max(rows)
-    low_col, high_col = min(columns), max(columns)
-    if scan.cells == cells:
+    if scan.tag_by_tag:
+        _scan_tag_by_tag(data, scan)
+    else:
+        whole = data
+        if b"/>" in data:
+            data = _EMPTY_ROW.sub(b"", _EMPTY_CELL.sub(b"", data))
+        letters = _CELL_COLUMN.findall(data)
+        numbers = _CELL_ROW.findall(data)
+        # A canonical cell is one "<c" and one match of each pattern: equal counts mean
+        # no cell here is written any other way (<col>, <cfRule> also start "<c").
+        cells = len(letters)
+        canonical = (
+            len(numbers) == cells
+            and (data.count(b"<c") == cells or len(_ANY_CELL.findall(data)) == cells)
+            and not (b":c" in whole and _FOREIGN_CELL.search(whole))
+        )
+        if not canonical:
+            return False
+        if cells:
+            # Rows by the cells' own references, never by their <row> tag: calamine puts
+            # a cell where its r says, so a tag that lies (<row r="2"><c r="AL500000">)
+            # would hide how far the sheet reaches. Each distinct number converted once.
+            rows = list(map(int, set(numbers)))
+            columns = [column_number(found) for found in set(letters)]
+            _extend(scan, min(rows), max(rows), min(columns), max(columns), cells)
+    if b't="e"' in data and len(scan.errors) < MAX_ERROR_CELLS:
+        for letters_found, row, code in _ERROR_CELL.findall(data):
+            key = (int(row), column_number(letters_found))
+            scan.errors[key] = code.decode("utf-8", "replace").strip() or "#ERROR"
+            if len(scan.errors) >= MAX_ERROR_CELLS:
+                break
+    return True
+
+
+def _scan_tag_by_tag(data: bytes, scan: SheetScan) -> None:
+    """Place every <row> and <c> of a block as calamine does; about 1 µs a cell."""
+    for tag in _ANY_TAG.finditer(data):
+        scan.tags += 1
+        kind, attrs = tag.groups()
+        found = _REFERENCE.search(attrs)
+        reference = None if found is None else found.group(1) or found.group(2) or b""
+        if kind == b"row":
+            reference = (reference or b"").strip()
+            scan.row_at = _number(reference) if reference.isdigit() else scan.row_at + 1
+            scan.column_at = 0
+            continue
+        if reference is None:
+            row, column = scan.row_at, scan.column_at + 1
+        else:
+            address = _ADDRESS.fullmatch(reference)
+            if address is None:
+                scan.bad_reference = True
+                continue
+            row, column = _number(address.group(2)), column_number(address.group(1).upper())
+        scan.column_at = column
+        if not attrs.endswith(b"/"):  # a self-closing cell only carries a style
+            _extend(scan, row, row, column, column, 1)
+
+
+def _number(digits: bytes) -> int:
+    # Past 12 digits the exact value does not matter (every limit is far below it), and
+    # int() refuses strings of thousands of digits.
+    return int(digits) if len(digits) <= 12 else 10**12
+
+
+def _extend(
+    scan: SheetScan, low_row: int, high_row: int, low_col: int, high_col: int, n: int
+) -> None:
+    if not scan.cells:
         scan.first_row, scan.last_row = low_row, high_row
         scan.first_column, scan.last_column = low_col, high_col
     else:
@@ -410,16 +499,31 @@ def _scan_cells(data: bytes, scan: SheetScan) -> None:
         scan.last_row = max(scan.last_row, high_row)
         scan.first_column = min(scan.first_column, low_col)
         scan.last_column = max(scan.last_column, high_col)
-    if b't="e"' in data and len(scan.errors) < MAX_ERROR_CELLS:
-        for letters, row, code in _ERROR_CELL.findall(data):
-            key = (int(row), column_number(letters))
-            scan.errors[key] = code.decode("utf-8", "replace").strip() or "#ERROR"
-            if len(scan.errors) >= MAX_ERROR_CELLS:
-                break
+    scan.cells += n
 
 
 def check_area(filename: str, scan: SheetScan, limits: Limits) -> None:
     """Refuse a sheet whose used area would not fit in memory, before loading it."""
+    if scan.bad_reference:
+        raise TableError(
+            texts.gettext(
+                '"%(file)s" is damaged or not a valid spreadsheet and cannot be read.',
+                file=filename,
+            ),
+            code="corrupt",
+        )
+    # Read tag by tag, even cells that hold nothing cost time (about 1 µs each).
+    if scan.tags > limits.max_cells + limits.max_rows:
+        raise TableError(
+            texts.gettext(
+                '"%(file)s" uses %(count)s cells (rows × columns holding values); the most '
+                "accepted is %(limit)s. Split it into smaller files.",
+                file=filename,
+                count=scan.tags,
+                limit=limits.max_cells,
+            ),
+            code="too_many_cells",
+        )
     if not scan.cells:
         return
     columns = scan.last_column - scan.first_column + 1

@@ -397,7 +397,7 @@ def estimate_rows(
         for ref in detected.sheets:
             scan = detected.scans.get(ref.path or "")
             if scan is not None and scan.cells:
-                return scan.last_row - scan.first_row if scan.extent_known else None
+                return scan.last_row - scan.first_row
     except (TableError, OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error):
         return None
     finally:
