@@ -177,6 +177,20 @@ def test_many_shared_strings_are_refused_with_the_limit(shared_strings_flood: Pa
     assert "more than 1,500,000 distinct texts" in result["message"]
 
 
+def test_empty_shared_strings_count_as_strings(tmp_path: Path) -> None:
+    # 24,000,000 <si/> (a comment of random letters every 200 keeps the zip under the
+    # compression-ratio limit): counted by their closing tags, none was seen, and
+    # calamine spent 556 MB on them.
+    noise = random.Random(2)
+    letters = [bytes(noise.choices(b"abcdefghijklmnopqrstuvwxyz", k=12)) for _ in range(120_000)]
+    items = b"".join(b"<si/>" * 200 + b"<!--" + word + b"-->" for word in letters)
+    strings = b'<?xml version="1.0"?><sst xmlns="x">' + items + b"</sst>"
+    body = header(1) + b'<row r="2"><c r="A2" t="s"><v>0</v></c></row>'
+    data = raw_xlsx([("S", sheet(body))], shared_strings=strings)
+    result = run_child(write(tmp_path, "empty-strings.xlsx", data), "empty-strings.xlsx")
+    assert (result["outcome"], result["code"]) == ("refused", "too_many_strings")
+
+
 @pytest.mark.parametrize("where", ["sheet", "strings", "workbook", "utf16"])
 def test_entity_amplification_is_refused_as_unsafe(tmp_path: Path, where: str) -> None:
     body = header(1) + b'<row r="2"><c r="A2" t="inlineStr"><is><t>&lol9;</t></is></c></row>'

@@ -47,7 +47,9 @@ _ERROR_CELL = re.compile(
     rb"(?:(?!</(?:\w+:)?c>).){0,4000}?<(?:\w+:)?v>([^<]*)</",
     re.DOTALL,
 )
-_SHARED_STRING = re.compile(rb"</(?:\w+:)?si>")
+# Each <si> opens a string, however it ends: an empty <si/> is one too (24,000,000 of
+# them, 1.9 MB zipped, cost calamine 556 MB when only the closing tags were counted).
+_SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
 # OpenDocument: a row or a cell may stand for many ("number-rows-repeated"): a 1 KB
 # content.xml can describe a billion valued cells, which calamine would materialise.
 _ODS_TABLE = re.compile(rb"<table:table(?=[\s/>])[^>]*?(/?)>")
