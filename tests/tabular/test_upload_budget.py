@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from .workbooks import ods_raw, raw_xlsx, sheet_xml, xls_bytes, xlsb_bytes
+from .workbooks import REL, _record, ods_raw, raw_xlsx, sheet_xml, xls_bytes, xlsb_bytes
 
 # CPU seconds of the child (every thread's), not wall time: what the file costs the site,
 # the same on a quiet machine and on one shared with other test runs.
@@ -360,6 +360,39 @@ def test_xlsb_cells_far_apart_are_refused_before_loading(tmp_path: Path) -> None
     data = xlsb_bytes([["Name"], ["Ann"]], far_cell=(900_000, 16383))
     result = run_child(write(tmp_path, "far.xlsb", data), "far.xlsb")
     assert (result["outcome"], result["code"]) == ("refused", "too_many_columns")
+
+
+def test_xlsb_shared_strings_are_counted_before_loading(tmp_path: Path) -> None:
+    # 2,000,000 one-letter strings, 9 bytes each in sharedStrings.bin: calamine gives each
+    # its own allocation (10,000,000 of them cost 560 MB when the part was not counted).
+    noise = random.Random(4)
+    letters = [
+        _record(0x13, b"\x00" + struct.pack("<I", 1) + chr(65 + i).encode("utf-16-le"))
+        for i in range(26)
+    ]
+    count = 2_000_000
+    strings = (
+        _record(0x9F, struct.pack("<II", count, count))
+        + b"".join(noise.choices(letters, k=count))
+        + _record(0xA0)
+    )
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsb_bytes([["Name"], ["Ann"]]))) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "xl/_rels/workbook.bin.rels":
+                content = content.replace(
+                    b"</Relationships>",
+                    f'<Relationship Id="rId9" Type="{REL}/sharedStrings" '
+                    'Target="sharedStrings.bin"/></Relationships>'.encode(),
+                )
+            dst.writestr(info.filename, content)
+        dst.writestr("xl/sharedStrings.bin", strings)
+    result = run_child(write(tmp_path, "strings.xlsb", out.getvalue()), "strings.xlsb")
+    assert (result["outcome"], result["code"]) == ("refused", "too_many_strings")
 
 
 def test_xls_cells_far_apart_are_refused_before_loading(tmp_path: Path) -> None:
