@@ -22,7 +22,21 @@ from typing import Any
 
 import pytest
 
-from .workbooks import REL, _record, ods_raw, raw_xlsx, sheet_xml, xls_bytes, xlsb_bytes
+from bulkops.tabular.xlsscan import count_shared_strings
+
+from .workbooks import (
+    REL,
+    _biff,
+    _bof,
+    _cfb,
+    _record,
+    _wide8,
+    ods_raw,
+    raw_xlsx,
+    sheet_xml,
+    xls_bytes,
+    xlsb_bytes,
+)
 
 # CPU seconds of the child (every thread's), not wall time: what the file costs the site,
 # the same on a quiet machine and on one shared with other test runs.
@@ -393,6 +407,50 @@ def test_xlsb_shared_strings_are_counted_before_loading(tmp_path: Path) -> None:
         dst.writestr("xl/sharedStrings.bin", strings)
     result = run_child(write(tmp_path, "strings.xlsb", out.getvalue()), "strings.xlsb")
     assert (result["outcome"], result["code"]) == ("refused", "too_many_strings")
+
+
+def xls_with_strings(strings: list[bytes]) -> bytes:
+    """An .xls whose shared string table holds ``strings`` (each a whole string record
+    part), split over CONTINUE records as Excel splits it, one cell using the first."""
+    records, current = [], struct.pack("<II", len(strings), len(strings))
+    for item in strings:
+        if len(current) + len(item) > 8224:
+            records.append(current)
+            current = b""
+        current += item
+    records.append(current)
+    table = _biff(0x00FC, records[0]) + b"".join(_biff(0x003C, body) for body in records[1:])
+    sheet = _bof(0x0010) + _biff(0x00FD, struct.pack("<HHHI", 0, 0, 15, 0)) + _biff(0x000A)
+    globals_ = _bof(0x0005) + _biff(0x0042, struct.pack("<H", 1200))
+    entry = len(_biff(0x0085, bytes(6) + _wide8("S")))
+    offset = len(globals_) + entry + len(table) + 4
+    globals_ += _biff(0x0085, struct.pack("<IBB", offset, 0, 0) + _wide8("S")) + table
+    stream = globals_ + _biff(0x000A) + sheet
+    return _cfb({"Workbook": stream + bytes(max(0, 4096 - len(stream)))})
+
+
+def test_xls_shared_strings_are_counted_before_loading(tmp_path: Path) -> None:
+    # 2,200,000 empty strings (3 bytes each, 6.6 MB): calamine gave each an allocation
+    # when it opened the file (90 MB here; a 50 MB .xls could hold 16 million).
+    data = xls_with_strings([b"\x00\x00\x00"] * 2_200_000)
+    result = run_child(write(tmp_path, "strings.xls", data), "strings.xls")
+    assert (result["outcome"], result["code"]) == ("refused", "too_many_strings")
+
+
+def test_xls_strings_cut_across_records_are_counted_one_each() -> None:
+    # A wide string whose characters continue in the next record (which then opens with
+    # a flags byte of its own), a rich string with its runs, one with extended data.
+    cut = struct.pack("<HB", 10, 1) + "abc".encode("utf-16-le")
+    rest = b"\x01" + "defghij".encode("utf-16-le") + struct.pack("<HB", 2, 0) + b"xy"
+    rich = struct.pack("<HBH", 1, 8, 2) + b"z" + bytes(8)
+    extended = struct.pack("<HBI", 1, 4, 5) + b"w" + bytes(5)
+    pairs = [(cut, rest + rich + extended)] * 100
+    table = _biff(0x00FC, struct.pack("<II", 400, 400) + pairs[0][0]) + _biff(0x003C, pairs[0][1])
+    for first, second in pairs[1:]:
+        table += _biff(0x003C, first) + _biff(0x003C, second)
+    stream = table + _biff(0x000A)
+    assert count_shared_strings(stream, 1000) == 400
+    assert count_shared_strings(stream, 10) == 11, "stops one past the limit"
 
 
 def test_xls_cells_far_apart_are_refused_before_loading(tmp_path: Path) -> None:

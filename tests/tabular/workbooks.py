@@ -303,24 +303,31 @@ def _wide8(text: str) -> bytes:
 
 
 def _cfb(streams: dict[str, bytes]) -> bytes:
-    """A version 3 compound file: sector 0 the FAT, 1 the directory, then the streams."""
+    """A version 3 compound file: the FAT's sectors first (up to 109, the header's own
+    list: streams up to about 7 MB), then the directory, then the streams."""
     sector = 512
-    body, fat, starts = b"", [0xFFFFFFFD, 0xFFFFFFFE], []
+    per = sector // 4
+    count = sum(-(-len(data) // sector) for data in streams.values())
+    fats = 1
+    while fats * per < fats + 1 + count:
+        fats += 1
+    assert fats <= 109, "the header lists 109 FAT sectors at most"
+    body, fat, starts = b"", [0xFFFFFFFD] * fats + [0xFFFFFFFE], []
     for data in streams.values():
         data += bytes(-len(data) % sector)
-        first = 2 + len(body) // sector
+        first = fats + 1 + len(body) // sector
         count = len(data) // sector
         starts.append(first)
         fat += [first + i + 1 for i in range(count - 1)] + [0xFFFFFFFE]
         body += data
-    assert len(fat) <= sector // 4, "one FAT sector is enough for the tests"
-    fat += [0xFFFFFFFF] * (sector // 4 - len(fat))
+    fat += [0xFFFFFFFF] * (fats * per - len(fat))
     header = bytearray(sector)
     header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
     struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)
-    struct.pack_into("<IIIIIIII", header, 0x2C, 1, 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
-    struct.pack_into("<I", header, 0x4C, 0)  # DIFAT[0]: the FAT is sector 0
-    header[0x50:] = b"\xff" * (sector - 0x50)
+    struct.pack_into("<IIIIIIII", header, 0x2C, fats, fats, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+    header[0x4C:] = b"\xff" * (sector - 0x4C)
+    for index in range(fats):  # DIFAT: where the FAT's sectors are
+        struct.pack_into("<I", header, 0x4C + 4 * index, index)
     entries = bytearray()
     names = ["Root Entry", *streams]
     for index, name in enumerate(names):
@@ -339,5 +346,5 @@ def _cfb(streams: dict[str, bytes]) -> bytes:
             )
         entries += entry
     entries += bytes(-len(entries) % sector)
-    fat_sector = struct.pack(f"<{sector // 4}I", *fat)
-    return bytes(header) + fat_sector + bytes(entries[:sector]) + body
+    fat_sectors = struct.pack(f"<{len(fat)}I", *fat)
+    return bytes(header) + fat_sectors + bytes(entries[:sector]) + body

@@ -22,7 +22,7 @@ class Limits:
     max_part_size: int = 128 * 1024 * 1024
     """Uncompressed size of any one member: a sheet, the shared strings, the styles."""
     max_shared_strings: int = 1_500_000
-    """Distinct strings of an .xlsx; each costs memory whatever its length."""
+    """Shared strings of an .xlsx, .xlsb or .xls; each costs memory whatever its length."""
     max_cells: int = 3_000_000
     """Rows x columns of the used area of the sheet read (cells that hold a value)."""
     max_compression_ratio: int = 200

@@ -133,7 +133,7 @@ def _too_big(filename: str, what: texts.Text, size: int, limit: int) -> TableErr
     )
 
 
-def _too_many_strings(filename: str, limits: Limits) -> TableError:
+def too_many_strings(filename: str, limits: Limits) -> TableError:
     return TableError(
         texts.gettext(
             '"%(file)s" holds more than %(limit)s distinct texts, the most '
@@ -199,7 +199,7 @@ def scan_archive(
                     continue
                 if xlsb_strings is not None:
                     if xlsb_strings.feed(block) > limits.max_shared_strings:
-                        raise _too_many_strings(filename, limits)
+                        raise too_many_strings(filename, limits)
                     continue
                 if scan is None and not is_strings and not is_ods:
                     continue
@@ -228,7 +228,7 @@ def scan_archive(
                 else:
                     strings += len(_SHARED_STRING.findall(data))
                     if strings > limits.max_shared_strings:
-                        raise _too_many_strings(filename, limits)
+                        raise too_many_strings(filename, limits)
         if scan is not None:
             sheets[name] = scan
         if xlsb is not None:

@@ -215,15 +215,19 @@ def _detect_xls(fp: BinaryIO, filename: str, size: int, limits: Limits) -> Detec
     calamine builds every sheet of an .xls as soon as it opens it, so every sheet must
     fit, not only the one that will be read.
     """
-    from .scan import check_area
-    from .xlsscan import NotReadable, scan_sheets, workbook_stream
+    from .scan import check_area, too_many_strings
+    from .xlsscan import NotReadable, count_shared_strings, scan_sheets, workbook_stream
 
     try:
-        found = scan_sheets(workbook_stream(fp, size))
+        stream = workbook_stream(fp, size)
+        found = scan_sheets(stream)
+        strings = count_shared_strings(stream, limits.max_shared_strings)
     except (NotReadable, struct.error, ValueError):
         return Detected("xls", size)  # calamine will judge it (and call it damaged)
     finally:
         fp.seek(0)
+    if strings > limits.max_shared_strings:
+        raise too_many_strings(filename, limits)
     refs = tuple(SheetRef(name, f"xls:{index}") for index, (name, _, _) in enumerate(found))
     scans = {f"xls:{index}": scan for index, (_, _, scan) in enumerate(found)}
     for scan in scans.values():
