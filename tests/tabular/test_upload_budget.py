@@ -38,6 +38,11 @@ from .workbooks import (
     xlsb_bytes,
 )
 
+# The heaviest files (several seconds each to build and refuse) run once, in the
+# PostgreSQL run of scripts/test: none of them touches the database, and the SQLite and
+# compatibility runs leave out "slow".
+SLOW = pytest.mark.slow
+
 # CPU seconds of the child (every thread's), not wall time: what the file costs the site,
 # the same on a quiet machine and on one shared with other test runs.
 SECONDS = 10
@@ -191,6 +196,7 @@ def test_many_shared_strings_are_refused_with_the_limit(shared_strings_flood: Pa
     assert "more than 1,500,000 distinct texts" in result["message"]
 
 
+@SLOW
 def test_empty_shared_strings_count_as_strings(tmp_path: Path) -> None:
     # 24,000,000 <si/> (a comment of random letters every 200 keeps the zip under the
     # compression-ratio limit): counted by their closing tags, none was seen, and
@@ -277,6 +283,7 @@ def test_a_far_cell_written_any_way_the_reader_accepts_is_refused_before_loading
     assert (result["outcome"], result["code"]) == ("refused", code)
 
 
+@SLOW
 def test_a_flood_of_cells_the_fast_path_cannot_read_stops_at_the_cell_limit(
     tmp_path: Path,
 ) -> None:
@@ -313,6 +320,7 @@ def test_zip_directory_that_lies_about_a_size_is_refused(tmp_path: Path) -> None
     assert result["code"] == "corrupt"
 
 
+@SLOW
 def test_worst_accepted_file_and_three_concurrent_previews(tmp_path: Path) -> None:
     # 200,000 rows behind a <dimension> that claims one: read right, then previewed
     # three times at once from the stored rows without parsing the workbook again: each
@@ -376,6 +384,7 @@ def test_xlsb_cells_far_apart_are_refused_before_loading(tmp_path: Path) -> None
     assert (result["outcome"], result["code"]) == ("refused", "too_many_columns")
 
 
+@SLOW
 def test_xlsb_shared_strings_are_counted_before_loading(tmp_path: Path) -> None:
     # 2,000,000 one-letter strings, 9 bytes each in sharedStrings.bin: calamine gives each
     # its own allocation (10,000,000 of them cost 560 MB when the part was not counted).
@@ -429,6 +438,7 @@ def xls_with_strings(strings: list[bytes]) -> bytes:
     return _cfb({"Workbook": stream + bytes(max(0, 4096 - len(stream)))})
 
 
+@SLOW
 def test_xls_shared_strings_are_counted_before_loading(tmp_path: Path) -> None:
     # 2,200,000 empty strings (3 bytes each, 6.6 MB): calamine gave each an allocation
     # when it opened the file (90 MB here; a 50 MB .xls could hold 16 million).
