@@ -44,9 +44,12 @@ Status = BulkTask.Status
 
 def held(task: BulkTask, using: str | None = None) -> QuerySet[BulkTask]:
     """The task's row while it is running and held by the worker ``task`` was claimed by."""
-    return BulkTask.objects.using(using or _db(task)).filter(
-        pk=task.pk, status=Status.RUNNING, worker=task.worker
-    )
+    return BulkTask.objects.using(using or _db(task)).filter(**_holding(task))
+
+
+def _holding(task: BulkTask) -> dict[str, Any]:
+    """The fence of every write of a running task (``held``, ``_fenced_update``)."""
+    return {"pk": task.pk, "status": Status.RUNNING, "worker": task.worker}
 
 
 # Worker side -----------------------------------------------------------------------
@@ -143,15 +146,12 @@ def _fenced_update(
             return rows.update(**fields)
         assignments.append(f"{quote(str(field.column))} = %s")  # type: ignore[union-attr]
         params.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
-    fence = [
-        (meta.pk, task.pk),
-        (meta.get_field("status"), Status.RUNNING),
-        (meta.get_field("worker"), task.worker),
-    ]
+    fence = _holding(task)
     if unless_cancelled:
-        fence.append((meta.get_field("cancel_requested"), False))
+        fence["cancel_requested"] = False
     conditions = []
-    for field, value in fence:
+    for name, value in fence.items():
+        field = meta.pk if name == "pk" else meta.get_field(name)
         conditions.append(f"{quote(str(field.column))} = %s")  # type: ignore[union-attr]
         params.append(field.get_db_prep_value(value, connection))  # type: ignore[union-attr]
     sql = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bulkops import texts
@@ -95,6 +96,18 @@ class SheetScan:
     """.xlsx only, tag by tag: the <row> and <c> elements read so far, valued or not."""
     bad_reference: bool = False
     """.xlsx only: a cell's reference is not an address (such as ``r="A1B"``)."""
+
+    def add(self, low_row: int, high_row: int, low_col: int, high_col: int, cells: int) -> None:
+        """Widen the extent to rows low..high and columns low..high, holding ``cells``."""
+        if not self.cells:
+            self.first_row, self.last_row = low_row, high_row
+            self.first_column, self.last_column = low_col, high_col
+        else:
+            self.first_row = min(self.first_row, low_row)
+            self.last_row = max(self.last_row, high_row)
+            self.first_column = min(self.first_column, low_col)
+            self.last_column = max(self.last_column, high_col)
+        self.cells += cells
 
     @property
     def area(self) -> int:
@@ -198,7 +211,8 @@ def scan_archive(
                     xlsb.feed(block)
                     continue
                 if xlsb_strings is not None:
-                    if xlsb_strings.feed(block) > limits.max_shared_strings:
+                    xlsb_strings.feed(block)
+                    if xlsb_strings.count > limits.max_shared_strings:
                         raise too_many_strings(filename, limits)
                     continue
                 if scan is None and not is_strings and not is_ods:
@@ -251,23 +265,37 @@ def count_rows(archive: zipfile.ZipFile, path: str, bound: int, limits: Limits) 
     """
     info = archive.getinfo(path)
     scan = SheetScan()
+    for read, data in _whole_tags(archive, info):
+        if data is None:
+            return None  # a tag longer than 4 MB: the full scan refuses the file
+        if not _scan_cells(data, scan):
+            return None  # read tag by tag when the worker opens it
+        rows = scan.last_row - scan.first_row if scan.cells else 0
+        if rows > bound:
+            share = read / max(info.file_size, read)
+            return min(max(rows, round(rows / share)), limits.max_rows + 1)
+    return scan.last_row - scan.first_row if scan.cells else 0
+
+
+def _whole_tags(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, end: int | None = None
+) -> Iterator[tuple[int, bytes | None]]:
+    """A part's XML a block at a time, each cut after its last whole tag, with the bytes
+    read so far; up to ``end`` bytes if given. None (and the end) for a tag over 4 MB."""
     carry = b""
     read = 0
     with archive.open(info) as member:
-        while block := member.read(BLOCK):
+        while (end is None or read < end) and (
+            block := member.read(BLOCK if end is None else min(BLOCK, end - read))
+        ):
             read += len(block)
             data = carry + block
             cut = data.rfind(b">") + 1
             data, carry = data[:cut], data[cut:]
             if len(carry) > 4 * BLOCK:
-                return None
-            if not _scan_cells(data, scan):
-                return None  # read tag by tag when the worker opens it
-            rows = scan.last_row - scan.first_row if scan.cells else 0
-            if rows > bound:
-                share = read / max(info.file_size, read)
-                return min(max(rows, round(rows / share)), limits.max_rows + 1)
-    return scan.last_row - scan.first_row if scan.cells else 0
+                yield read, None
+                return
+            yield read, data
 
 
 def _reread_tag_by_tag(
@@ -275,14 +303,8 @@ def _reread_tag_by_tag(
 ) -> SheetScan:
     """The first ``end`` bytes of a sheet part measured again, tag by tag."""
     scan = SheetScan(prefix=prefix, tag_by_tag=True)
-    carry = b""
-    read = 0
-    with archive.open(info) as member:
-        while read < end and (block := member.read(min(BLOCK, end - read))):
-            read += len(block)
-            data = carry + block
-            cut = data.rfind(b">") + 1
-            data, carry = data[:cut], data[cut:]
+    for _, data in _whole_tags(archive, info, end):
+        if data is not None:  # read before, in this same cut: never None here
             _scan_cells(data, scan)
     return scan
 
@@ -351,19 +373,15 @@ _XLSB_ERRORS = {
 }
 
 
-class XlsbScan:
-    """Streams one .xlsb sheet part, record by record, into a SheetScan."""
+class _XlsbRecords:
+    """Walks the records of an .xlsb part fed block by block; ``record`` sees each one."""
 
     def __init__(self) -> None:
-        self.scan = SheetScan()
         self._buffer = b""
-        self._row = 0
-        self._column = -1
 
     def feed(self, block: bytes) -> None:
         data = self._buffer + block
         position, end = 0, len(data)
-        scan = self.scan
         while True:
             start = position
             kind, position = _varint(data, position, 2)
@@ -371,40 +389,47 @@ class XlsbScan:
             if position < 0 or position + size > end:
                 self._buffer = data[start:]
                 return
-            body_at = position
+            self.record(kind, data, position, size)
             position += size
-            if kind == _XLSB_ROW and size >= 4:
-                self._row = int.from_bytes(data[body_at : body_at + 4], "little") + 1
-                self._column = -1
-                continue
-            if kind in _XLSB_CELLS and size >= 4:
+
+    def record(self, kind: int, data: bytes, body_at: int, size: int) -> None:
+        raise NotImplementedError
+
+
+class XlsbScan(_XlsbRecords):
+    """Streams one .xlsb sheet part, record by record, into a SheetScan."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scan = SheetScan()
+        self._row = 0
+        self._column = -1
+
+    def record(self, kind: int, data: bytes, body_at: int, size: int) -> None:
+        if kind == _XLSB_ROW and size >= 4:
+            self._row = int.from_bytes(data[body_at : body_at + 4], "little") + 1
+            self._column = -1
+            return
+        if kind in _XLSB_CELLS and size >= 4:
+            self._column = int.from_bytes(data[body_at : body_at + 4], "little")
+        elif kind in _XLSB_SHORT_CELLS:
+            self._column += 1
+        elif kind in _XLSB_BLANKS:
+            if kind == 0x01 and size >= 4:
                 self._column = int.from_bytes(data[body_at : body_at + 4], "little")
-            elif kind in _XLSB_SHORT_CELLS:
+            else:
                 self._column += 1
-            elif kind in _XLSB_BLANKS:
-                if kind == 0x01 and size >= 4:
-                    self._column = int.from_bytes(data[body_at : body_at + 4], "little")
-                else:
-                    self._column += 1
-                continue
-            else:
-                continue
-            row, column = self._row, self._column + 1
-            if not scan.cells:
-                scan.first_row = scan.last_row = row
-                scan.first_column = scan.last_column = column
-            else:
-                scan.first_row = min(scan.first_row, row)
-                scan.last_row = max(scan.last_row, row)
-                scan.first_column = min(scan.first_column, column)
-                scan.last_column = max(scan.last_column, column)
-            scan.cells += 1
-            if kind in (0x03, 0x0B) and size >= 9 and len(scan.errors) < MAX_ERROR_CELLS:
-                code = _XLSB_ERRORS.get(data[body_at + 8], "#ERROR")
-                scan.errors[(row, column)] = code
+            return
+        else:
+            return
+        row, column = self._row, self._column + 1
+        scan = self.scan
+        scan.add(row, row, column, column, 1)
+        if kind in (0x03, 0x0B) and size >= 9 and len(scan.errors) < MAX_ERROR_CELLS:
+            scan.errors[(row, column)] = _XLSB_ERRORS.get(data[body_at + 8], "#ERROR")
 
 
-class XlsbStrings:
+class XlsbStrings(_XlsbRecords):
     """Counts the strings (BrtSSTItem records) of an .xlsb's shared strings part.
 
     calamine gives each its own allocation, and an empty one is 7 bytes of the part: the
@@ -412,22 +437,12 @@ class XlsbStrings:
     most about 1.5 s (1 µs a record)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.count = 0
-        self._buffer = b""
 
-    def feed(self, block: bytes) -> int:
-        data = self._buffer + block
-        position, end = 0, len(data)
-        while True:
-            start = position
-            kind, position = _varint(data, position, 2)
-            size, position = _varint(data, position, 4) if position >= 0 else (0, -1)
-            if position < 0 or position + size > end:
-                self._buffer = data[start:]
-                return self.count
-            position += size
-            if kind == _XLSB_STRING:
-                self.count += 1
+    def record(self, kind: int, data: bytes, body_at: int, size: int) -> None:
+        if kind == _XLSB_STRING:
+            self.count += 1
 
 
 def _varint(data: bytes, position: int, most: int) -> tuple[int, int]:
@@ -485,7 +500,7 @@ def _scan_cells(data: bytes, scan: SheetScan) -> bool:
             # would hide how far the sheet reaches. Each distinct number converted once.
             rows = list(map(int, set(numbers)))
             columns = [column_number(found) for found in set(letters)]
-            _extend(scan, min(rows), max(rows), min(columns), max(columns), cells)
+            scan.add(min(rows), max(rows), min(columns), max(columns), cells)
     if b't="e"' in data and len(scan.errors) < MAX_ERROR_CELLS:
         for letters_found, row, code in _ERROR_CELL.findall(data):
             key = (int(row), column_number(letters_found))
@@ -517,27 +532,13 @@ def _scan_tag_by_tag(data: bytes, scan: SheetScan) -> None:
             row, column = _number(address.group(2)), column_number(address.group(1).upper())
         scan.column_at = column
         if not attrs.endswith(b"/"):  # a self-closing cell only carries a style
-            _extend(scan, row, row, column, column, 1)
+            scan.add(row, row, column, column, 1)
 
 
 def _number(digits: bytes) -> int:
     # Past 12 digits the exact value does not matter (every limit is far below it), and
     # int() refuses strings of thousands of digits.
     return int(digits) if len(digits) <= 12 else 10**12
-
-
-def _extend(
-    scan: SheetScan, low_row: int, high_row: int, low_col: int, high_col: int, n: int
-) -> None:
-    if not scan.cells:
-        scan.first_row, scan.last_row = low_row, high_row
-        scan.first_column, scan.last_column = low_col, high_col
-    else:
-        scan.first_row = min(scan.first_row, low_row)
-        scan.last_row = max(scan.last_row, high_row)
-        scan.first_column = min(scan.first_column, low_col)
-        scan.last_column = max(scan.last_column, high_col)
-    scan.cells += n
 
 
 def check_area(filename: str, scan: SheetScan, limits: Limits) -> None:

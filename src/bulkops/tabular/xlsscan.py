@@ -142,7 +142,7 @@ def _scan_sheet(stream: bytes, position: int) -> SheetScan:
                 break
         elif depth == 1 and kind in _CELLS and size >= 4:
             row, column = struct.unpack_from("<HH", body)
-            _add(scan, row + 1, column + 1, column + 1)
+            scan.add(row + 1, row + 1, column + 1, column + 1, 1)
             if kind == 0x0205 and size >= 8 and body[7] == 1:  # BOOLERR holding an error
                 scan.errors[(row + 1, column + 1)] = _ERRORS.get(body[6], "#ERROR")
             elif kind == 0x0006 and size >= 14 and body[6] == 2 and body[12:14] == b"\xff\xff":
@@ -150,20 +150,8 @@ def _scan_sheet(stream: bytes, position: int) -> SheetScan:
         elif depth == 1 and kind == _MULRK and size >= 6:
             row, first = struct.unpack_from("<HH", body)
             (last,) = struct.unpack_from("<H", body, size - 2)
-            _add(scan, row + 1, first + 1, last + 1)
+            scan.add(row + 1, row + 1, first + 1, last + 1, max(last - first + 1, 1))
     return scan
-
-
-def _add(scan: SheetScan, row: int, first: int, last: int) -> None:
-    if not scan.cells:
-        scan.first_row = scan.last_row = row
-        scan.first_column, scan.last_column = first, last
-    else:
-        scan.first_row = min(scan.first_row, row)
-        scan.last_row = max(scan.last_row, row)
-        scan.first_column = min(scan.first_column, first)
-        scan.last_column = max(scan.last_column, last)
-    scan.cells += max(last - first + 1, 1)
 
 
 _SST, _CONTINUE = 0x00FC, 0x003C
